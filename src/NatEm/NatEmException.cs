@@ -1,0 +1,35 @@
+namespace NatEm;
+
+/// <summary>Process exit codes, documented in the README ("Errors and recovery").</summary>
+public static class ExitCodes
+{
+    public const int Ok = 0;
+    /// <summary>An unexpected internal error (a bug): rerun with --verbose and report it.</summary>
+    public const int InternalError = 1;
+    /// <summary>Command-line usage error (unknown option, invalid value).</summary>
+    public const int Usage = 2;
+    /// <summary>A user-supplied data file (corpus, references, tokenizer, prepared data) is malformed.</summary>
+    public const int BadInput = 3;
+    /// <summary>A model directory is missing, corrupt, of the wrong kind or of an unsupported format version.</summary>
+    public const int BadModel = 4;
+    /// <summary>Interrupted by SIGINT/SIGTERM after saving a resumable checkpoint.</summary>
+    public const int Interrupted = 130;
+}
+
+/// <summary>
+/// An error the user can fix. The message is one line, shaped "file:line: problem" (or "file: problem")
+/// and is printed without a stack trace.
+/// </summary>
+public class NatEmException(string message, int exitCode = ExitCodes.BadInput, Exception? inner = null)
+    : Exception(message, inner)
+{
+    public int ExitCode { get; } = exitCode;
+
+    /// <summary>An error located at a line of a file (1-based line number).</summary>
+    public static NatEmException At(string file, long line, string problem, int exitCode = ExitCodes.BadInput) =>
+        new($"{file}:{line}: {problem}", exitCode);
+
+    /// <summary>An error about a whole file or a field in it.</summary>
+    public static NatEmException In(string file, string problem, int exitCode = ExitCodes.BadInput) =>
+        new($"{file}: {problem}", exitCode);
+}
