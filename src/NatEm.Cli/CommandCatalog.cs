@@ -1,0 +1,11 @@
+using System.CommandLine;
+
+namespace NatEm.Cli.Commands;
+
+/// <summary>Every `natem` subcommand, in the order `natem --help` lists them.</summary>
+public static class CommandCatalog
+{
+    public static IEnumerable<Command> All() =>
+    [
+    ];
+}
