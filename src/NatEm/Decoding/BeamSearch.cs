@@ -1,0 +1,147 @@
+using NatEm.Modeling;
+using NatEm.Text;
+using TorchSharp;
+using static TorchSharp.torch;
+
+namespace NatEm.Decoding;
+
+/// <summary>Options of autoregressive decoding. Beam 1 is greedy search.</summary>
+public sealed record BeamSearchOptions
+{
+    public int Beam { get; init; } = 4;
+    /// <summary>Hypotheses are ranked by logprob / length^LengthPenalty (fairseq --lenpen); 0 = raw log-prob.</summary>
+    public double LengthPenalty { get; init; } = 1.0;
+    /// <summary>Hypotheses returned per sentence (≤ Beam).</summary>
+    public int NBest { get; init; } = 1;
+    /// <summary>Maximum output length is MaxLengthA·|source| + MaxLengthB tokens (fairseq --max-len-a/b).</summary>
+    public double MaxLengthA { get; init; } = 1.5;
+    public int MaxLengthB { get; init; } = 10;
+    /// <summary>Hard cap on output length (the model's position table).</summary>
+    public int MaxLengthCap { get; init; } = 400;
+
+    public static BeamSearchOptions Greedy => new() { Beam = 1 };
+
+    public void Validate()
+    {
+        if (Beam < 1) throw new NatEmException("--beam must be at least 1", ExitCodes.Usage);
+        if (NBest < 1 || NBest > Beam) throw new NatEmException($"--nbest must be between 1 and --beam ({Beam})", ExitCodes.Usage);
+        if (MaxLengthA < 0 || MaxLengthB < 1) throw new NatEmException("--max-len-a must be ≥ 0 and --max-len-b ≥ 1", ExitCodes.Usage);
+    }
+}
+
+/// <summary>A decoded output: tokens (without bos/eos), the ranking score and the total log-probability.</summary>
+public sealed record Hypothesis(int[] Tokens, double Score, double LogProb);
+
+/// <summary>
+/// Batched beam search over an <see cref="ArTransformer"/> with an incremental key/value cache. Finished
+/// sentences leave the batch; a sentence finishes when it has Beam complete hypotheses (fairseq's rule).
+/// </summary>
+public sealed class BeamSearch(ArTransformer model)
+{
+    /// <summary>Decodes every source; for each returns up to NBest hypotheses, best first.</summary>
+    public Hypothesis[][] Generate(IReadOnlyList<int[]> sources, BeamSearchOptions options)
+    {
+        options.Validate();
+        var results = new Hypothesis[sources.Count][];
+        if (sources.Count == 0) return results;
+        model.Module.eval();
+        using var _ = torch.inference_mode();
+        using var outer = torch.NewDisposeScope();
+
+        int beam = options.Beam, vocab = model.Config.VocabSize;
+        int cap = Math.Min(options.MaxLengthCap, model.Config.MaxPositions - 1);
+        int[] maxLengths = sources.Select(s => Math.Min(cap, MaxLength(s.Length, options))).ToArray();
+        int maxSteps = maxLengths.Max();
+        var finished = sources.Select(_ => new List<Hypothesis>()).ToArray();
+
+        var memory = model.Encode(SequenceTensors.Source(sources));
+        var rows = arange(sources.Count, dtype: ScalarType.Int64).repeat_interleave(beam);
+        var state = model.StartDecoding(memory.IndexSelect(rows), maxSteps);
+        // Only the first beam of each sentence is live at step 0, so the top-k does not pick copies.
+        var initial = new float[sources.Count * beam];
+        for (int i = 0; i < initial.Length; i++) initial[i] = i % beam == 0 ? 0f : float.NegativeInfinity;
+        var scores = tensor(initial);
+        var previous = full(sources.Count * beam, SpecialTokens.Bos, dtype: ScalarType.Int64);
+        var active = Enumerable.Range(0, sources.Count).ToList();
+        var histories = Enumerable.Range(0, sources.Count * beam).Select(_ => Array.Empty<int>()).ToArray();
+
+        for (int step = 0; active.Count > 0; step++)
+        {
+            using var stepScope = torch.NewDisposeScope();
+            var logProbs = model.DecodeStep(previous, state);
+            logProbs.index_fill_(1, tensor(new long[] { SpecialTokens.Pad, SpecialTokens.Bos }), float.NegativeInfinity);
+            var mustEnd = active.Select(s => step >= maxLengths[s] - 1).ToArray();
+            if (mustEnd.Any(x => x))
+            {
+                var endRows = tensor(mustEnd.SelectMany(x => Enumerable.Repeat(x, beam)).ToArray()).unsqueeze(1);
+                var eosOnly = full(vocab, float.NegativeInfinity).index_fill_(0, tensor(new long[] { SpecialTokens.Eos }), 0f);
+                logProbs = where(endRows, logProbs + eosOnly.unsqueeze(0), logProbs);
+            }
+            var candidates = (scores.unsqueeze(1) + logProbs).view(active.Count, beam * vocab);
+            var (topScores, topIndices) = candidates.topk(Math.Min(2 * beam, beam * vocab), dim: 1);
+            var topScore = topScores.data<float>().ToArray();
+            var topIndex = topIndices.data<long>().ToArray();
+            int width = (int)topScores.shape[1];
+
+            var nextRows = new List<long>();
+            var nextTokens = new List<long>();
+            var nextScores = new List<float>();
+            var nextHistories = new List<int[]>();
+            var stillActive = new List<int>();
+            for (int a = 0; a < active.Count; a++)
+            {
+                int sentence = active[a];
+                var selected = new List<(long Row, int Token, float Score)>();
+                for (int c = 0; c < width && selected.Count < beam; c++)
+                {
+                    float score = topScore[a * width + c];
+                    if (float.IsNegativeInfinity(score)) break;
+                    long index = topIndex[a * width + c];
+                    int beamOfOrigin = (int)(index / vocab), token = (int)(index % vocab);
+                    long row = (long)a * beam + beamOfOrigin;
+                    if (token == SpecialTokens.Eos)
+                    {
+                        // fairseq counts an eos only when it ranks among the top `beam` candidates.
+                        if (c < beam && finished[sentence].Count < beam)
+                            finished[sentence].Add(Finish(histories[row], score, options.LengthPenalty));
+                    }
+                    else selected.Add((row, token, score));
+                }
+                if (finished[sentence].Count >= beam || selected.Count == 0) continue;
+                stillActive.Add(sentence);
+                for (int b = 0; b < beam; b++)
+                {
+                    var (row, token, score) = b < selected.Count ? selected[b] : (selected[0].Row, selected[0].Token, float.NegativeInfinity);
+                    nextRows.Add(row);
+                    nextTokens.Add(token);
+                    nextScores.Add(score);
+                    nextHistories.Add([.. histories[row], token]);
+                }
+            }
+            active = stillActive;
+            if (active.Count == 0) break;
+
+            var rowTensor = tensor(nextRows.ToArray());
+            var nextState = state.Select(rowTensor);
+            var moved = nextState.Tensors.ToList();
+            previous = tensor(nextTokens.ToArray());
+            scores = tensor(nextScores.ToArray());
+            moved.Add(previous);
+            moved.Add(scores);
+            stepScope.MoveToOuter(moved);
+            foreach (var old in state.Tensors) old.Dispose();
+            state = nextState;
+            histories = nextHistories.ToArray();
+        }
+
+        for (int s = 0; s < sources.Count; s++)
+            results[s] = finished[s].OrderByDescending(h => h.Score).Take(options.NBest).ToArray();
+        return results;
+    }
+
+    private static Hypothesis Finish(int[] tokens, float logProb, double lengthPenalty) =>
+        new(tokens, logProb / Math.Pow(tokens.Length + 1, lengthPenalty), logProb);
+
+    private static int MaxLength(int sourceLength, BeamSearchOptions o) =>
+        Math.Max(1, Math.Min(o.MaxLengthCap, (int)(o.MaxLengthA * sourceLength) + o.MaxLengthB));
+}

@@ -1,0 +1,55 @@
+using NatEm.Text;
+using TorchSharp;
+using static TorchSharp.torch;
+
+namespace NatEm.Modeling;
+
+/// <summary>
+/// Autoregressive encoder–decoder Transformer (fairseq's `transformer`): joint vocabulary with one embedding
+/// matrix shared by encoder, decoder and output projection.
+/// </summary>
+public sealed class ArTransformer : nn.Module, ITranslationModel
+{
+    private readonly Embeddings embeddings;
+    private readonly TransformerEncoder encoder;
+    private readonly TransformerDecoder decoder;
+
+    public ArTransformer(TransformerConfig config) : base("ar_transformer")
+    {
+        config.Validate();
+        Config = config;
+        embeddings = new Embeddings("embeddings", config);
+        encoder = new TransformerEncoder("encoder", config);
+        decoder = new TransformerDecoder("decoder", config);
+        RegisterComponents();
+    }
+
+    public TransformerConfig Config { get; }
+    public ModelKind Kind => ModelKind.Autoregressive;
+    public nn.Module Module => this;
+
+    /// <summary>Encodes a [B, S] source tensor (tokens + eos, padded).</summary>
+    public EncoderOutput Encode(Tensor source) => encoder.Forward(embeddings.Forward(source), source.ne(SpecialTokens.Pad));
+
+    /// <summary>Teacher-forced logits [B, T, V] for decoder input [B, T] (bos + target, padded).</summary>
+    public Tensor Forward(Tensor source, Tensor targetInput) => DecodeAll(targetInput, Encode(source));
+
+    public Tensor DecodeAll(Tensor targetInput, EncoderOutput memory)
+    {
+        long length = targetInput.shape[1];
+        var causal = ones(length, length, dtype: ScalarType.Bool).tril().unsqueeze(0).unsqueeze(0);
+        return OutputLogits(decoder.Forward(embeddings.Forward(targetInput), causal, memory));
+    }
+
+    public DecoderState StartDecoding(EncoderOutput memory, int maxSteps) => decoder.StartState(memory, maxSteps);
+
+    /// <summary>Log-probabilities [B, V] of the next token given the previous tokens [B] and the cache.</summary>
+    public Tensor DecodeStep(Tensor previousTokens, DecoderState state)
+    {
+        var embedded = embeddings.Forward(previousTokens.unsqueeze(1), start: state.Steps);
+        var hidden = decoder.Step(embedded, state);
+        return OutputLogits(hidden).squeeze(1).log_softmax(-1);
+    }
+
+    private Tensor OutputLogits(Tensor hidden) => hidden.matmul(embeddings.TokenWeights.t());
+}

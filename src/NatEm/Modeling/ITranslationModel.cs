@@ -1,0 +1,22 @@
+using static TorchSharp.torch;
+
+namespace NatEm.Modeling;
+
+/// <summary>What every NatEm model exposes to storage, training and decoding code.</summary>
+public interface ITranslationModel
+{
+    TransformerConfig Config { get; }
+    ModelKind Kind { get; }
+    /// <summary>The TorchSharp module that owns the parameters.</summary>
+    nn.Module Module { get; }
+}
+
+public static class TranslationModels
+{
+    public static ITranslationModel Create(ModelKind kind, TransformerConfig config) => kind switch
+    {
+        ModelKind.Autoregressive => new ArTransformer(config),
+        ModelKind.NonAutoregressive => new NarTransformer(config),
+        _ => throw new ArgumentOutOfRangeException(nameof(kind)),
+    };
+}

@@ -1,0 +1,84 @@
+using System.Text.Json.Serialization;
+
+namespace NatEm.Modeling;
+
+[JsonConverter(typeof(JsonStringEnumConverter<ModelKind>))]
+public enum ModelKind { Autoregressive, NonAutoregressive }
+
+[JsonConverter(typeof(JsonStringEnumConverter<PositionKind>))]
+public enum PositionKind { Sinusoidal, Learned }
+
+/// <summary>How the NAR decoder's input at each target position is built.</summary>
+[JsonConverter(typeof(JsonStringEnumConverter<NarDecoderInput>))]
+public enum NarDecoderInput
+{
+    /// <summary>A mask-token embedding plus the position embedding (the paper's code).</summary>
+    Placeholder,
+    /// <summary>Position i of a target of length T copies the embedding of source position round(i·S/T) (Gu et al. 2018).</summary>
+    UniformCopy,
+}
+
+/// <summary>What the NAR length classifier predicts.</summary>
+[JsonConverter(typeof(JsonStringEnumConverter<LengthPrediction>))]
+public enum LengthPrediction
+{
+    /// <summary>Absolute target length 0..MaxTargetLength, read from the encoder output at a prepended length token (the paper's code).</summary>
+    Absolute,
+    /// <summary>Target minus source length, clipped to ±MaxLengthOffset, from the mean-pooled encoder output (fairseq style).</summary>
+    Offset,
+}
+
+/// <summary>
+/// Architecture of an encoder–decoder Transformer. Saved inside every model directory, so loading a model
+/// needs no architecture flags. Use <see cref="Preset"/> rather than spelling sizes out.
+/// </summary>
+public sealed record TransformerConfig
+{
+    public int VocabSize { get; init; }
+    public int ModelDim { get; init; } = 256;
+    public int EncoderLayers { get; init; } = 3;
+    public int DecoderLayers { get; init; } = 3;
+    public int Heads { get; init; } = 4;
+    public int FeedForwardDim { get; init; } = 1024;
+    public double Dropout { get; init; } = 0.1;
+    public double AttentionDropout { get; init; } = 0.1;
+    /// <summary>Layer norm before each sub-layer (trains stably without long warm-up); false = original post-norm.</summary>
+    public bool PreNorm { get; init; } = true;
+    public PositionKind Positions { get; init; } = PositionKind.Sinusoidal;
+    /// <summary>Longest sequence (in subword tokens, incl. bos/eos) the positions cover.</summary>
+    public int MaxPositions { get; init; } = 512;
+
+    /// <summary>NAR only: decoder input construction.</summary>
+    public NarDecoderInput DecoderInput { get; init; } = NarDecoderInput.Placeholder;
+    /// <summary>NAR only: length classifier kind.</summary>
+    public LengthPrediction LengthPrediction { get; init; } = LengthPrediction.Absolute;
+    /// <summary>NAR only: largest target length the absolute classifier can predict.</summary>
+    public int MaxTargetLength { get; init; } = 256;
+    /// <summary>NAR only: offset classifier range ±L.</summary>
+    public int MaxLengthOffset { get; init; } = 64;
+
+    public static readonly string[] PresetNames = ["tiny", "small", "base"];
+
+    /// <summary>
+    /// tiny: d=64, 2+2 layers, 4 heads, ffn 128 (tests; trains in seconds).
+    /// small: d=256, 3+3 layers, 4 heads, ffn 1024. base: d=512, 6+6 layers, 8 heads, ffn 2048.
+    /// </summary>
+    public static TransformerConfig Preset(string name, int vocabSize) => name switch
+    {
+        "tiny" => new() { VocabSize = vocabSize, ModelDim = 64, EncoderLayers = 2, DecoderLayers = 2, Heads = 4, FeedForwardDim = 128, Dropout = 0.0, AttentionDropout = 0.0, MaxPositions = 256, MaxTargetLength = 128 },
+        "small" => new() { VocabSize = vocabSize },
+        "base" => new() { VocabSize = vocabSize, ModelDim = 512, EncoderLayers = 6, DecoderLayers = 6, Heads = 8, FeedForwardDim = 2048 },
+        _ => throw new NatEmException($"unknown preset '{name}' (expected one of: {string.Join(", ", PresetNames)})", ExitCodes.Usage),
+    };
+
+    public void Validate()
+    {
+        void Require(bool ok, string problem) { if (!ok) throw new NatEmException($"invalid model config: {problem}", ExitCodes.Usage); }
+        Require(VocabSize > Text.SpecialTokens.Count, $"VocabSize must exceed {Text.SpecialTokens.Count}");
+        Require(ModelDim > 0 && Heads > 0 && ModelDim % Heads == 0, "ModelDim must be a positive multiple of Heads");
+        Require(EncoderLayers > 0 && DecoderLayers > 0, "layer counts must be positive");
+        Require(FeedForwardDim > 0, "FeedForwardDim must be positive");
+        Require(Dropout is >= 0 and < 1 && AttentionDropout is >= 0 and < 1, "dropout must be in [0, 1)");
+        Require(MaxPositions > 1 && MaxTargetLength > 0 && MaxLengthOffset > 0, "length limits must be positive");
+    }
+}

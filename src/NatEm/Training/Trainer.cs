@@ -1,0 +1,276 @@
+using System.Diagnostics;
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using NatEm.Data;
+using NatEm.Modeling;
+using TorchSharp;
+using static TorchSharp.torch;
+
+namespace NatEm.Training;
+
+/// <summary>Source/target token-id pairs to train or validate on.</summary>
+public sealed record ParallelExamples(IReadOnlyList<int[]> Sources, IReadOnlyList<int[]> Targets)
+{
+    public int Count => Sources.Count;
+    public static ParallelExamples Of(ParallelSplit split) => new(split.Source, split.Target);
+}
+
+/// <summary>What the trainer reports at each log interval and validation.</summary>
+public sealed record TrainingProgress(
+    int Update, int Epoch, double Loss, double Nll, double Perplexity, double TokensPerSecond, double LearningRate,
+    double GradientNorm, double ElapsedSeconds, double? LengthLoss, double? ValidLoss, double? ValidBleu, double? Fraction);
+
+public sealed record TrainingResult(string LastCheckpoint, string BestCheckpoint, TrainerState State);
+
+/// <summary>How a run's model directories are completed besides weights (tokenizer files, provenance).</summary>
+public sealed record ModelDirectoryContents(Action<string> WriteTokenizer, JsonObject Provenance);
+
+/// <summary>
+/// One training loop for both models (fairseq's trainer): token-bucketed batches, gradient accumulation,
+/// Adam with inverse-sqrt warm-up, clipping, periodic validation, best/last checkpoints, exact resume.
+/// Dropout randomness is re-seeded from (seed, update) at every update, so a resumed run repeats the
+/// uninterrupted run's computation.
+/// </summary>
+public sealed class Trainer
+{
+    private readonly ITranslationModel model;
+    private readonly ICriterion criterion;
+    private readonly TrainingOptions options;
+    private readonly ParallelExamples train;
+    private readonly ParallelExamples? valid;
+    private readonly Func<ITranslationModel, double>? validationBleu;
+    private readonly ModelDirectoryContents contents;
+    private readonly CheckpointDirectory checkpoints;
+    private readonly TorchSharp.Modules.Adam optimizer;
+    private readonly string logPath;
+    private static readonly JsonSerializerOptions LogJson = new(ModelStore.Json) { WriteIndented = false };
+
+    public Trainer(ITranslationModel model, TrainingOptions options, string runDir, ParallelExamples train, ParallelExamples? valid,
+        ModelDirectoryContents contents, Func<ITranslationModel, double>? validationBleu = null)
+    {
+        options.Validate();
+        if (train.Count == 0) throw new NatEmException("no training examples", ExitCodes.BadInput);
+        this.model = model;
+        this.options = options;
+        this.train = train;
+        this.valid = valid;
+        this.contents = contents;
+        this.validationBleu = validationBleu;
+        criterion = Criteria.For(model, options.LabelSmoothing, options.LengthLossWeight);
+        checkpoints = new CheckpointDirectory(runDir);
+        logPath = Path.Combine(runDir, "train_log.jsonl");
+        torch.set_num_threads(options.ResolvedThreads);
+        optimizer = optim.Adam(model.Module.parameters(), options.LearningRate, options.AdamBeta1, options.AdamBeta2,
+            options.AdamEpsilon, options.WeightDecay);
+    }
+
+    public CheckpointDirectory Checkpoints => checkpoints;
+
+    public TrainingResult Run(bool resume, IProgress<TrainingProgress>? progress = null, CancellationToken cancel = default)
+    {
+        var state = resume && checkpoints.HasLast ? Restore() : StartFresh(resume);
+        var clock = Stopwatch.StartNew();
+        double ElapsedSeconds() => state.ElapsedSeconds + clock.Elapsed.TotalSeconds;
+        var sinceLog = BatchStatistics.Zero;
+        var logClock = Stopwatch.StartNew();
+        double gradientNorm = 0;
+        int savedUpdate = state.Update;
+        model.Module.train();
+
+        while (state.StopReason is null)
+        {
+            var batches = TokenBatcher.Batches(train.Sources.Select(s => s.Length + 1).ToList(), train.Targets.Select(t => t.Length + 1).ToList(),
+                options.MaxTokens, options.Seed * 1_000_003 + state.Epoch);
+            while (state.BatchInEpoch < batches.Count && state.StopReason is null)
+            {
+                if (cancel.IsCancellationRequested)
+                {
+                    SaveCheckpoint(state);
+                    throw new OperationCanceledException($"interrupted; resumable checkpoint saved at update {state.Update}", cancel);
+                }
+                int take = Math.Min(options.UpdateFrequency, batches.Count - state.BatchInEpoch);
+                (var stats, gradientNorm) = Update(state.Update, batches.Skip(state.BatchInEpoch).Take(take).ToList());
+                sinceLog += stats;
+                state = state with { Update = state.Update + 1, BatchInEpoch = state.BatchInEpoch + take, ElapsedSeconds = ElapsedSeconds() };
+                clock.Restart();
+
+                if (state.Update % options.LogEvery == 0)
+                {
+                    Report(progress, state, sinceLog, gradientNorm, logClock.Elapsed.TotalSeconds, null, null);
+                    sinceLog = BatchStatistics.Zero;
+                    logClock.Restart();
+                }
+                state = state with { StopReason = LimitReached(state) };
+                if (options.ValidateEvery > 0 && state.Update % options.ValidateEvery == 0 || state.StopReason is not null)
+                {
+                    state = ValidateAndSave(state, progress);
+                    savedUpdate = state.Update;
+                    clock.Restart();
+                }
+            }
+            if (state.StopReason is null)
+            {
+                state = state with { Epoch = state.Epoch + 1, BatchInEpoch = 0 };
+                state = state with { StopReason = LimitReached(state) };
+                if (options.ValidateEvery == 0 || state.StopReason is not null)
+                {
+                    state = ValidateAndSave(state, progress);
+                    savedUpdate = state.Update;
+                    clock.Restart();
+                }
+            }
+        }
+        if (savedUpdate != state.Update || !checkpoints.HasLast) state = ValidateAndSave(state, progress);
+        else CheckpointDirectory.WriteState(checkpoints.LastLink, state);
+        return new TrainingResult(checkpoints.LastLink, checkpoints.BestLink, state);
+    }
+
+    private (BatchStatistics Stats, double GradientNorm) Update(int update, IReadOnlyList<int[]> batches)
+    {
+        torch.manual_seed(options.Seed * 7919L + update);
+        var total = BatchStatistics.Zero;
+        foreach (var batch in batches)
+        {
+            using var scope = torch.NewDisposeScope();
+            var (loss, stats) = criterion.Forward(model, batch.Select(i => train.Sources[i]).ToList(), batch.Select(i => train.Targets[i]).ToList());
+            (loss / batches.Count).backward();
+            total += stats;
+        }
+        double norm;
+        using (torch.NewDisposeScope())
+        {
+            norm = options.ClipNorm > 0
+                ? nn.utils.clip_grad_norm_(model.Module.parameters(), options.ClipNorm)
+                : GradientNorm();
+            foreach (var group in optimizer.ParamGroups) group.LearningRate = options.LearningRateAt(update);
+            optimizer.step();
+            optimizer.zero_grad();
+        }
+        return (total, norm);
+    }
+
+    private double GradientNorm()
+    {
+        double sum = 0;
+        foreach (var p in model.Module.parameters())
+            if (p.grad is { } g) sum += g.pow(2).sum().item<float>();
+        return Math.Sqrt(sum);
+    }
+
+    private string? LimitReached(TrainerState s) =>
+        options.MaxUpdates is { } u && s.Update >= u ? $"max updates ({u})"
+        : options.MaxEpochs is { } e && s.Epoch >= e ? $"max epochs ({e})"
+        : options.MaxMinutes is { } m && s.ElapsedSeconds >= m * 60 ? $"max minutes ({m})"
+        : options.Patience is { } p && s.ValidationsWithoutImprovement >= p ? $"patience ({p} validations without improvement)"
+        : null;
+
+    private TrainerState ValidateAndSave(TrainerState state, IProgress<TrainingProgress>? progress)
+    {
+        var (validStats, bleu) = Validate();
+        double? score = options.BestMetric == BestCheckpointMetric.Bleu && bleu is not null ? bleu : validStats is null ? null : -validStats.Nll;
+        bool improved = score is not null && (state.BestScore is null || score > state.BestScore);
+        state = state with
+        {
+            LastValidLoss = validStats?.Loss,
+            LastValidBleu = bleu,
+            BestScore = improved ? score : state.BestScore,
+            ValidationsWithoutImprovement = improved || score is null ? 0 : state.ValidationsWithoutImprovement + 1,
+        };
+        state = state with { StopReason = state.StopReason ?? LimitReached(state) };
+        var saved = SaveCheckpoint(state);
+        if (improved || state.BestCheckpoint is null || !Directory.Exists(checkpoints.BestLink))
+        {
+            checkpoints.MarkBest(saved);
+            state = state with { BestCheckpoint = Path.GetFileName(saved) };
+            CheckpointDirectory.WriteState(saved, state);
+        }
+        checkpoints.Prune(options.KeepLast);
+        if (validStats is not null)
+            Report(progress, state, validStats, 0, 0, validStats.Loss, bleu);
+        return state;
+    }
+
+    private (BatchStatistics? Stats, double? Bleu) Validate()
+    {
+        if (valid is null || valid.Count == 0) return (null, null);
+        model.Module.eval();
+        try
+        {
+            var total = BatchStatistics.Zero;
+            using (torch.no_grad())
+            {
+                var batches = TokenBatcher.Batches(valid.Sources.Select(s => s.Length + 1).ToList(), valid.Targets.Select(t => t.Length + 1).ToList(), options.MaxTokens, null);
+                foreach (var batch in batches)
+                {
+                    using var scope = torch.NewDisposeScope();
+                    total += criterion.Forward(model, batch.Select(i => valid.Sources[i]).ToList(), batch.Select(i => valid.Targets[i]).ToList()).Statistics;
+                }
+            }
+            return (total, validationBleu?.Invoke(model));
+        }
+        finally
+        {
+            model.Module.train();
+        }
+    }
+
+    private string SaveCheckpoint(TrainerState state) => checkpoints.Save(state.Update, dir =>
+    {
+        var provenance = (JsonObject)contents.Provenance.DeepClone();
+        provenance["options"] = JsonSerializer.SerializeToNode(options, ModelStore.Json);
+        provenance["update"] = state.Update;
+        ModelStore.SaveManifest(dir, new ModelManifest { Kind = model.Kind, Config = model.Config, Training = provenance });
+        ModelStore.SaveWeights(dir, model);
+        contents.WriteTokenizer(dir);
+        optimizer.save_state_dict(Path.Combine(dir, CheckpointDirectory.OptimizerFile));
+        CheckpointDirectory.WriteState(dir, state);
+    });
+
+    private TrainerState StartFresh(bool resume)
+    {
+        if (!resume && checkpoints.HasLast)
+            throw NatEmException.In(checkpoints.RunDir, "already holds checkpoints; pass --resume to continue that run or choose a new --out", ExitCodes.Usage);
+        Directory.CreateDirectory(checkpoints.RunDir);
+        File.Delete(logPath);
+        torch.manual_seed(options.Seed);
+        return new TrainerState();
+    }
+
+    private TrainerState Restore()
+    {
+        var last = checkpoints.LastLink;
+        var manifest = ModelStore.ReadManifest(last);
+        if (manifest.Kind != model.Kind || manifest.Config != model.Config)
+            throw NatEmException.In(Path.Combine(last, ModelStore.ManifestFile), "the checkpoint's model differs from the requested one; resume with the same preset and options", ExitCodes.Usage);
+        ModelStore.LoadWeights(last, model);
+        var optimizerPath = Path.Combine(last, CheckpointDirectory.OptimizerFile);
+        try
+        {
+            optimizer.load_state_dict(optimizerPath);
+        }
+        catch (Exception e)
+        {
+            throw NatEmException.In(optimizerPath, $"unreadable optimizer state ({e.Message.Split('\n')[0]})", ExitCodes.BadModel);
+        }
+        var state = CheckpointDirectory.ReadState(last);
+        // A run that ended can be extended with larger limits.
+        return state with { StopReason = null };
+    }
+
+    private void Report(IProgress<TrainingProgress>? progress, TrainerState state, BatchStatistics stats, double gradientNorm, double seconds, double? validLoss, double? validBleu)
+    {
+        var entry = new TrainingProgress(state.Update, state.Epoch, stats.Loss, stats.Nll, stats.Perplexity,
+            seconds > 0 ? stats.Tokens / seconds : 0, options.LearningRateAt(Math.Max(0, state.Update - 1)), gradientNorm, state.ElapsedSeconds,
+            model.Kind == ModelKind.NonAutoregressive ? stats.LengthLoss : null, validLoss, validBleu, Fraction(state));
+        File.AppendAllText(logPath, JsonSerializer.Serialize(entry, LogJson) + "\n");
+        progress?.Report(entry);
+    }
+
+    private double? Fraction(TrainerState s)
+    {
+        var fractions = new List<double>();
+        if (options.MaxUpdates is { } u) fractions.Add((double)s.Update / u);
+        if (options.MaxMinutes is { } m) fractions.Add(s.ElapsedSeconds / (m * 60));
+        return fractions.Count == 0 ? null : Math.Min(1, fractions.Max());
+    }
+}
