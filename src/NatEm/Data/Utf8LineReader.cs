@@ -1,0 +1,118 @@
+using System.Buffers;
+using System.Diagnostics.CodeAnalysis;
+using System.IO.Compression;
+using System.Text;
+using System.Text.Unicode;
+
+namespace NatEm.Data;
+
+/// <summary>
+/// Reads the lines of a UTF-8 text file strictly and in a streaming way: an invalid byte sequence is a
+/// <see cref="NatEmException"/> naming the file and its 1-based line. A leading BOM is skipped, a CR before LF is
+/// dropped, and gzip input (recognized by its magic bytes, whatever the file name) is decompressed.
+/// </summary>
+public sealed class Utf8LineReader : IDisposable
+{
+    private readonly Stream _stream;
+    private byte[] _buffer = new byte[1 << 16];
+    private int _start, _end;
+    private bool _endOfStream;
+
+    /// <summary>The name used in error messages.</summary>
+    public string FileName { get; }
+
+    /// <summary>The 1-based number of the line last returned (0 before the first).</summary>
+    public long LineNumber { get; private set; }
+
+    public Utf8LineReader(Stream stream, string fileName)
+    {
+        FileName = fileName;
+        _stream = IsGzip(stream) ? new GZipStream(stream, CompressionMode.Decompress) : stream;
+    }
+
+    /// <summary>Opens a file; a missing file is a <see cref="NatEmException"/>.</summary>
+    public static Utf8LineReader Open(string path)
+    {
+        try
+        {
+            return new Utf8LineReader(new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read, 1 << 16), path);
+        }
+        catch (Exception e) when (e is FileNotFoundException or DirectoryNotFoundException)
+        {
+            throw NatEmException.In(path, "file not found");
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            throw NatEmException.In(path, $"cannot open: {e.Message}");
+        }
+    }
+
+    private static bool IsGzip(Stream stream)
+    {
+        if (!stream.CanSeek) return false;
+        var start = stream.Position;
+        Span<byte> magic = stackalloc byte[2];
+        var read = stream.ReadAtLeast(magic, 2, throwOnEndOfStream: false);
+        stream.Position = start;
+        return read == 2 && magic[0] == 0x1F && magic[1] == 0x8B;
+    }
+
+    public bool TryReadLine([NotNullWhen(true)] out string? line)
+    {
+        line = null;
+        int newline;
+        while ((newline = _buffer.AsSpan(_start, _end - _start).IndexOf((byte)'\n')) < 0)
+        {
+            if (_endOfStream)
+            {
+                if (_start == _end) return false;
+                newline = _end - _start;
+                break;
+            }
+            Fill();
+        }
+
+        var bytes = _buffer.AsSpan(_start, newline);
+        _start += Math.Min(newline + 1, _end - _start);
+        LineNumber++;
+        if (LineNumber == 1 && bytes.StartsWith(Encoding.UTF8.Preamble)) bytes = bytes[Encoding.UTF8.Preamble.Length..];
+        if (bytes.Length > 0 && bytes[^1] == (byte)'\r') bytes = bytes[..^1];
+        line = Decode(bytes);
+        return true;
+    }
+
+    private string Decode(ReadOnlySpan<byte> bytes)
+    {
+        if (Utf8.IsValid(bytes)) return Encoding.UTF8.GetString(bytes);
+        var chars = ArrayPool<char>.Shared.Rent(bytes.Length);
+        Utf8.ToUtf16(bytes, chars, out var validBytes, out _, replaceInvalidSequences: false);
+        ArrayPool<char>.Shared.Return(chars);
+        throw NatEmException.At(FileName, LineNumber,
+            $"invalid UTF-8 (byte 0x{bytes[validBytes]:X2} at byte {validBytes + 1} of the line); the file must be UTF-8 encoded");
+    }
+
+    /// <summary>Reads more bytes after the pending ones, moving them to the front or growing the buffer first.</summary>
+    private void Fill()
+    {
+        var pending = _end - _start;
+        if (_start > 0)
+        {
+            _buffer.AsSpan(_start, pending).CopyTo(_buffer);
+            (_start, _end) = (0, pending);
+        }
+        if (_end == _buffer.Length) Array.Resize(ref _buffer, _buffer.Length * 2);
+        int read;
+        try
+        {
+            read = _stream.Read(_buffer, _end, _buffer.Length - _end);
+        }
+        catch (InvalidDataException e)
+        {
+            throw NatEmException.In(FileName, $"corrupt gzip data: {e.Message}");
+        }
+        if (read == 0) _endOfStream = true;
+        _end += read;
+    }
+
+    public void Dispose() => _stream.Dispose();
+}
