@@ -1,0 +1,60 @@
+using System.Text.Encodings.Web;
+using System.Text.Json;
+using System.Text.Json.Serialization;
+
+namespace NatEm.Data;
+
+/// <summary>Which tokenizer a prepared directory uses and where its files are.</summary>
+/// <param name="Kind"><see cref="Bpe"/> (files vocab.json + merges.txt) or <see cref="SentencePiece"/>
+/// (sentencepiece.model).</param>
+/// <param name="VocabSize">Including the four special tokens.</param>
+/// <param name="Merges">BPE merges learned (0 for SentencePiece).</param>
+/// <param name="RequestedMerges">BPE merges asked for; fewer are learned when no pair occurs twice.</param>
+public sealed record TokenizerInfo(string Kind, int VocabSize, int Merges, int RequestedMerges, IReadOnlyList<string> Files)
+{
+    public const string Bpe = "bpe", SentencePiece = "sentencepiece";
+}
+
+/// <summary>Counts of one split; for the unfiltered splits (valid, test) Kept == Read.</summary>
+/// <param name="Name">"train", "valid" or "test".</param>
+/// <param name="Origin">The input file(s) the split was read from.</param>
+/// <param name="SourceTokens">Subword tokens (without bos/eos) over the kept source sentences.</param>
+public sealed record SplitStatistics(
+    string Name, string Origin, bool Filtered, int Read, int Kept,
+    int DroppedEmpty, int DroppedTooLong, int DroppedRatio, long SourceTokens, long TargetTokens)
+{
+    public double MeanSourceTokens => Kept == 0 ? 0 : (double)SourceTokens / Kept;
+    public double MeanTargetTokens => Kept == 0 ? 0 : (double)TargetTokens / Kept;
+}
+
+/// <summary>The description of a prepared data directory, stored as its manifest.json (written last, so a
+/// directory with a manifest is complete).</summary>
+/// <param name="FormatVersion">The directory layout version; readers refuse newer ones.</param>
+/// <param name="CreatedBy">Tool and version, e.g. "natem 0.1.0".</param>
+public sealed record DataManifest(
+    int FormatVersion,
+    string SourceLanguage,
+    string TargetLanguage,
+    TokenizerInfo Tokenizer,
+    FilterOptions Filter,
+    IReadOnlyList<SplitStatistics> Splits,
+    string CreatedBy,
+    DateTimeOffset CreatedUtc)
+{
+    public const string FileName = "manifest.json";
+    public const int CurrentFormatVersion = 1;
+
+    public static readonly JsonSerializerOptions JsonOptions = new()
+    {
+        PropertyNamingPolicy = JsonNamingPolicy.CamelCase,
+        WriteIndented = true,
+        Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping,
+        NumberHandling = JsonNumberHandling.AllowNamedFloatingPointLiterals,
+    };
+
+    public SplitStatistics? FindSplit(string name) => Splits.FirstOrDefault(s => s.Name == name);
+
+    /// <summary>Tool name and version for <see cref="CreatedBy"/>.</summary>
+    public static string ToolVersion =>
+        $"natem {typeof(DataManifest).Assembly.GetName().Version?.ToString(3) ?? "?"}";
+}
