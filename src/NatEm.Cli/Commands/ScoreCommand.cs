@@ -1,0 +1,135 @@
+using System.CommandLine;
+using System.Globalization;
+using System.Text.Encodings.Web;
+using System.Text.Json;
+using NatEm.Evaluation;
+
+namespace NatEm.Cli.Commands;
+
+/// <summary>`natem score`: sacreBLEU-compatible BLEU, chrF and chrF++ of a hypothesis file against a reference file.</summary>
+public static class ScoreCommand
+{
+    public static Command Create()
+    {
+        var reference = new Option<string>("--ref") { Description = "Reference translations, one per line (UTF-8)", Required = true };
+        var hypothesis = new Option<string>("--hyp") { Description = "System translations, one per line (UTF-8)", Required = true };
+        var metric = new Option<string>("--metric") { Description = "Metric to compute", DefaultValueFactory = _ => "bleu" };
+        metric.AcceptOnlyFromAmong("bleu", "chrf", "chrf++");
+        var tokenize = new Option<string>("--tokenize") { Description = "BLEU tokenizer", DefaultValueFactory = _ => "13a" };
+        tokenize.AcceptOnlyFromAmong([.. BleuTokenizer.Names]);
+        var lowercase = new Option<bool>("--lowercase") { Description = "Case-insensitive scoring" };
+        var smooth = new Option<string>("--smooth") { Description = "BLEU smoothing method", DefaultValueFactory = _ => "exp" };
+        smooth.AcceptOnlyFromAmong([.. Bleu.SmoothingNames]);
+        var smoothValue = new Option<double?>("--smooth-value") { Description = "Value for floor (default 0.1) or add-k (default 1) smoothing" };
+        var sentenceLevel = new Option<bool>("--sentence-level") { Description = "Print one score per hypothesis line (BLEU uses effective order, as sacreBLEU does)" };
+        var json = new Option<bool>("--json") { Description = "Print JSON like sacreBLEU's default output format" };
+        var width = new Option<int>("--width") { Description = "Decimals of the printed score", DefaultValueFactory = _ => 2 };
+
+        var command = new Command("score", "Score translations with sacreBLEU 2.4.3-compatible BLEU, chrF or chrF++");
+        foreach (var option in new Option[] { reference, hypothesis, metric, tokenize, lowercase, smooth, smoothValue, sentenceLevel, json, width })
+            command.Options.Add(option);
+
+        command.SetAction(parseResult => CliErrors.Run(() =>
+        {
+            var metricName = parseResult.GetValue(metric)!;
+            bool isBleu = metricName == "bleu";
+            foreach (var bleuOnly in new Option[] { tokenize, smooth, smoothValue })
+            {
+                if (!isBleu && parseResult.GetResult(bleuOnly) is { Implicit: false })
+                    throw new NatEmException($"{bleuOnly.Name} applies to --metric bleu only", ExitCodes.Usage);
+            }
+            int decimals = parseResult.GetValue(width);
+            if (decimals < 0) throw new NatEmException("--width must not be negative", ExitCodes.Usage);
+            bool perSentence = parseResult.GetValue(sentenceLevel), asJson = parseResult.GetValue(json);
+
+            Func<string, IReadOnlyList<string>, MetricScore> sentenceScore;
+            Func<IReadOnlyList<string>, IReadOnlyList<IReadOnlyList<string>>, MetricScore> corpusScore;
+            if (isBleu)
+            {
+                var bleu = new Bleu(new BleuOptions
+                {
+                    Tokenizer = BleuTokenizer.FromName(parseResult.GetValue(tokenize)!),
+                    Lowercase = parseResult.GetValue(lowercase),
+                    Smoothing = Bleu.ParseSmoothing(parseResult.GetValue(smooth)!),
+                    SmoothValue = parseResult.GetValue(smoothValue),
+                    EffectiveOrder = perSentence,
+                });
+                sentenceScore = bleu.SentenceScore;
+                corpusScore = bleu.CorpusScore;
+            }
+            else
+            {
+                var options = metricName == "chrf++" ? ChrfOptions.ChrfPlusPlus : new ChrfOptions();
+                var chrf = new Chrf(options with { Lowercase = parseResult.GetValue(lowercase) });
+                sentenceScore = chrf.SentenceScore;
+                corpusScore = chrf.CorpusScore;
+            }
+
+            var (hypotheses, references) = EvaluationFiles.ReadParallel(parseResult.GetValue(hypothesis)!, parseResult.GetValue(reference)!);
+            var output = parseResult.InvocationConfiguration.Output;
+            void Print(MetricScore score) => output.WriteLine(
+                asJson ? ToJson(score, decimals, indented: !perSentence) : score.Format(decimals, withSignature: true));
+
+            if (perSentence)
+            {
+                for (int i = 0; i < hypotheses.Count; i++) Print(sentenceScore(hypotheses[i], [.. references.Select(stream => stream[i])]));
+            }
+            else
+            {
+                Print(corpusScore(hypotheses, references));
+            }
+            return ExitCodes.Ok;
+        }));
+        return command;
+    }
+
+    /// <summary>
+    /// sacreBLEU's JSON: name, score rounded to the printed width, signature, verbose_score and the signature
+    /// fields, followed by the full statistics of the score.
+    /// </summary>
+    private static string ToJson(MetricScore score, int width, bool indented)
+    {
+        using var buffer = new MemoryStream();
+        using (var writer = new Utf8JsonWriter(buffer, new JsonWriterOptions
+        {
+            Indented = indented,
+            IndentSize = 1,
+            Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping, // keeps "chrF2++" readable, like ensure_ascii=False
+        }))
+        {
+            writer.WriteStartObject();
+            writer.WriteString("name", score.Name);
+            // float(f"{score:.{width}f}") in sacreBLEU
+            writer.WriteNumber("score", double.Parse(score.FormatScore(width), CultureInfo.InvariantCulture));
+            writer.WriteString("signature", score.Signature);
+            if (score.Verbose.Length > 0) writer.WriteString("verbose_score", score.Verbose);
+            foreach (var (key, value) in score.SignatureFields) writer.WriteString(key, value);
+            switch (score)
+            {
+                case BleuScore bleu:
+                    WriteArray(writer, "counts", bleu.Counts, (w, v) => w.WriteNumberValue(v));
+                    WriteArray(writer, "totals", bleu.Totals, (w, v) => w.WriteNumberValue(v));
+                    WriteArray(writer, "precisions", bleu.Precisions, (w, v) => w.WriteNumberValue(v));
+                    writer.WriteNumber("bp", bleu.Bp);
+                    writer.WriteNumber("ratio", bleu.Ratio);
+                    writer.WriteNumber("sys_len", bleu.SysLen);
+                    writer.WriteNumber("ref_len", bleu.RefLen);
+                    break;
+                case ChrfScore chrf:
+                    writer.WriteNumber("char_order", chrf.CharOrder);
+                    writer.WriteNumber("word_order", chrf.WordOrder);
+                    writer.WriteNumber("beta", chrf.Beta);
+                    break;
+            }
+            writer.WriteEndObject();
+        }
+        return System.Text.Encoding.UTF8.GetString(buffer.ToArray());
+    }
+
+    private static void WriteArray<T>(Utf8JsonWriter writer, string name, IReadOnlyList<T> values, Action<Utf8JsonWriter, T> write)
+    {
+        writer.WriteStartArray(name);
+        foreach (var value in values) write(writer, value);
+        writer.WriteEndArray();
+    }
+}
