@@ -23,7 +23,9 @@ public sealed record SplitStatistics(
     string Name, string Origin, bool Filtered, int Read, int Kept,
     int DroppedEmpty, int DroppedTooLong, int DroppedRatio, long SourceTokens, long TargetTokens)
 {
+    [JsonIgnore]
     public double MeanSourceTokens => Kept == 0 ? 0 : (double)SourceTokens / Kept;
+    [JsonIgnore]
     public double MeanTargetTokens => Kept == 0 ? 0 : (double)TargetTokens / Kept;
 }
 
