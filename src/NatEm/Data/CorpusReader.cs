@@ -2,8 +2,8 @@ using NatEm.Text;
 
 namespace NatEm.Data;
 
-/// <summary>Normalized parallel sentences (<see cref="TextNormalizer"/>) read from one input.</summary>
-/// <param name="Origin">The input's file name(s), for messages and the manifest.</param>
+/// <summary>Normalized parallel sentences (<see cref="TextNormalizer"/>) read from one input, whose file name(s)
+/// <see cref="Origin"/> gives for messages and the manifest.</summary>
 public sealed record ParallelText(string Origin, string[] Source, string[] Target)
 {
     public int Count => Source.Length;

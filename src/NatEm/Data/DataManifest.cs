@@ -10,15 +10,23 @@ namespace NatEm.Data;
 /// <param name="VocabSize">Including the four special tokens.</param>
 /// <param name="Merges">BPE merges learned (0 for SentencePiece).</param>
 /// <param name="RequestedMerges">BPE merges asked for; fewer are learned when no pair occurs twice.</param>
+/// <param name="Files">The tokenizer's files in the directory, the vocabulary first.</param>
 public sealed record TokenizerInfo(string Kind, int VocabSize, int Merges, int RequestedMerges, IReadOnlyList<string> Files)
 {
     public const string Bpe = "bpe", SentencePiece = "sentencepiece";
 }
 
-/// <summary>Counts of one split; for the unfiltered splits (valid, test) Kept == Read.</summary>
+/// <summary>Counts of one split.</summary>
 /// <param name="Name">"train", "valid" or "test".</param>
 /// <param name="Origin">The input file(s) the split was read from.</param>
+/// <param name="Filtered">Whether the training filter applied (train only; valid and test are kept whole).</param>
+/// <param name="Read">Sentence pairs read.</param>
+/// <param name="Kept">Sentence pairs kept and written.</param>
+/// <param name="DroppedEmpty">Pairs dropped because a side is empty.</param>
+/// <param name="DroppedTooLong">Pairs dropped because a side is longer than <see cref="FilterOptions.MaxTokens"/>.</param>
+/// <param name="DroppedRatio">Pairs dropped for exceeding <see cref="FilterOptions.MaxLengthRatio"/>.</param>
 /// <param name="SourceTokens">Subword tokens (without bos/eos) over the kept source sentences.</param>
+/// <param name="TargetTokens">Subword tokens (without bos/eos) over the kept target sentences.</param>
 public sealed record SplitStatistics(
     string Name, string Origin, bool Filtered, int Read, int Kept,
     int DroppedEmpty, int DroppedTooLong, int DroppedRatio, long SourceTokens, long TargetTokens)
@@ -32,7 +40,13 @@ public sealed record SplitStatistics(
 /// <summary>The description of a prepared data directory, stored as its manifest.json (written last, so a
 /// directory with a manifest is complete).</summary>
 /// <param name="FormatVersion">The directory layout version; readers refuse newer ones.</param>
+/// <param name="SourceLanguage">Source language name, also the extension of the source text files.</param>
+/// <param name="TargetLanguage">Target language name, also the extension of the target text files.</param>
+/// <param name="Tokenizer">The joint tokenizer of both languages.</param>
+/// <param name="Filter">The training-split filter settings used.</param>
+/// <param name="Splits">The prepared splits: train, then valid and test if present.</param>
 /// <param name="CreatedBy">Tool and version, e.g. "natem 0.1.0".</param>
+/// <param name="CreatedUtc">When the preparation finished.</param>
 public sealed record DataManifest(
     int FormatVersion,
     string SourceLanguage,

@@ -113,12 +113,6 @@ public static class DataPreparer
             [BpeSubwordTokenizer.VocabFileName, BpeSubwordTokenizer.MergesFileName]));
     }
 
-    /// <summary>Reports on the calling thread (<see cref="Progress{T}"/> would post reports to the thread pool, out of order).</summary>
-    private sealed class SynchronousProgress<T>(Action<T> report) : IProgress<T>
-    {
-        public void Report(T value) => report(value);
-    }
-
     /// <summary>Encodes splits in parallel, reporting sentences done over all splits.</summary>
     private sealed class SplitEncoder(ISubwordTokenizer tokenizer, long totalSentences, IProgress<PrepareProgress>? progress)
     {

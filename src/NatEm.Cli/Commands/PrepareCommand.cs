@@ -1,0 +1,142 @@
+using System.CommandLine;
+using System.Globalization;
+using NatEm.Data;
+using Spectre.Console;
+
+namespace NatEm.Cli.Commands;
+
+/// <summary>`natem prepare`: normalize, filter, learn BPE, encode and write a prepared data directory.</summary>
+public static class PrepareCommand
+{
+    public static Command Create()
+    {
+        var corpus = new Option<string>("--corpus") { Description = "Training corpus as UTF-8 TSV (.tsv or .tsv.gz) with a header naming the columns; default: the bundled Bible with its book split" };
+        var trainSource = new Option<string>("--train-src") { Description = "Training source sentences, one per line (with --train-tgt)" };
+        var trainTarget = new Option<string>("--train-tgt") { Description = "Training target sentences, one per line" };
+        var valid = new Option<string>("--valid") { Description = "Validation corpus as TSV" };
+        var validSource = new Option<string>("--valid-src") { Description = "Validation source sentences (with --valid-tgt)" };
+        var validTarget = new Option<string>("--valid-tgt") { Description = "Validation target sentences" };
+        var test = new Option<string>("--test") { Description = "Test corpus as TSV" };
+        var testSource = new Option<string>("--test-src") { Description = "Test source sentences (with --test-tgt)" };
+        var testTarget = new Option<string>("--test-tgt") { Description = "Test target sentences" };
+        var sourceLanguage = new Option<string>("--src") { Description = "Source language: TSV column and file extension", DefaultValueFactory = _ => "en" };
+        var targetLanguage = new Option<string>("--tgt") { Description = "Target language: TSV column and file extension", DefaultValueFactory = _ => "es" };
+        var merges = new Option<int>("--merges") { Description = "Joint BPE merges to learn", DefaultValueFactory = _ => 8000 };
+        var sentencePiece = new Option<string>("--spm-model") { Description = "Use this SentencePiece .model instead of learning BPE" };
+        var maxLength = new Option<int>("--max-length") { Description = "Drop training pairs longer than this many subword tokens", DefaultValueFactory = _ => 250 };
+        var maxRatio = new Option<double>("--max-ratio") { Description = "Drop training pairs whose word counts differ by more than this factor", DefaultValueFactory = _ => 2.5 };
+        var output = new Option<string>("--out") { Description = "Directory to write the prepared data to", Required = true };
+
+        var command = new Command("prepare", "Normalize, filter and BPE-encode a parallel corpus into a prepared data directory");
+        foreach (var option in new Option[] { corpus, trainSource, trainTarget, valid, validSource, validTarget, test, testSource, testTarget,
+                     sourceLanguage, targetLanguage, merges, sentencePiece, maxLength, maxRatio, output })
+            command.Options.Add(option);
+
+        command.SetAction(parseResult => CliErrors.Run(() =>
+        {
+            CorpusInput? Input(Option<string> tsv, Option<string> sourceFile, Option<string> targetFile)
+            {
+                string? tsvPath = parseResult.GetValue(tsv), sourcePath = parseResult.GetValue(sourceFile), targetPath = parseResult.GetValue(targetFile);
+                if (tsvPath is not null && (sourcePath ?? targetPath) is not null)
+                    throw new NatEmException($"give either {tsv.Name} or {sourceFile.Name}/{targetFile.Name}, not both", ExitCodes.Usage);
+                if ((sourcePath is null) != (targetPath is null))
+                    throw new NatEmException($"{sourceFile.Name} and {targetFile.Name} must be given together", ExitCodes.Usage);
+                return tsvPath is not null ? new CorpusInput.Tsv(tsvPath)
+                    : sourcePath is not null ? new CorpusInput.FilePair(sourcePath, targetPath!)
+                    : null;
+            }
+
+            var options = new PrepareOptions
+            {
+                OutputDirectory = parseResult.GetValue(output)!,
+                Train = Input(corpus, trainSource, trainTarget),
+                Valid = Input(valid, validSource, validTarget),
+                Test = Input(test, testSource, testTarget),
+                SourceLanguage = parseResult.GetValue(sourceLanguage)!,
+                TargetLanguage = parseResult.GetValue(targetLanguage)!,
+                Merges = parseResult.GetValue(merges),
+                SentencePieceModel = parseResult.GetValue(sentencePiece),
+                Filter = new FilterOptions(parseResult.GetValue(maxLength), parseResult.GetValue(maxRatio)),
+            };
+            options.Validate();
+            var result = RunWithProgress(options);
+            PrintStatistics(result, options.OutputDirectory);
+            return ExitCodes.Ok;
+        }));
+        return command;
+    }
+
+    private static readonly IReadOnlyDictionary<PrepareStage, string> StageNames = new Dictionary<PrepareStage, string>
+    {
+        [PrepareStage.Reading] = "Reading and normalizing",
+        [PrepareStage.LearningBpe] = "Learning BPE",
+        [PrepareStage.Encoding] = "Encoding",
+        [PrepareStage.Writing] = "Writing",
+    };
+
+    private static PrepareResult RunWithProgress(PrepareOptions options)
+    {
+        PrepareResult? result = null;
+        AnsiConsole.Progress()
+            .AutoClear(false)
+            .Columns(new TaskDescriptionColumn(), new ProgressBarColumn(), new PercentageColumn(), new ElapsedTimeColumn())
+            .Start(context =>
+            {
+                var tasks = Enum.GetValues<PrepareStage>()
+                    .Where(stage => stage != PrepareStage.LearningBpe || options.SentencePieceModel is null)
+                    .ToDictionary(stage => stage, stage => context.AddTask(StageNames[stage], autoStart: false));
+                var gate = new object();
+                var progress = new SynchronousProgress<PrepareProgress>(report =>
+                {
+                    // Reports come from worker threads; finish earlier stages when a later one starts.
+                    lock (gate)
+                    {
+                        foreach (var (_, task) in tasks.Where(t => t.Key < report.Stage && !t.Value.IsFinished))
+                        {
+                            task.Value = task.MaxValue;
+                            task.StopTask();
+                        }
+                        var current = tasks[report.Stage];
+                        current.StartTask();
+                        current.MaxValue = Math.Max(1, report.Total);
+                        current.Value = Math.Max(current.Value, report.Done);
+                    }
+                });
+                result = DataPreparer.Prepare(options, progress);
+                foreach (var task in tasks.Values)
+                {
+                    task.Value = task.MaxValue;
+                    task.StopTask();
+                }
+            });
+        return result!;
+    }
+
+    private static void PrintStatistics(PrepareResult result, string directory)
+    {
+        var manifest = result.Manifest;
+        var table = new Table().AddColumns("split", "read", "kept", "dropped: empty", "too long", "ratio",
+            $"mean {manifest.SourceLanguage} tokens", $"mean {manifest.TargetLanguage} tokens");
+        foreach (var split in manifest.Splits)
+        {
+            string Dropped(int count) => split.Filtered ? Count(count) : "–";
+            table.AddRow(split.Name, Count(split.Read), Count(split.Kept), Dropped(split.DroppedEmpty), Dropped(split.DroppedTooLong),
+                Dropped(split.DroppedRatio), split.MeanSourceTokens.ToString("F1", CultureInfo.InvariantCulture),
+                split.MeanTargetTokens.ToString("F1", CultureInfo.InvariantCulture));
+        }
+        AnsiConsole.Write(table);
+
+        var tokenizer = manifest.Tokenizer;
+        var kind = tokenizer.Kind == TokenizerInfo.Bpe
+            ? $"joint BPE, {Count(tokenizer.Merges)} of {Count(tokenizer.RequestedMerges)} merges"
+            : "SentencePiece model";
+        AnsiConsole.MarkupLineInterpolated($"Vocabulary: {Count(tokenizer.VocabSize)} tokens ({kind})");
+        var total = result.Durations.Values.Aggregate(TimeSpan.Zero, (sum, d) => sum + d);
+        AnsiConsole.MarkupLineInterpolated(
+            $"Time: {string.Join(", ", result.Durations.Select(d => $"{StageNames[d.Key]} {Seconds(d.Value)}"))}; total {Seconds(total)}");
+        AnsiConsole.MarkupLineInterpolated($"Prepared data written to {directory}");
+    }
+
+    private static string Count(long value) => value.ToString("N0", CultureInfo.InvariantCulture);
+    private static string Seconds(TimeSpan time) => time.TotalSeconds.ToString("F1", CultureInfo.InvariantCulture) + " s";
+}
