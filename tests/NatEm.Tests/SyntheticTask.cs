@@ -1,4 +1,5 @@
 using System.Text.Json.Nodes;
+using NatEm.Data;
 using NatEm.Modeling;
 using NatEm.Text;
 using NatEm.Training;
@@ -30,7 +31,8 @@ public static class SyntheticTask
 
     public static TransformerConfig TinyConfig => TransformerConfig.Preset("tiny", VocabSize);
 
-    public static ModelDirectoryContents NoTokenizer => new(_ => { }, new JsonObject { ["task"] = "synthetic" });
+    /// <summary>Synthetic ids need no tokenizer files.</summary>
+    public static ModelDirectoryContents NoTokenizer => new(new TokenizerInfo(TokenizerFiles.Bpe, VocabSize, 0, 0, []), "", new JsonObject { ["task"] = "synthetic" });
 
     public static string TempDir()
     {

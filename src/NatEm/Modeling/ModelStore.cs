@@ -1,6 +1,7 @@
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using NatEm.Data;
+using NatEm.Text;
 using static TorchSharp.torch;
 
 namespace NatEm.Modeling;
@@ -11,18 +12,20 @@ public sealed record ModelManifest
     public int FormatVersion { get; init; } = ModelStore.FormatVersion;
     public ModelKind Kind { get; init; }
     public required TransformerConfig Config { get; init; }
+    /// <summary>The tokenizer whose files sit beside model.json.</summary>
+    public required TokenizerInfo Tokenizer { get; init; }
     /// <summary>Resolved training options and provenance (free-form; informative only).</summary>
     public JsonObject? Training { get; init; }
 }
 
 /// <summary>
-/// A model directory: <c>model.json</c> (format version, kind, architecture), <c>weights.bin</c> (TorchSharp
-/// state) and a <c>tokenizer/</c> folder. Every file is written atomically.
+/// A model directory: <c>model.json</c> (format version, kind, architecture, tokenizer), <c>weights.bin</c>
+/// (TorchSharp state) and the tokenizer's files. Every file is written atomically.
 /// </summary>
 public static class ModelStore
 {
     public const int FormatVersion = 1;
-    public const string ManifestFile = "model.json", WeightsFile = "weights.bin", TokenizerFolder = "tokenizer";
+    public const string ManifestFile = "model.json", WeightsFile = "weights.bin";
 
     public static readonly JsonSerializerOptions Json = new() { WriteIndented = true, PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower };
 
@@ -36,15 +39,22 @@ public static class ModelStore
     public static void SaveManifest(string dir, ModelManifest manifest) =>
         AtomicFile.WriteAllText(Path.Combine(dir, ManifestFile), JsonSerializer.Serialize(manifest, Json));
 
-    /// <summary>Copies tokenizer files into the model directory (skipped when already there).</summary>
-    public static void SaveTokenizer(string dir, string tokenizerSourceDir, IEnumerable<string> files)
+    /// <summary>Copies the tokenizer's files from <paramref name="sourceDir"/> into the model directory.</summary>
+    public static void SaveTokenizer(string dir, string sourceDir, TokenizerInfo tokenizer)
     {
-        var target = Path.Combine(dir, TokenizerFolder);
-        foreach (var file in files)
-        {
-            var source = Path.Combine(tokenizerSourceDir, file);
-            AtomicFile.WriteAllBytes(Path.Combine(target, file), File.ReadAllBytes(source));
-        }
+        foreach (var file in tokenizer.Files)
+            AtomicFile.WriteAllBytes(Path.Combine(dir, file), File.ReadAllBytes(Path.Combine(sourceDir, file)));
+    }
+
+    /// <summary>A model directory loaded whole: manifest, model with weights, tokenizer.</summary>
+    public static LoadedModel Load(string dir, ModelKind? expectedKind = null)
+    {
+        var manifest = ReadManifest(dir);
+        var model = LoadModel(dir, expectedKind);
+        var tokenizer = TokenizerFiles.Load(dir, manifest.Tokenizer.Kind);
+        if (tokenizer.VocabSize != manifest.Config.VocabSize)
+            throw NatEmException.In(Path.Combine(dir, ManifestFile), $"tokenizer has {tokenizer.VocabSize} tokens but the model expects {manifest.Config.VocabSize}", ExitCodes.BadModel);
+        return new LoadedModel(dir, manifest, model, tokenizer);
     }
 
     public static ModelManifest ReadManifest(string dir)
@@ -98,3 +108,5 @@ public static class ModelStore
 
     public static string Describe(ModelKind kind) => kind == ModelKind.Autoregressive ? "autoregressive (AR)" : "non-autoregressive (NAR)";
 }
+
+public sealed record LoadedModel(string Directory, ModelManifest Manifest, ITranslationModel Model, ISubwordTokenizer Tokenizer);

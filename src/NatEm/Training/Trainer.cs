@@ -22,8 +22,12 @@ public sealed record TrainingProgress(
 
 public sealed record TrainingResult(string LastCheckpoint, string BestCheckpoint, TrainerState State);
 
-/// <summary>How a run's model directories are completed besides weights (tokenizer files, provenance).</summary>
-public sealed record ModelDirectoryContents(Action<string> WriteTokenizer, JsonObject Provenance);
+/// <summary>What a run's model directories hold besides weights: the tokenizer (copied from its folder) and provenance.</summary>
+public sealed record ModelDirectoryContents(TokenizerInfo Tokenizer, string TokenizerDirectory, JsonObject Provenance)
+{
+    public static ModelDirectoryContents From(PreparedData data, JsonObject provenance) =>
+        new(data.Manifest.Tokenizer, data.Directory, provenance);
+}
 
 /// <summary>
 /// One training loop for both models (fairseq's trainer): token-bucketed batches, gradient accumulation,
@@ -219,9 +223,9 @@ public sealed class Trainer
         var provenance = (JsonObject)contents.Provenance.DeepClone();
         provenance["options"] = JsonSerializer.SerializeToNode(options, ModelStore.Json);
         provenance["update"] = state.Update;
-        ModelStore.SaveManifest(dir, new ModelManifest { Kind = model.Kind, Config = model.Config, Training = provenance });
+        ModelStore.SaveManifest(dir, new ModelManifest { Kind = model.Kind, Config = model.Config, Tokenizer = contents.Tokenizer, Training = provenance });
         ModelStore.SaveWeights(dir, model);
-        contents.WriteTokenizer(dir);
+        ModelStore.SaveTokenizer(dir, contents.TokenizerDirectory, contents.Tokenizer);
         optimizer.save_state_dict(Path.Combine(dir, CheckpointDirectory.OptimizerFile));
         CheckpointDirectory.WriteState(dir, state);
     });
