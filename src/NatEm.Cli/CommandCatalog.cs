@@ -8,6 +8,8 @@ public static class CommandCatalog
     public static IEnumerable<Command> All() =>
     [
         PrepareCommand.Create(),
+        TrainCommand.Create(NatEm.Modeling.ModelKind.Autoregressive),
+        TrainCommand.Create(NatEm.Modeling.ModelKind.NonAutoregressive),
         ScoreCommand.Create(),
     ];
 }

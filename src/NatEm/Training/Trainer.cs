@@ -110,6 +110,7 @@ public sealed class Trainer
                     state = ValidateAndSave(state, progress);
                     savedUpdate = state.Update;
                     clock.Restart();
+                    logClock.Restart();
                 }
             }
             if (state.StopReason is null)

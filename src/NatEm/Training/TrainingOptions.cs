@@ -1,6 +1,7 @@
 namespace NatEm.Training;
 
 /// <summary>Which validation figure selects checkpoint_best and drives early stopping.</summary>
+[System.Text.Json.Serialization.JsonConverter(typeof(System.Text.Json.Serialization.JsonStringEnumConverter<BestCheckpointMetric>))]
 public enum BestCheckpointMetric { Bleu, Loss }
 
 /// <summary>

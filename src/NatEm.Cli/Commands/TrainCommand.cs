@@ -1,0 +1,82 @@
+using System.CommandLine;
+using System.Text.Json.Nodes;
+using NatEm.Data;
+using NatEm.Em;
+using NatEm.Evaluation;
+using NatEm.Modeling;
+using NatEm.Training;
+
+namespace NatEm.Cli.Commands;
+
+/// <summary>`natem train-ar` and `natem train-nar`: one trainer, two models.</summary>
+public static class TrainCommand
+{
+    public static Command Create(ModelKind kind)
+    {
+        bool nar = kind == ModelKind.NonAutoregressive;
+        var data = new Option<string>("--data") { Description = "Prepared data directory (natem prepare)", Required = true };
+        var output = new Option<string>("--out") { Description = "Run directory: checkpoints, logs; checkpoint_best is the model", Required = true };
+        var training = new TrainingOptionsBinder();
+        var command = new Command(nar ? "train-nar" : "train-ar", nar
+            ? "Train a non-autoregressive Transformer on real targets, given targets or AR-distilled targets"
+            : "Train an autoregressive Transformer (the teacher / E-step model)");
+        command.Options.Add(data);
+        command.Options.Add(output);
+        training.AddTo(command);
+
+        var targets = new Option<string>("--targets") { Description = "Training targets, one per line (replaces the data's targets)" };
+        var distillFrom = new Option<string>("--distill-from") { Description = "AR model directory: train on its beam-search translations of the training sources (cached in --out)" };
+        var distillBeam = new Option<int>("--distill-beam") { Description = "Beam size for --distill-from", DefaultValueFactory = _ => 4 };
+        var decoderInput = new Option<NarDecoderInput?>("--decoder-input") { Description = "NAR decoder input: Placeholder (paper) or UniformCopy (Gu et al.)" };
+        var lengthPrediction = new Option<LengthPrediction?>("--length-prediction") { Description = "NAR length classifier: Absolute (paper) or Offset (fairseq)" };
+        var lengthWeight = new Option<double?>("--length-loss-weight") { Description = "Weight of the length loss (default 0.1)" };
+        if (nar)
+            foreach (var option in new Option[] { targets, distillFrom, distillBeam, decoderInput, lengthPrediction, lengthWeight })
+                command.Options.Add(option);
+
+        command.SetAction(p => CliErrors.Run(() =>
+        {
+            using var interrupts = new Interrupts();
+            var prepared = PreparedData.Load(p.GetValue(data)!);
+            var options = training.Bind(p);
+            if (nar && p.GetValue(lengthWeight) is { } weight) options = options with { LengthLossWeight = weight };
+            var config = training.Architecture(p, prepared.Tokenizer.VocabSize);
+            if (nar)
+                config = config with
+                {
+                    DecoderInput = p.GetValue(decoderInput) ?? config.DecoderInput,
+                    LengthPrediction = p.GetValue(lengthPrediction) ?? config.LengthPrediction,
+                };
+            var runDir = p.GetValue(output)!;
+            var train = prepared.Split("train");
+            var trainTargets = nar ? NarTargets(p.GetValue(targets), p.GetValue(distillFrom), p.GetValue(distillBeam), prepared, train, runDir, interrupts.Token) : train.Target;
+
+            ConsoleTraining.PrintConfiguration($"natem {command.Name}", new { kind, config, options, data = prepared.Directory, run = runDir });
+            var valid = prepared.Split("valid");
+            var model = TranslationModels.Create(kind, config);
+            var provenance = new JsonObject { ["data"] = Path.GetFullPath(prepared.Directory), ["command"] = command.Name };
+            var trainer = new Trainer(model, options, runDir, new ParallelExamples(train.Source, trainTargets), ParallelExamples.Of(valid),
+                ModelDirectoryContents.From(prepared, provenance), m => ValidationBleu.Score(m, prepared.Tokenizer, valid));
+            ConsoleTraining.Run(trainer, command.Name, p.GetValue(training.Resume), interrupts.Token);
+            return ExitCodes.Ok;
+        }));
+        return command;
+    }
+
+    private static int[][] NarTargets(string? targetsFile, string? distillFrom, int beam, PreparedData prepared, ParallelSplit train, string runDir, CancellationToken cancel)
+    {
+        if (targetsFile is not null && distillFrom is not null)
+            throw new NatEmException("give --targets or --distill-from, not both", ExitCodes.Usage);
+        if (targetsFile is not null)
+        {
+            var lines = EvaluationFiles.ReadLines(targetsFile);
+            if (lines.Count != train.Count)
+                throw NatEmException.In(targetsFile, $"has {lines.Count} lines but the training split has {train.Count} sentences");
+            return lines.Select(l => prepared.Tokenizer.Encode(Text.TextNormalizer.Normalize(l))).ToArray();
+        }
+        if (distillFrom is null) return train.Target;
+        var teacher = (ArTransformer)ModelStore.LoadModel(distillFrom, ModelKind.Autoregressive);
+        return ConsoleStages.Run("distilling", progress =>
+            Distillation.BestTranslations(teacher, train.Source, beam, Path.Combine(runDir, "distill"), progress, cancel));
+    }
+}

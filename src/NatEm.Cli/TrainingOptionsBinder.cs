@@ -1,0 +1,81 @@
+using System.CommandLine;
+using NatEm.Modeling;
+using NatEm.Training;
+
+namespace NatEm.Cli;
+
+/// <summary>The command-line options shared by every command that trains (train-ar, train-nar, em).</summary>
+public sealed class TrainingOptionsBinder
+{
+    private static readonly TrainingOptions Defaults = new();
+
+    public readonly Option<string> Preset = new("--preset") { Description = "Model size: tiny, small or base", DefaultValueFactory = _ => "small" };
+    public readonly Option<int?> MaxTokens = new("--max-tokens") { Description = $"Padded tokens per batch (default {Defaults.MaxTokens})" };
+    public readonly Option<int?> UpdateFrequency = new("--update-freq") { Description = $"Batches accumulated per update (default {Defaults.UpdateFrequency})" };
+    public readonly Option<double?> LearningRate = new("--lr") { Description = $"Peak learning rate (default {Defaults.LearningRate})" };
+    public readonly Option<int?> Warmup = new("--warmup") { Description = $"Warm-up updates (default {Defaults.WarmupUpdates})" };
+    public readonly Option<double?> ClipNorm = new("--clip-norm") { Description = $"Gradient-norm clip, 0 = off (default {Defaults.ClipNorm})" };
+    public readonly Option<double?> LabelSmoothing = new("--label-smoothing") { Description = $"Label smoothing (default {Defaults.LabelSmoothing})" };
+    public readonly Option<double?> Dropout = new("--dropout") { Description = "Dropout (default: the preset's)" };
+    public readonly Option<int?> MaxUpdates = new("--max-updates") { Description = "Stop after this many updates" };
+    public readonly Option<int?> MaxEpochs = new("--max-epochs") { Description = "Stop after this many epochs" };
+    public readonly Option<double?> MaxMinutes = new("--max-minutes") { Description = "Stop after this many minutes of training (summed across resumes)" };
+    public readonly Option<int?> ValidateEvery = new("--validate-every") { Description = $"Validate and checkpoint every N updates, 0 = every epoch (default {Defaults.ValidateEvery})" };
+    public readonly Option<int?> LogEvery = new("--log-every") { Description = $"Log every N updates (default {Defaults.LogEvery})" };
+    public readonly Option<int?> Patience = new("--patience") { Description = "Early stop after N validations without improvement" };
+    public readonly Option<int?> KeepLast = new("--keep-last") { Description = $"Numbered checkpoints kept besides best and last (default {Defaults.KeepLast})" };
+    public readonly Option<string?> BestMetric = new("--best-metric") { Description = "bleu or loss: what selects checkpoint_best (default bleu)" };
+    public readonly Option<int?> Seed = new("--seed") { Description = $"Random seed (default {Defaults.Seed})" };
+    public readonly Option<int?> Threads = new("--threads") { Description = "libtorch threads (default: all cores)" };
+    public readonly Option<bool> Resume = new("--resume") { Description = "Continue the run in --out from its last checkpoint" };
+
+    public IEnumerable<Option> All => [Preset, MaxTokens, UpdateFrequency, LearningRate, Warmup, ClipNorm, LabelSmoothing, Dropout, MaxUpdates,
+        MaxEpochs, MaxMinutes, ValidateEvery, LogEvery, Patience, KeepLast, BestMetric, Seed, Threads, Resume];
+
+    public void AddTo(Command command)
+    {
+        foreach (var option in All) command.Options.Add(option);
+    }
+
+    /// <summary>Training options: defaults overridden by the flags given.</summary>
+    public TrainingOptions Bind(ParseResult p, TrainingOptions? baseline = null)
+    {
+        var d = baseline ?? Defaults;
+        var options = d with
+        {
+            MaxTokens = p.GetValue(MaxTokens) ?? d.MaxTokens,
+            UpdateFrequency = p.GetValue(UpdateFrequency) ?? d.UpdateFrequency,
+            LearningRate = p.GetValue(LearningRate) ?? d.LearningRate,
+            WarmupUpdates = p.GetValue(Warmup) ?? d.WarmupUpdates,
+            ClipNorm = p.GetValue(ClipNorm) ?? d.ClipNorm,
+            LabelSmoothing = p.GetValue(LabelSmoothing) ?? d.LabelSmoothing,
+            MaxUpdates = p.GetValue(MaxUpdates) ?? d.MaxUpdates,
+            MaxEpochs = p.GetValue(MaxEpochs) ?? d.MaxEpochs,
+            MaxMinutes = p.GetValue(MaxMinutes) ?? d.MaxMinutes,
+            ValidateEvery = p.GetValue(ValidateEvery) ?? d.ValidateEvery,
+            LogEvery = p.GetValue(LogEvery) ?? d.LogEvery,
+            Patience = p.GetValue(Patience) ?? d.Patience,
+            KeepLast = p.GetValue(KeepLast) ?? d.KeepLast,
+            BestMetric = p.GetValue(BestMetric) is { } metric ? ParseMetric(metric) : d.BestMetric,
+            Seed = p.GetValue(Seed) ?? d.Seed,
+            Threads = p.GetValue(Threads) ?? d.Threads,
+        };
+        options.Validate();
+        return options;
+    }
+
+    /// <summary>The preset's architecture for a vocabulary, with --dropout applied.</summary>
+    public TransformerConfig Architecture(ParseResult p, int vocabSize)
+    {
+        var config = TransformerConfig.Preset(p.GetValue(Preset)!, vocabSize);
+        if (p.GetValue(Dropout) is { } dropout) config = config with { Dropout = dropout, AttentionDropout = dropout };
+        return config;
+    }
+
+    private static BestCheckpointMetric ParseMetric(string value) => value switch
+    {
+        "bleu" => BestCheckpointMetric.Bleu,
+        "loss" => BestCheckpointMetric.Loss,
+        _ => throw new NatEmException($"--best-metric must be bleu or loss, not '{value}'", ExitCodes.Usage),
+    };
+}

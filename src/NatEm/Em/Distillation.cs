@@ -1,0 +1,47 @@
+using NatEm.Decoding;
+using NatEm.Modeling;
+
+namespace NatEm.Em;
+
+/// <summary>
+/// The AR model's translations of the training sources (knowledge distillation and the EM candidates),
+/// computed in length-sorted batches and cached chunk by chunk on disk.
+/// </summary>
+public static class Distillation
+{
+    public const int DecodeBatchSize = 64;
+
+    /// <summary>The best beam-search translation of every source.</summary>
+    public static int[][] BestTranslations(ArTransformer teacher, IReadOnlyList<int[]> sources, int beam, string folder,
+        IProgress<(int Done, int Total)>? progress = null, CancellationToken cancel = default) =>
+        NBest(teacher, sources, beam, nbest: 1, folder, progress, cancel);
+
+    /// <summary>
+    /// <paramref name="nbest"/> candidates per source (rows i·nbest … i·nbest+nbest−1 belong to source i), best
+    /// first; when the beam finishes fewer, the last one is repeated so every source has exactly nbest rows.
+    /// </summary>
+    public static int[][] NBest(ArTransformer teacher, IReadOnlyList<int[]> sources, int nbest, string folder,
+        IProgress<(int Done, int Total)>? progress = null, CancellationToken cancel = default) =>
+        NBest(teacher, sources, beam: nbest, nbest, folder, progress, cancel);
+
+    private static int[][] NBest(ArTransformer teacher, IReadOnlyList<int[]> sources, int beam, int nbest, string folder,
+        IProgress<(int Done, int Total)>? progress, CancellationToken cancel)
+    {
+        var search = new BeamSearch(teacher);
+        var options = new BeamSearchOptions { Beam = beam, NBest = nbest };
+        return new ChunkedStage<int[]>(folder, ChunkCodec<int[]>.TokenIds).Run(sources.Count, nbest, (start, length) =>
+        {
+            var rows = new int[length * nbest][];
+            var order = Enumerable.Range(start, length).OrderBy(i => sources[i].Length).ToArray();
+            foreach (var batch in order.Chunk(DecodeBatchSize))
+            {
+                cancel.ThrowIfCancellationRequested();
+                var hypotheses = search.Generate(batch.Select(i => sources[i]).ToList(), options);
+                for (int j = 0; j < batch.Length; j++)
+                    for (int n = 0; n < nbest; n++)
+                        rows[(batch[j] - start) * nbest + n] = hypotheses[j][Math.Min(n, hypotheses[j].Length - 1)].Tokens;
+            }
+            return rows;
+        }, progress, cancel);
+    }
+}
