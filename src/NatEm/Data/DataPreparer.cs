@@ -63,7 +63,7 @@ public static class DataPreparer
         return new PrepareResult(manifest, durations);
     }
 
-    /// <summary>Train, then valid and test if present; each named by <see cref="ParallelText.Origin"/>'s split.</summary>
+    /// <summary>The splits to prepare: train, then valid and test if present.</summary>
     private static List<NamedText> ReadInputs(PrepareOptions options, IProgress<PrepareProgress>? progress)
     {
         progress?.Report(new PrepareProgress(PrepareStage.Reading, 0, 1));

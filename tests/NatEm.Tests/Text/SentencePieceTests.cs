@@ -1,4 +1,5 @@
 using System.Text;
+using NatEm.Data;
 using NatEm.Tests.Data;
 using NatEm.Text;
 
@@ -71,5 +72,22 @@ public sealed class SentencePieceTests : IDisposable
         Assert.StartsWith($"{path}: not a valid SentencePiece model", Assert.Throws<NatEmException>(() => SentencePieceSubwordTokenizer.Load(path)).Message);
         Assert.StartsWith($"{_dir.File("none.model")}: SentencePiece model file not found",
             Assert.Throws<NatEmException>(() => SentencePieceSubwordTokenizer.Load(_dir.File("none.model"))).Message);
+    }
+
+    [Fact]
+    public void PrepareCanUseASentencePieceModel()
+    {
+        var output = _dir.File("prepared");
+        var result = DataPreparer.Prepare(new PrepareOptions
+        {
+            OutputDirectory = output,
+            Train = new CorpusInput.FilePair(_dir.Write("t.en", "ab a\na ab\n"), _dir.Write("t.es", "a b\nab\n")),
+            SentencePieceModel = WriteModel(),
+        });
+        Assert.Equal(TokenizerInfo.SentencePiece, result.Manifest.Tokenizer.Kind);
+        var data = PreparedData.Load(output);
+        Assert.IsType<SentencePieceSubwordTokenizer>(data.Tokenizer);
+        Assert.Equal([5 + SpecialTokens.Count, 3 + SpecialTokens.Count], data.Split("train").Source[0]);
+        Assert.False(File.Exists(Path.Combine(output, BpeSubwordTokenizer.VocabFileName)));
     }
 }
