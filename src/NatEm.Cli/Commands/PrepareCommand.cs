@@ -59,8 +59,9 @@ public static class PrepareCommand
                 Filter = new FilterOptions(parseResult.GetValue(maxLength), parseResult.GetValue(maxRatio)),
             };
             options.Validate();
-            var result = RunWithProgress(options);
-            PrintStatistics(result, options.OutputDirectory);
+            var console = AnsiConsole.Create(new AnsiConsoleSettings { Out = new AnsiConsoleOutput(parseResult.InvocationConfiguration.Output) });
+            var result = RunWithProgress(console, options);
+            PrintStatistics(console, result, options.OutputDirectory);
             return ExitCodes.Ok;
         }));
         return command;
@@ -74,10 +75,10 @@ public static class PrepareCommand
         [PrepareStage.Writing] = "Writing",
     };
 
-    private static PrepareResult RunWithProgress(PrepareOptions options)
+    private static PrepareResult RunWithProgress(IAnsiConsole console, PrepareOptions options)
     {
         PrepareResult? result = null;
-        AnsiConsole.Progress()
+        console.Progress()
             .AutoClear(false)
             .Columns(new TaskDescriptionColumn(), new ProgressBarColumn(), new PercentageColumn(), new ElapsedTimeColumn())
             .Start(context =>
@@ -112,7 +113,7 @@ public static class PrepareCommand
         return result!;
     }
 
-    private static void PrintStatistics(PrepareResult result, string directory)
+    private static void PrintStatistics(IAnsiConsole console, PrepareResult result, string directory)
     {
         var manifest = result.Manifest;
         var table = new Table().AddColumns("split", "read", "kept", "dropped: empty", "too long", "ratio",
@@ -124,17 +125,17 @@ public static class PrepareCommand
                 Dropped(split.DroppedRatio), split.MeanSourceTokens.ToString("F1", CultureInfo.InvariantCulture),
                 split.MeanTargetTokens.ToString("F1", CultureInfo.InvariantCulture));
         }
-        AnsiConsole.Write(table);
+        console.Write(table);
 
         var tokenizer = manifest.Tokenizer;
         var kind = tokenizer.Kind == TokenizerInfo.Bpe
             ? $"joint BPE, {Count(tokenizer.Merges)} of {Count(tokenizer.RequestedMerges)} merges"
             : "SentencePiece model";
-        AnsiConsole.MarkupLineInterpolated($"Vocabulary: {Count(tokenizer.VocabSize)} tokens ({kind})");
+        console.MarkupLineInterpolated($"Vocabulary: {Count(tokenizer.VocabSize)} tokens ({kind})");
         var total = result.Durations.Values.Aggregate(TimeSpan.Zero, (sum, d) => sum + d);
-        AnsiConsole.MarkupLineInterpolated(
+        console.MarkupLineInterpolated(
             $"Time: {string.Join(", ", result.Durations.Select(d => $"{StageNames[d.Key]} {Seconds(d.Value)}"))}; total {Seconds(total)}");
-        AnsiConsole.MarkupLineInterpolated($"Prepared data written to {directory}");
+        console.MarkupLineInterpolated($"Prepared data written to {directory}");
     }
 
     private static string Count(long value) => value.ToString("N0", CultureInfo.InvariantCulture);

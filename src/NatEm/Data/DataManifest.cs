@@ -1,6 +1,7 @@
 using System.Text.Encodings.Web;
 using System.Text.Json;
 using System.Text.Json.Serialization;
+using NatEm.Text;
 
 namespace NatEm.Data;
 
@@ -13,7 +14,7 @@ namespace NatEm.Data;
 /// <param name="Files">The tokenizer's files in the directory, the vocabulary first.</param>
 public sealed record TokenizerInfo(string Kind, int VocabSize, int Merges, int RequestedMerges, IReadOnlyList<string> Files)
 {
-    public const string Bpe = "bpe", SentencePiece = "sentencepiece";
+    public const string Bpe = TokenizerFiles.Bpe, SentencePiece = TokenizerFiles.SentencePiece;
 }
 
 /// <summary>Counts of one split.</summary>

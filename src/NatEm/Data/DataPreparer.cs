@@ -24,10 +24,6 @@ public static class DataPreparer
     public static PrepareResult Prepare(PrepareOptions options, IProgress<PrepareProgress>? progress = null)
     {
         options.Validate();
-        var dir = options.OutputDirectory;
-        Directory.CreateDirectory(dir);
-        // Only a finished preparation has a manifest, so remove an old one before replacing the other files.
-        File.Delete(Path.Combine(dir, DataManifest.FileName));
         var durations = new Dictionary<PrepareStage, TimeSpan>();
         var clock = Stopwatch.StartNew();
         void EndStage(PrepareStage stage)
@@ -37,6 +33,10 @@ public static class DataPreparer
         }
 
         var inputs = ReadInputs(options, progress);
+        var dir = options.OutputDirectory;
+        Directory.CreateDirectory(dir);
+        // Only a finished preparation has a manifest, so remove an old one before replacing the other files.
+        File.Delete(Path.Combine(dir, DataManifest.FileName));
         EndStage(PrepareStage.Reading);
 
         var train = inputs[0];
@@ -63,7 +63,7 @@ public static class DataPreparer
         return new PrepareResult(manifest, durations);
     }
 
-    /// <summary>Train, then valid and test if present; each named by <see cref="ParallelText.Origin"/>'s split.</summary>
+    /// <summary>The splits to prepare: train, then valid and test if present.</summary>
     private static List<NamedText> ReadInputs(PrepareOptions options, IProgress<PrepareProgress>? progress)
     {
         progress?.Report(new PrepareProgress(PrepareStage.Reading, 0, 1));

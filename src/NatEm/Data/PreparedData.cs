@@ -46,12 +46,7 @@ public sealed class PreparedData
             if (!File.Exists(Path.Combine(dir, file)))
                 throw NatEmException.In(Path.Combine(dir, file), $"missing (listed by {DataManifest.FileName}); rerun natem prepare");
 
-        ISubwordTokenizer tokenizer = manifest.Tokenizer.Kind switch
-        {
-            TokenizerInfo.Bpe => BpeSubwordTokenizer.Load(dir),
-            TokenizerInfo.SentencePiece => SentencePieceSubwordTokenizer.Load(Path.Combine(dir, SentencePieceSubwordTokenizer.ModelFileName)),
-            var kind => throw NatEmException.In(Path.Combine(dir, DataManifest.FileName), $"unknown tokenizer kind '{kind}'"),
-        };
+        var tokenizer = TokenizerFiles.Load(dir, manifest.Tokenizer.Kind);
         if (tokenizer.VocabSize != manifest.Tokenizer.VocabSize)
             throw NatEmException.In(Path.Combine(dir, manifest.Tokenizer.Files[0]),
                 $"vocabulary has {tokenizer.VocabSize} tokens but {DataManifest.FileName} says {manifest.Tokenizer.VocabSize}");

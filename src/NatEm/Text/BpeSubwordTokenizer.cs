@@ -31,6 +31,7 @@ public sealed class BpeSubwordTokenizer : ISubwordTokenizer
             if (!File.Exists(path)) throw NatEmException.In(path, "missing BPE tokenizer file");
 
         var vocabulary = ReadVocabulary(vocabPath);
+        var idToToken = IdToTokenTable(vocabulary, vocabPath);
         var merges = ReadMerges(mergesPath);
         BpeTokenizer bpe;
         try
@@ -46,7 +47,7 @@ public sealed class BpeSubwordTokenizer : ISubwordTokenizer
         {
             throw NatEmException.In(mergesPath, $"does not match {VocabFileName}: {e.Message}");
         }
-        return new BpeSubwordTokenizer(bpe, IdToTokenTable(vocabulary, vocabPath));
+        return new BpeSubwordTokenizer(bpe, idToToken);
     }
 
     private static Dictionary<string, int> ReadVocabulary(string path)
