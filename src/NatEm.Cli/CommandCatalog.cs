@@ -10,6 +10,7 @@ public static class CommandCatalog
         PrepareCommand.Create(),
         TrainCommand.Create(NatEm.Modeling.ModelKind.Autoregressive),
         TrainCommand.Create(NatEm.Modeling.ModelKind.NonAutoregressive),
+        EmCommand.Create(),
         ScoreCommand.Create(),
     ];
 }

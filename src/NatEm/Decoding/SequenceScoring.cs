@@ -14,7 +14,7 @@ public static class SequenceScoring
 {
     /// <summary>AR: log p(y, eos | x) with teacher forcing, one value per pair.</summary>
     public static double[] ArLogLikelihood(ArTransformer model, IReadOnlyList<int[]> sources, IReadOnlyList<int[]> targets, int maxTokens = 8192) =>
-        ScoreInBatches(model, sources, targets, maxTokens, extraTargetTokens: 1, (batchSources, batchTargets) =>
+        ScoreInBatches(model, sources, targets, maxTokens, (batchSources, batchTargets) =>
         {
             var targetOutput = SequenceTensors.Pad(batchTargets, appendEos: true);
             var logits = model.Forward(SequenceTensors.Source(batchSources), SequenceTensors.Pad(batchTargets, prependBos: true));
@@ -26,7 +26,7 @@ public static class SequenceScoring
     /// the length classifier's range is scored as its clipped class.
     /// </summary>
     public static double[] NarLogLikelihood(NarTransformer model, IReadOnlyList<int[]> sources, IReadOnlyList<int[]> targets, int maxTokens = 8192) =>
-        ScoreInBatches(model, sources, targets, maxTokens, extraTargetTokens: 0, (batchSources, batchTargets) =>
+        ScoreInBatches(model, sources, targets, maxTokens, (batchSources, batchTargets) =>
         {
             var source = SequenceTensors.Source(batchSources);
             var lengths = SequenceTensors.Lengths(batchTargets);
@@ -42,13 +42,13 @@ public static class SequenceScoring
         (logits.log_softmax(-1).gather(-1, target.unsqueeze(-1)).squeeze(-1) * mask.to_type(ScalarType.Float32)).sum(1);
 
     private static double[] ScoreInBatches(ITranslationModel model, IReadOnlyList<int[]> sources, IReadOnlyList<int[]> targets, int maxTokens,
-        int extraTargetTokens, Func<IReadOnlyList<int[]>, IReadOnlyList<int[]>, Tensor> scoreBatch)
+        Func<IReadOnlyList<int[]>, IReadOnlyList<int[]>, Tensor> scoreBatch)
     {
         if (sources.Count != targets.Count) throw new ArgumentException("sources and targets differ in count");
         var scores = new double[sources.Count];
         model.Module.eval();
         using var _ = torch.inference_mode();
-        var batches = TokenBatcher.Batches(sources.Select(s => s.Length + 1).ToList(), targets.Select(t => t.Length + extraTargetTokens).ToList(), maxTokens, null);
+        var batches = TokenBatcher.Batches(sources.Select(s => s.Length + 1).ToList(), targets.Select(t => t.Length).ToList(), maxTokens, null);
         foreach (var batch in batches)
         {
             using var scope = torch.NewDisposeScope();

@@ -83,7 +83,7 @@ public sealed class Trainer
 
         while (state.StopReason is null)
         {
-            var batches = TokenBatcher.Batches(train.Sources.Select(s => s.Length + 1).ToList(), train.Targets.Select(t => t.Length + 1).ToList(),
+            var batches = TokenBatcher.Batches(train.Sources.Select(s => s.Length + 1).ToList(), train.Targets.Select(t => t.Length).ToList(),
                 options.MaxTokens, options.Seed * 1_000_003 + state.Epoch);
             while (state.BatchInEpoch < batches.Count && state.StopReason is null)
             {
@@ -204,7 +204,7 @@ public sealed class Trainer
             var total = BatchStatistics.Zero;
             using (torch.no_grad())
             {
-                var batches = TokenBatcher.Batches(valid.Sources.Select(s => s.Length + 1).ToList(), valid.Targets.Select(t => t.Length + 1).ToList(), options.MaxTokens, null);
+                var batches = TokenBatcher.Batches(valid.Sources.Select(s => s.Length + 1).ToList(), valid.Targets.Select(t => t.Length).ToList(), options.MaxTokens, null);
                 foreach (var batch in batches)
                 {
                     using var scope = torch.NewDisposeScope();

@@ -1,0 +1,85 @@
+using System.CommandLine;
+using NatEm.Data;
+using NatEm.Em;
+using Spectre.Console;
+
+namespace NatEm.Cli.Commands;
+
+/// <summary>`natem em`: the whole EM procedure, resumable.</summary>
+public static class EmCommand
+{
+    public static Command Create()
+    {
+        var data = new Option<string>("--data") { Description = "Prepared data directory (natem prepare)", Required = true };
+        var output = new Option<string>("--out") { Description = "EM run directory", Required = true };
+        var binder = new EmOptionsBinder();
+        var command = new Command("em", "Train AR and NAR models jointly with the EM method (Sun & Yang, 2020); the result is RUN/model");
+        command.Options.Add(data);
+        command.Options.Add(output);
+        binder.AddTo(command);
+        command.SetAction(p => CliErrors.Run(() =>
+        {
+            using var interrupts = new Interrupts();
+            var prepared = PreparedData.Load(p.GetValue(data)!);
+            var options = binder.Bind(p);
+            Run(prepared, options, p.GetValue(output)!, p.GetValue(binder.Training.Resume), interrupts.Token);
+            return ExitCodes.Ok;
+        }));
+        return command;
+    }
+
+    public static EmReport Run(PreparedData prepared, EmOptions options, string runDir, bool resume, CancellationToken cancel)
+    {
+        ConsoleTraining.PrintConfiguration("natem em", new { options, data = prepared.Directory, run = runDir });
+        var report = new EmRun(prepared, options, runDir, resume, new ConsoleEmObserver(), cancel).Run();
+        Console.WriteLine();
+        Console.WriteLine(EmReportWriter.Markdown(report));
+        AnsiConsole.MarkupLineInterpolated($"Final NAR model: {report.FinalModel}; AR teacher: {report.FinalTeacher}; report and plot: {Path.Combine(runDir, "report.md")}, {Path.Combine(runDir, "em.png")}");
+        return report;
+    }
+}
+
+/// <summary>EM options on the command line (shared by `em` and `demo`).</summary>
+public sealed class EmOptionsBinder
+{
+    private static readonly EmOptions Defaults = new();
+    public readonly TrainingOptionsBinder Training = new();
+    public readonly Option<int?> Iterations = new("--iterations") { Description = $"EM rounds K (default {Defaults.Iterations})" };
+    public readonly Option<int?> NBest = new("--nbest") { Description = $"AR candidates per source in the selection step (default {Defaults.NBest}; the paper used 20; decoding time grows about linearly with it)" };
+    public readonly Option<int?> DistillBeam = new("--distill-beam") { Description = $"Beam of the distillation pass (default {Defaults.DistillBeam})" };
+    public readonly Option<bool> WarmStartNar = new("--warm-start") { Description = "Initialize each NAR model from the previous round's" };
+    public readonly Option<bool> FreshAr = new("--fresh-ar") { Description = "Train each E-step AR model from scratch instead of from q_{k-1}" };
+    public readonly Option<double?> Budget = new("--budget-minutes") { Description = "Total time budget; training stages share what remains" };
+    public readonly Option<int?> TrainLimit = new("--train-limit") { Description = "Use only the first N training pairs" };
+    public readonly Option<int?> ValidLimit = new("--valid-limit") { Description = "Use only the first N validation pairs for per-round BLEU" };
+    public readonly Option<string?> InitialAr = new("--initial-ar") { Description = "Use this trained AR model directory as q0" };
+
+    public void AddTo(Command command)
+    {
+        Training.AddTo(command);
+        foreach (var option in new Option[] { Iterations, NBest, DistillBeam, WarmStartNar, FreshAr, Budget, TrainLimit, ValidLimit, InitialAr })
+            command.Options.Add(option);
+    }
+
+    public EmOptions Bind(ParseResult p, EmOptions? baseline = null)
+    {
+        var d = baseline ?? Defaults;
+        var options = d with
+        {
+            Iterations = p.GetValue(Iterations) ?? d.Iterations,
+            NBest = p.GetValue(NBest) ?? d.NBest,
+            DistillBeam = p.GetValue(DistillBeam) ?? d.DistillBeam,
+            WarmStartNar = p.GetValue(WarmStartNar) || d.WarmStartNar,
+            WarmStartAr = !p.GetValue(FreshAr) && d.WarmStartAr,
+            Preset = p.GetValue(Training.Preset) ?? d.Preset,
+            ArTraining = Training.Bind(p, d.ArTraining),
+            NarTraining = Training.Bind(p, d.NarTraining),
+            BudgetMinutes = p.GetValue(Budget) ?? d.BudgetMinutes,
+            TrainLimit = p.GetValue(TrainLimit) ?? d.TrainLimit,
+            ValidLimit = p.GetValue(ValidLimit) ?? d.ValidLimit,
+            InitialAr = p.GetValue(InitialAr) ?? d.InitialAr,
+        };
+        options.Validate();
+        return options;
+    }
+}

@@ -1,0 +1,46 @@
+namespace NatEm.Em;
+
+/// <summary>Figures of one EM round (round 0 = q₀ only; the last row is the final NAR model).</summary>
+public sealed record RoundReport
+{
+    public required string Round { get; init; }
+    /// <summary>Valid BLEU (greedy) of the AR model that taught this round.</summary>
+    public double? ArValidBleu { get; init; }
+    public double? NarValidBleuArgmax { get; init; }
+    public double? NarValidBleuOdd { get; init; }
+    /// <summary>Fraction of NAR output tokens equal to their predecessor, before de-duplication (valid split).</summary>
+    public double? RepetitionRate { get; init; }
+    public double? LengthAccuracy { get; init; }
+    /// <summary>NAR per-token NLL (incl. the length term) on a sample of its own training targets.</summary>
+    public double? NarTrainNll { get; init; }
+    /// <summary>Mean NAR log-likelihood per token of the targets selected for Dₖ.</summary>
+    public double? SelectedLogLikelihood { get; init; }
+    /// <summary>Fraction of sources whose target in Dₖ differs from Dₖ₋₁ (D₀ = real data).</summary>
+    public double? ChangedFraction { get; init; }
+    /// <summary>Unigram entropy (bits) of the target tokens of the data this round's NAR model was trained on.</summary>
+    public double? TargetEntropy { get; init; }
+    /// <summary>Seconds per stage (distill, nar, nbest, select, ar, eval).</summary>
+    public Dictionary<string, double> StageSeconds { get; init; } = [];
+}
+
+public sealed record EmReport(IReadOnlyList<RoundReport> Rounds, string FinalModel, string FinalTeacher);
+
+/// <summary>Corpus statistics used by the EM report.</summary>
+public static class CorpusStatistics
+{
+    public static double UnigramEntropyBits(IEnumerable<int[]> sentences)
+    {
+        var counts = new Dictionary<int, long>();
+        long total = 0;
+        foreach (var sentence in sentences)
+            foreach (var id in sentence)
+            {
+                counts[id] = counts.GetValueOrDefault(id) + 1;
+                total++;
+            }
+        return total == 0 ? 0 : -counts.Values.Sum(c => (double)c / total * Math.Log2((double)c / total));
+    }
+
+    public static double ChangedFraction(IReadOnlyList<int[]> previous, IReadOnlyList<int[]> current) =>
+        previous.Count == 0 ? 0 : (double)previous.Zip(current).Count(p => !p.First.AsSpan().SequenceEqual(p.Second)) / previous.Count;
+}

@@ -1,0 +1,47 @@
+using System.Globalization;
+using System.Text;
+using System.Text.Json;
+using NatEm.Data;
+using NatEm.Modeling;
+
+namespace NatEm.Em;
+
+/// <summary>Writes an EM report as report.json, report.md (a Markdown table) and em.png (NAR BLEU and repetition per round).</summary>
+public static class EmReportWriter
+{
+    public static void Write(string runDir, EmReport report)
+    {
+        AtomicFile.WriteAllText(Path.Combine(runDir, "report.json"), JsonSerializer.Serialize(report, ModelStore.Json));
+        AtomicFile.WriteAllText(Path.Combine(runDir, "report.md"), Markdown(report));
+        Plot(report, Path.Combine(runDir, "em.png"));
+    }
+
+    public static string Markdown(EmReport report)
+    {
+        static string F(double? v, string format = "F2") => v is { } x ? x.ToString(format, CultureInfo.InvariantCulture) : "–";
+        var text = new StringBuilder();
+        text.AppendLine("| round | AR valid BLEU (greedy) | NAR valid BLEU odd | NAR valid BLEU argmax | repetition | length acc. | NAR train NLL/token | selected log-lik/token | changed | target entropy (bits) | minutes |");
+        text.AppendLine("|---|---|---|---|---|---|---|---|---|---|---|");
+        foreach (var r in report.Rounds)
+            text.AppendLine($"| {r.Round} | {F(r.ArValidBleu)} | {F(r.NarValidBleuOdd)} | {F(r.NarValidBleuArgmax)} | {F(r.RepetitionRate, "P1")} | {F(r.LengthAccuracy, "P1")} | {F(r.NarTrainNll, "F3")} | {F(r.SelectedLogLikelihood, "F3")} | {F(r.ChangedFraction, "P1")} | {F(r.TargetEntropy, "F3")} | {F(r.StageSeconds.Values.Sum() / 60, "F1")} |");
+        return text.ToString();
+    }
+
+    private static void Plot(EmReport report, string path)
+    {
+        var rows = report.Rounds.Where(r => r.NarValidBleuOdd is not null).ToList();
+        var plot = new ScottPlot.Plot();
+        double[] xs = Enumerable.Range(1, rows.Count).Select(i => (double)i).ToArray();
+        var bleu = plot.Add.Scatter(xs, rows.Select(r => r.NarValidBleuOdd!.Value).ToArray());
+        bleu.LegendText = "NAR valid BLEU (odd)";
+        var repetition = plot.Add.Scatter(xs, rows.Select(r => 100 * (r.RepetitionRate ?? 0)).ToArray());
+        repetition.LegendText = "repetition rate before dedup (%)";
+        plot.Axes.Bottom.SetTicks(xs, rows.Select(r => r.Round).ToArray());
+        plot.Axes.Bottom.Label.Text = "EM round";
+        plot.Title("NatEm EM rounds");
+        plot.ShowLegend();
+        var temp = path + ".tmp.png";
+        plot.SavePng(temp, 800, 450);
+        File.Move(temp, path, overwrite: true);
+    }
+}
