@@ -7,6 +7,7 @@ public static class CommandCatalog
 {
     public static IEnumerable<Command> All() =>
     [
+        DemoCommand.Create(),
         PrepareCommand.Create(),
         TrainCommand.Create(NatEm.Modeling.ModelKind.Autoregressive),
         TrainCommand.Create(NatEm.Modeling.ModelKind.NonAutoregressive),

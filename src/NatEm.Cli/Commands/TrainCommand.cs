@@ -53,7 +53,7 @@ public static class TrainCommand
 
             ConsoleTraining.PrintConfiguration($"natem {command.Name}", new { kind, config, options, data = prepared.Directory, run = runDir });
             var valid = prepared.Split("valid");
-            var model = TranslationModels.Create(kind, config);
+            var model = TranslationModels.Create(kind, config, options.Seed);
             var provenance = new JsonObject { ["data"] = Path.GetFullPath(prepared.Directory), ["command"] = command.Name };
             var trainer = new Trainer(model, options, runDir, new ParallelExamples(train.Source, trainTargets), ParallelExamples.Of(valid),
                 ModelDirectoryContents.From(prepared, provenance), m => ValidationBleu.Score(m, prepared.Tokenizer, valid));

@@ -141,7 +141,7 @@ public sealed class EmRun
             training = training with { MaxMinutes = Math.Max(0.25, remaining / (trainingStagesLeft + 1)) };
         }
         var config = TransformerConfig.Preset(options.Preset, data.Tokenizer.VocabSize);
-        var model = TranslationModels.Create(kind, config);
+        var model = TranslationModels.Create(kind, config, training.Seed);
         if (warmStartFrom is not null && !Directory.Exists(Path.Combine(dir, "checkpoint_last"))) ModelStore.LoadWeights(warmStartFrom, model);
         var provenance = new JsonObject { ["em_stage"] = name, ["data"] = Path.GetFullPath(data.Directory), ["warm_start"] = warmStartFrom };
         var trainer = new Trainer(model, training, dir, new ParallelExamples(train.Source, targets), ParallelExamples.Of(valid),

@@ -1,3 +1,4 @@
+using TorchSharp;
 using static TorchSharp.torch;
 
 namespace NatEm.Modeling;
@@ -13,7 +14,14 @@ public interface ITranslationModel
 
 public static class TranslationModels
 {
-    public static ITranslationModel Create(ModelKind kind, TransformerConfig config) => kind switch
+    /// <summary>A freshly initialized model; with a seed, the initialization is reproducible.</summary>
+    public static ITranslationModel Create(ModelKind kind, TransformerConfig config, int? seed = null)
+    {
+        if (seed is { } s) torch.manual_seed(s);
+        return Construct(kind, config);
+    }
+
+    private static ITranslationModel Construct(ModelKind kind, TransformerConfig config) => kind switch
     {
         ModelKind.Autoregressive => new ArTransformer(config),
         ModelKind.NonAutoregressive => new NarTransformer(config),
