@@ -1,5 +1,6 @@
 using System.Text.Json.Nodes;
 using NatEm.Data;
+using NatEm.Evaluation;
 using NatEm.Modeling;
 using NatEm.Text;
 using NatEm.Training;
@@ -27,6 +28,13 @@ public static class SyntheticTask
             targets.Add(source.Reverse().Select(id => id + 1).ToArray());
         }
         return new ParallelExamples(sources, targets);
+    }
+
+    /// <summary>Corpus BLEU of id sequences against the task's targets (ids as words, no further tokenization).</summary>
+    public static double Bleu(IEnumerable<int[]> outputs, IReadOnlyList<int[]> targets)
+    {
+        static string Words(int[] ids) => string.Join(' ', ids);
+        return new Bleu(new BleuOptions { Tokenizer = TokenizerNone.Instance }).CorpusScore(outputs.Select(Words).ToList(), targets.Select(Words).ToList()).Score;
     }
 
     public static TransformerConfig TinyConfig => TransformerConfig.Preset("tiny", VocabSize);

@@ -107,9 +107,9 @@ public sealed class Trainer
                 state = state with { StopReason = LimitReached(state) };
                 if (options.ValidateEvery > 0 && state.Update % options.ValidateEvery == 0 || state.StopReason is not null)
                 {
+                    // The clock keeps running through validation: --max-minutes bounds wall time, not just updates.
                     state = ValidateAndSave(state, progress);
                     savedUpdate = state.Update;
-                    clock.Restart();
                     logClock.Restart();
                 }
             }
@@ -121,7 +121,6 @@ public sealed class Trainer
                 {
                     state = ValidateAndSave(state, progress);
                     savedUpdate = state.Update;
-                    clock.Restart();
                 }
             }
         }
