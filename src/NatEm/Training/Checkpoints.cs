@@ -60,7 +60,9 @@ public sealed class CheckpointDirectory(string runDir)
         var protectedNames = new[] { LastLink, BestLink }.Where(Path.Exists).Select(l => Path.GetFileName(ResolveLink(l))).ToHashSet();
         foreach (var stale in Directory.GetDirectories(Folder, "update_*").OrderDescending().Skip(keep).Where(d => !protectedNames.Contains(Path.GetFileName(d))))
             Directory.Delete(stale, recursive: true);
+        // Leftovers of a killed process: checkpoint folders and links it had not renamed into place yet.
         foreach (var temp in Directory.GetDirectories(Folder, ".update_*.tmp")) Directory.Delete(temp, recursive: true);
+        foreach (var temp in Directory.GetFileSystemEntries(RunDir, "checkpoint_*.tmp")) File.Delete(temp);
     }
 
     /// <summary>Numbered checkpoints, oldest first.</summary>

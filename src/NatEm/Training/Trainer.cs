@@ -257,8 +257,30 @@ public sealed class Trainer
             throw NatEmException.In(optimizerPath, $"unreadable optimizer state ({e.Message.Split('\n')[0]})", ExitCodes.BadModel);
         }
         var state = CheckpointDirectory.ReadState(last);
+        TrimLog(state.Update);
         // A run that ended can be extended with larger limits.
         return state with { StopReason = null };
+    }
+
+    /// <summary>
+    /// Drops the log entries an interrupted process wrote after the checkpoint being resumed (and a last line cut
+    /// by a kill), so that the log of a resumed run reads like the log of an uninterrupted one.
+    /// </summary>
+    private void TrimLog(int update)
+    {
+        if (!File.Exists(logPath)) return;
+        static int? UpdateOf(string line)
+        {
+            try
+            {
+                return JsonNode.Parse(line)?["update"]?.GetValue<int>();
+            }
+            catch (JsonException)
+            {
+                return null;
+            }
+        }
+        AtomicFile.WriteAllLines(logPath, File.ReadAllLines(logPath).TakeWhile(line => UpdateOf(line) is { } u && u <= update).ToList());
     }
 
     private void Report(IProgress<TrainingProgress>? progress, TrainerState state, BatchStatistics stats, double gradientNorm, double seconds, double? validLoss, double? validBleu)
