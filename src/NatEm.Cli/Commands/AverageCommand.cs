@@ -15,7 +15,7 @@ public static class AverageCommand
         var command = new Command("average", "Average the weights of the last N checkpoints of a run (or of given checkpoints) into a new model directory");
         foreach (var option in new Option[] { run, last, inputs, output }) command.Options.Add(option);
 
-        command.SetAction(p => CliErrors.Run(() =>
+        command.SetAction(p => CliErrors.Run(p, () =>
         {
             var runDir = p.GetValue(run);
             var lastCount = p.GetValue(last);

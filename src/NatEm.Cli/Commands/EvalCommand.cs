@@ -30,7 +30,7 @@ public static class EvalCommand
         decoding.AddTo(command);
         foreach (var option in new Option[] { data, split, limit, output, json }) command.Options.Add(option);
 
-        command.SetAction(p => CliErrors.Run(() =>
+        command.SetAction(p => CliErrors.Run(p, () =>
         {
             if (p.GetValue(limit) is < 1) throw new NatEmException("--limit must be at least 1", ExitCodes.Usage);
             var (translator, options) = decoding.Bind(p);

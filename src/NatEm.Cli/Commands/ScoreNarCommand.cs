@@ -19,7 +19,7 @@ public static class ScoreNarCommand
         var command = new Command("score-nar", "Print log p_NAR(y|x) (length + tokens) of each candidate line, tab-separated after its 0-based line index");
         foreach (var option in new Option[] { model, sources, candidates, nBest }) command.Options.Add(option);
 
-        command.SetAction(p => CliErrors.Run(() =>
+        command.SetAction(p => CliErrors.Run(p, () =>
         {
             var modelDir = p.GetValue(model)!;
             int n = p.GetValue(nBest);

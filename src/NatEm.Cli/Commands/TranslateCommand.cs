@@ -17,7 +17,7 @@ public static class TranslateCommand
         decoding.AddTo(command);
         foreach (var option in new Option[] { input, output, nBest }) command.Options.Add(option);
 
-        command.SetAction(p => CliErrors.Run(() =>
+        command.SetAction(p => CliErrors.Run(p, () =>
         {
             int? n = p.GetValue(nBest);
             var (translator, options) = decoding.Bind(p, n ?? 1);
