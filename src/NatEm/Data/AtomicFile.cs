@@ -48,8 +48,15 @@ public static class AtomicFile
         var temp = Path.Combine(Path.GetDirectoryName(full)!, $".{Path.GetFileName(full)}.{Environment.ProcessId}.tmp");
         if (Directory.Exists(temp)) Directory.Delete(temp, recursive: true);
         Directory.CreateDirectory(temp);
-        writeFiles(temp);
-        if (Directory.Exists(full)) Directory.Delete(full, recursive: true);
-        Directory.Move(temp, full);
+        try
+        {
+            writeFiles(temp);
+            if (Directory.Exists(full)) Directory.Delete(full, recursive: true);
+            Directory.Move(temp, full);
+        }
+        finally
+        {
+            if (Directory.Exists(temp)) Directory.Delete(temp, recursive: true);
+        }
     }
 }
