@@ -1,3 +1,4 @@
+using System.CommandLine;
 using NatEm;
 
 namespace NatEm.Cli;
@@ -8,7 +9,12 @@ public static class CliErrors
     /// <summary>Set by the global --verbose option: print stack traces.</summary>
     public static bool Verbose { get; set; }
 
-    public static int Run(Func<int> body)
+    public static int Run(Func<int> body) => Run(Console.Error, body);
+
+    /// <summary>As <see cref="Run(Func{int})"/>, writing errors to the invocation's error writer (which tests capture).</summary>
+    public static int Run(ParseResult parse, Func<int> body) => Run(parse.InvocationConfiguration.Error, body);
+
+    private static int Run(TextWriter errors, Func<int> body)
     {
         try
         {
@@ -16,18 +22,18 @@ public static class CliErrors
         }
         catch (NatEmException e)
         {
-            Console.Error.WriteLine($"natem: error: {e.Message}");
-            if (Verbose) Console.Error.WriteLine(e);
+            errors.WriteLine($"natem: error: {e.Message}");
+            if (Verbose) errors.WriteLine(e);
             return e.ExitCode;
         }
         catch (OperationCanceledException)
         {
-            Console.Error.WriteLine("natem: interrupted");
+            errors.WriteLine("natem: interrupted");
             return ExitCodes.Interrupted;
         }
         catch (Exception e) when (!Verbose)
         {
-            Console.Error.WriteLine($"natem: internal error: {e.GetType().Name}: {e.Message} (rerun with --verbose for details)");
+            errors.WriteLine($"natem: internal error: {e.GetType().Name}: {e.Message} (rerun with --verbose for details)");
             return ExitCodes.InternalError;
         }
     }

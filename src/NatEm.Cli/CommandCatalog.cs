@@ -12,6 +12,10 @@ public static class CommandCatalog
         TrainCommand.Create(NatEm.Modeling.ModelKind.Autoregressive),
         TrainCommand.Create(NatEm.Modeling.ModelKind.NonAutoregressive),
         EmCommand.Create(),
+        TranslateCommand.Create(),
+        EvalCommand.Create(),
         ScoreCommand.Create(),
+        ScoreNarCommand.Create(),
+        AverageCommand.Create(),
     ];
 }

@@ -51,9 +51,7 @@ public static class DemoCommand
             var runDir = Path.Combine(dir, "em");
             var report = EmCommand.Run(prepared, binder.Bind(p, DemoEm), runDir, resume: true, interrupts.Token);
 
-            var test = prepared.Split("test");
-            int limit = Math.Min(p.GetValue(testLimit), test.Count);
-            test = new ParallelSplit(test.Name, test.Source[..limit], test.Target[..limit], test.SourceText[..limit], test.TargetText[..limit]);
+            var test = prepared.Split("test").Head(p.GetValue(testLimit));
             var teacher = ModelStore.Load(report.FinalTeacher, ModelKind.Autoregressive);
             var nar = ModelStore.Load(report.FinalModel, ModelKind.NonAutoregressive);
             var results = DecoderComparison.Run(
@@ -63,7 +61,7 @@ public static class DemoCommand
                 new DecoderSetup("NAR-EM odd, length beam 3, AR re-scoring", new Translator(nar, (ArTransformer)teacher.Model),
                     new TranslationOptions { Nar = new NarDecodingOptions { LengthBeam = 3 } }),
             ], test);
-            PrintComparison(results, limit);
+            PrintComparison(results, test.Count);
             return ExitCodes.Ok;
         }));
         return command;

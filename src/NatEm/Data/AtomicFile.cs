@@ -37,4 +37,26 @@ public static class AtomicFile
         });
 
     public static void WriteAllBytes(string path, byte[] bytes) => Write(path, s => s.Write(bytes));
+
+    /// <summary>
+    /// Fills a temp directory beside <paramref name="path"/> through <paramref name="writeFiles"/>, then renames it into
+    /// place (replacing an existing directory), so that the directory is either absent, old or complete.
+    /// </summary>
+    public static void WriteDirectory(string path, Action<string> writeFiles)
+    {
+        var full = Path.GetFullPath(path);
+        var temp = Path.Combine(Path.GetDirectoryName(full)!, $".{Path.GetFileName(full)}.{Environment.ProcessId}.tmp");
+        if (Directory.Exists(temp)) Directory.Delete(temp, recursive: true);
+        Directory.CreateDirectory(temp);
+        try
+        {
+            writeFiles(temp);
+            if (Directory.Exists(full)) Directory.Delete(full, recursive: true);
+            Directory.Move(temp, full);
+        }
+        finally
+        {
+            if (Directory.Exists(temp)) Directory.Delete(temp, recursive: true);
+        }
+    }
 }

@@ -8,6 +8,13 @@ namespace NatEm.Data;
 public sealed record ParallelSplit(string Name, int[][] Source, int[][] Target, string[] SourceText, string[] TargetText)
 {
     public int Count => Source.Length;
+
+    /// <summary>The first <paramref name="count"/> sentences (all of them when the split is shorter).</summary>
+    public ParallelSplit Head(int count)
+    {
+        int n = Math.Clamp(count, 0, Count);
+        return this with { Source = Source[..n], Target = Target[..n], SourceText = SourceText[..n], TargetText = TargetText[..n] };
+    }
 }
 
 /// <summary>
@@ -122,8 +129,7 @@ public sealed class PreparedData
     {
         var path = Path.Combine(Directory, file);
         using var reader = Utf8LineReader.Open(path);
-        var lines = new List<string>(expected);
-        while (reader.TryReadLine(out var line)) lines.Add(line);
+        var lines = reader.ReadAllLines();
         if (lines.Count != expected) throw CountMismatch(path, lines.Count, expected);
         return [.. lines];
     }

@@ -81,6 +81,14 @@ public sealed class Utf8LineReader : IDisposable
         return true;
     }
 
+    /// <summary>Every remaining line, in order.</summary>
+    public List<string> ReadAllLines()
+    {
+        var lines = new List<string>();
+        while (TryReadLine(out var line)) lines.Add(line);
+        return lines;
+    }
+
     private string Decode(ReadOnlySpan<byte> bytes)
     {
         if (Utf8.IsValid(bytes)) return Encoding.UTF8.GetString(bytes);

@@ -24,8 +24,12 @@ public sealed record TranslationOptions
     }
 }
 
-/// <summary>One translated line: best text and score, and the n-best list for AR beam search.</summary>
-public sealed record Translation(string Text, double Score, int[] Tokens, IReadOnlyList<(string Text, double Score)> NBest, int[]? RawTokens = null);
+/// <summary>
+/// One translated line: best text and score, and the n-best list for AR beam search. NAR models also give the
+/// raw argmax before de-duplication and the target length they decoded at.
+/// </summary>
+public sealed record Translation(string Text, double Score, int[] Tokens, IReadOnlyList<(string Text, double Score)> NBest,
+    int[]? RawTokens = null, int? PredictedLength = null);
 
 /// <summary>
 /// Text in, text out: normalizes, encodes, decodes in length-sorted batches with an AR or NAR model
@@ -84,7 +88,7 @@ public sealed class Translator(LoadedModel model, ArTransformer? rescorer = null
                     .ToArray();
             case NarTransformer nar:
                 return new NarGenerator(nar, rescorer).Generate(batch, options.Nar)
-                    .Select(o => new Translation(Detokenize(o.Tokens), o.Score, o.Tokens, [(Detokenize(o.Tokens), o.Score)], o.RawArgmax))
+                    .Select(o => new Translation(Detokenize(o.Tokens), o.Score, o.Tokens, [(Detokenize(o.Tokens), o.Score)], o.RawArgmax, o.PredictedLength))
                     .ToArray();
             default:
                 throw new NotSupportedException(model.Model.GetType().Name);

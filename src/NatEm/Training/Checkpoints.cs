@@ -41,12 +41,7 @@ public sealed class CheckpointDirectory(string runDir)
         Directory.CreateDirectory(Folder);
         var name = $"update_{update:D7}";
         var final = Path.Combine(Folder, name);
-        var temp = Path.Combine(Folder, $".{name}.{Environment.ProcessId}.tmp");
-        if (Directory.Exists(temp)) Directory.Delete(temp, recursive: true);
-        Directory.CreateDirectory(temp);
-        writeFiles(temp);
-        if (Directory.Exists(final)) Directory.Delete(final, recursive: true);
-        Directory.Move(temp, final);
+        AtomicFile.WriteDirectory(final, writeFiles);
         PointLink(LastLink, name);
         return final;
     }

@@ -1,0 +1,75 @@
+using System.CommandLine;
+using System.Globalization;
+using System.Text.Json;
+using System.Text.Json.Serialization;
+using NatEm.Data;
+using NatEm.Evaluation;
+using Spectre.Console;
+
+namespace NatEm.Cli.Commands;
+
+/// <summary>`natem eval`: decodes a prepared split with a model and reports BLEU, chrF, speed and NAR diagnostics.</summary>
+public static class EvalCommand
+{
+    private static readonly JsonSerializerOptions Json = new()
+    {
+        PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower,
+        DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull, // AR models have no NAR diagnostics
+        WriteIndented = true,
+    };
+
+    public static Command Create()
+    {
+        var data = new Option<string>("--data") { Description = "Prepared data directory (natem prepare) made with the model's tokenizer", Required = true };
+        var split = new Option<string>("--split") { Description = "Split to decode", DefaultValueFactory = _ => "test" };
+        var limit = new Option<int?>("--limit") { Description = "Decode only the first N sentences (default: all)" };
+        var output = new Option<string?>("--output") { Description = "Also write the translations to this file, replaced atomically" };
+        var json = new Option<bool>("--json") { Description = "Print one JSON object instead of a table" };
+        var decoding = new DecodingOptionsBinder();
+        var command = new Command("eval", "Decode a prepared split and report BLEU, chrF, speed and (NAR) repetition and length accuracy");
+        decoding.AddTo(command);
+        foreach (var option in new Option[] { data, split, limit, output, json }) command.Options.Add(option);
+
+        command.SetAction(p => CliErrors.Run(p, () =>
+        {
+            if (p.GetValue(limit) is < 1) throw new NatEmException("--limit must be at least 1", ExitCodes.Usage);
+            var (translator, options) = decoding.Bind(p);
+            var prepared = PreparedData.Load(p.GetValue(data)!);
+            RequireSameVocabulary(prepared, translator.Model.Directory, translator.Model.Tokenizer.VocabSize);
+            var sentences = prepared.Split(p.GetValue(split)!);
+            if (p.GetValue(limit) is { } count) sentences = sentences.Head(count);
+
+            var (result, translations) = SplitEvaluation.Run(translator, options, sentences);
+            if (p.GetValue(output) is { } outputPath) AtomicFile.WriteAllLines(outputPath, translations.Select(t => t.Text));
+            if (p.GetValue(json)) p.InvocationConfiguration.Output.WriteLine(JsonSerializer.Serialize(result, Json));
+            else AnsiConsole.Write(Table(result));
+            return ExitCodes.Ok;
+        }));
+        return command;
+    }
+
+    /// <summary>The split's token ids are fed to the model as they are, so both must use one vocabulary.</summary>
+    private static void RequireSameVocabulary(PreparedData prepared, string modelDir, int modelVocabSize)
+    {
+        if (prepared.Tokenizer.VocabSize != modelVocabSize)
+            throw NatEmException.In(prepared.Directory,
+                $"vocabulary has {prepared.Tokenizer.VocabSize} tokens but the model {modelDir} has {modelVocabSize}; evaluate on data prepared with the model's tokenizer",
+                ExitCodes.Usage);
+    }
+
+    private static Table Table(SplitEvaluationResult r)
+    {
+        var table = new Table().Title(Markup.Escape($"{r.Model} on {r.Split}")).AddColumns("metric", "value");
+        table.AddRow("BLEU", F(r.Bleu));
+        table.AddRow("chrF", F(r.Chrf));
+        table.AddRow("sentences", r.Sentences.ToString(CultureInfo.InvariantCulture));
+        table.AddRow("seconds", F(r.Seconds));
+        table.AddRow("sentences/s", F(r.SentencesPerSecond, "F1"));
+        table.AddRow("target tokens/s", F(r.TargetTokensPerSecond, "F1"));
+        if (r.RepetitionRate is { } repetition) table.AddRow("repetition rate (before de-dup)", F(100 * repetition) + " %");
+        if (r.LengthAccuracy is { } length) table.AddRow("length accuracy", F(100 * length) + " %");
+        return table;
+    }
+
+    private static string F(double value, string format = "F2") => value.ToString(format, CultureInfo.InvariantCulture);
+}

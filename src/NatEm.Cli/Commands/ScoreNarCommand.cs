@@ -1,0 +1,55 @@
+using System.CommandLine;
+using System.Globalization;
+using NatEm.Data;
+using NatEm.Decoding;
+using NatEm.Modeling;
+using NatEm.Text;
+
+namespace NatEm.Cli.Commands;
+
+/// <summary>`natem score-nar`: log p_NAR(y|x) of given candidate translations, the score the EM selection step maximizes.</summary>
+public static class ScoreNarCommand
+{
+    public static Command Create()
+    {
+        var model = new Option<string>("--model") { Description = "NAR model directory", Required = true };
+        var sources = new Option<string>("--src") { Description = "Source sentences, one per line (UTF-8)", Required = true };
+        var candidates = new Option<string>("--candidates") { Description = "Candidate translations: N consecutive lines per source line (UTF-8)", Required = true };
+        var nBest = new Option<int>("--nbest") { Description = "Candidates per source line (N)", DefaultValueFactory = _ => 1 };
+        var command = new Command("score-nar", "Print log p_NAR(y|x) (length + tokens) of each candidate line, tab-separated after its 0-based line index");
+        foreach (var option in new Option[] { model, sources, candidates, nBest }) command.Options.Add(option);
+
+        command.SetAction(p => CliErrors.Run(p, () =>
+        {
+            var modelDir = p.GetValue(model)!;
+            int n = p.GetValue(nBest);
+            if (n < 1) throw new NatEmException("--nbest must be at least 1", ExitCodes.Usage);
+            var kind = ModelStore.ReadManifest(modelDir).Kind;
+            if (kind != ModelKind.NonAutoregressive)
+                throw NatEmException.In(modelDir, $"is an {ModelStore.Describe(kind)} model; score-nar needs a NAR model (train-nar or natem em)", ExitCodes.Usage);
+            var sourcePath = p.GetValue(sources)!;
+            var candidatePath = p.GetValue(candidates)!;
+            var sourceLines = ReadLines(sourcePath);
+            var candidateLines = ReadLines(candidatePath);
+            if (candidateLines.Count != n * sourceLines.Count)
+                throw NatEmException.In(candidatePath,
+                    $"has {candidateLines.Count} lines but {sourcePath} has {sourceLines.Count} lines and --nbest is {n}, so {n * sourceLines.Count} candidate lines are expected", ExitCodes.BadInput);
+
+            var loaded = ModelStore.Load(modelDir, kind);
+            int[] Encode(string line) => loaded.Tokenizer.Encode(TextNormalizer.Normalize(line));
+            var encodedSources = sourceLines.Select(Encode).ToList();
+            var scores = SequenceScoring.NarLogLikelihood((NarTransformer)loaded.Model,
+                candidateLines.Select((_, i) => encodedSources[i / n]).ToList(), candidateLines.Select(Encode).ToList());
+            for (int i = 0; i < scores.Length; i++)
+                p.InvocationConfiguration.Output.WriteLine($"{i}\t{scores[i].ToString("R", CultureInfo.InvariantCulture)}");
+            return ExitCodes.Ok;
+        }));
+        return command;
+    }
+
+    private static List<string> ReadLines(string path)
+    {
+        using var reader = Utf8LineReader.Open(path);
+        return reader.ReadAllLines();
+    }
+}

@@ -1,0 +1,31 @@
+using NatEm.Data;
+using NatEm.Decoding;
+using NatEm.Modeling;
+
+namespace NatEm.Evaluation;
+
+/// <summary>
+/// One model decoded on one prepared split: sacreBLEU-compatible BLEU and chrF, speed (output tokens per second)
+/// and, for NAR models, the two diagnostics behind most NAR errors, null for AR models: <see cref="RepetitionRate"/>,
+/// the share of adjacent equal tokens in the raw argmax before de-duplication, and <see cref="LengthAccuracy"/>,
+/// the share of sentences decoded at exactly the reference length.
+/// </summary>
+public sealed record SplitEvaluationResult(
+    string Model, string Split, double Bleu, double Chrf, int Sentences, double Seconds,
+    double SentencesPerSecond, double TargetTokensPerSecond, double? RepetitionRate, double? LengthAccuracy);
+
+public static class SplitEvaluation
+{
+    /// <summary>Decodes the split's token ids with <paramref name="translator"/>; returns the scores and the translations in split order.</summary>
+    public static (SplitEvaluationResult Result, Translation[] Translations) Run(Translator translator, TranslationOptions options, ParallelSplit split)
+    {
+        var (decoding, translations) = DecoderComparison.Measure(new DecoderSetup(translator.Model.Directory, translator, options), split);
+        bool nar = translator.Model.Model.Kind == ModelKind.NonAutoregressive;
+        var result = new SplitEvaluationResult(translator.Model.Directory, split.Name, decoding.Bleu, decoding.Chrf, decoding.Sentences,
+            decoding.Seconds, decoding.SentencesPerSecond, decoding.TokensPerSecond,
+            // Empty sources are not decoded; their empty output counts as length 0.
+            nar ? OutputStatistics.RepetitionRate(translations.Select(t => t.RawTokens ?? [])) : null,
+            nar ? OutputStatistics.LengthAccuracy(translations.Select(t => t.PredictedLength ?? 0).ToList(), split.Target.Select(t => t.Length).ToList()) : null);
+        return (result, translations);
+    }
+}

@@ -1,0 +1,104 @@
+using NatEm.Decoding;
+using NatEm.Modeling;
+
+namespace NatEm.Tests.Cli;
+
+[Collection(TinyModelsCollection.Name)]
+public sealed class TranslateCommandTests(TinyModels models)
+{
+    private static readonly string[] Input = ["red cat sees the dog", "", "a big fish eats", "blue bird", "", "the small dog sees a red fish"];
+
+    private static string[] ReadOutput(string path) => File.ReadAllText(path).Split('\n')[..^1];
+
+    [Fact]
+    public void ArOutputEqualsTheTranslatorsWithLineCountEmptyLinesAndOrderKept()
+    {
+        var output = models.NewPath("ar.out");
+        var (exitCode, _, error) = TinyModels.Run("translate", "--model", models.Ar, "--input", models.WriteLines(Input), "--output", output, "--beam", "2");
+
+        Assert.True(exitCode == ExitCodes.Ok, error);
+        var expected = new Translator(ModelStore.Load(models.Ar)).Translate(Input, new TranslationOptions { Beam = new BeamSearchOptions { Beam = 2 } });
+        var lines = ReadOutput(output);
+        Assert.Equal(expected.Select(t => t.Text), lines);
+        Assert.Equal(["", ""], new[] { lines[1], lines[4] });
+        Assert.True(lines.Where((_, i) => Input[i].Length > 0).Distinct().Count() > 1, "the trained model should not translate every line alike");
+
+        // Translating the lines in reverse order reverses the output.
+        var reversedOutput = models.NewPath("ar-reversed.out");
+        Assert.Equal(ExitCodes.Ok, TinyModels.Run("translate", "--model", models.Ar, "--input", models.WriteLines([.. Input.Reverse()]), "--output", reversedOutput, "--beam", "2").ExitCode);
+        Assert.Equal(lines.Reverse(), ReadOutput(reversedOutput));
+    }
+
+    [Fact]
+    public void NarOutputToStdoutEqualsTheTranslatorsWithTheChosenDecoder()
+    {
+        var (exitCode, output, error) = TinyModels.Run("translate", "--model", models.Nar, "--input", models.WriteLines(Input), "--decoder", "argmax", "--length-beam", "2");
+
+        Assert.True(exitCode == ExitCodes.Ok, error);
+        var expected = new Translator(ModelStore.Load(models.Nar))
+            .Translate(Input, new TranslationOptions { Nar = new NarDecodingOptions { Decoder = NarDecoder.Argmax, LengthBeam = 2 } });
+        Assert.Equal(expected.Select(t => t.Text), output.Split('\n')[..^1]);
+    }
+
+    [Fact]
+    public void NBestPrintsFairseqLinesNPerInputBestFirst()
+    {
+        string[] input = ["red cat sees the dog", "a big fish eats"];
+        var (exitCode, output, error) = TinyModels.Run("translate", "--model", models.Ar, "--input", models.WriteLines(input), "--beam", "3", "--nbest", "3");
+
+        Assert.True(exitCode == ExitCodes.Ok, error);
+        var rows = output.Split('\n', StringSplitOptions.RemoveEmptyEntries).Select(l => l.Split(" ||| ")).ToArray();
+        Assert.Equal(6, rows.Length);
+        Assert.All(rows, r => Assert.Equal(3, r.Length));
+        Assert.Equal(["0", "0", "0", "1", "1", "1"], rows.Select(r => r[0]));
+        var best = new Translator(ModelStore.Load(models.Ar)).Translate(input, new TranslationOptions { Beam = new BeamSearchOptions { Beam = 3 } });
+        Assert.Equal(best.Select(t => t.Text), new[] { rows[0][1], rows[3][1] });
+        foreach (var sentence in rows.Chunk(3))
+        {
+            var scores = sentence.Select(r => double.Parse(r[2], System.Globalization.CultureInfo.InvariantCulture)).ToArray();
+            Assert.Equal(scores.OrderDescending(), scores);
+        }
+    }
+
+    [Theory]
+    [InlineData("nar", "--beam", "2")]
+    [InlineData("nar", "--nbest", "1")]
+    [InlineData("nar", "--length-penalty", "0.5")]
+    [InlineData("ar", "--decoder", "odd")]
+    [InlineData("ar", "--length-beam", "2")]
+    [InlineData("ar", "--rescore", "AR")]
+    public void OptionsOfTheOtherModelKindAreUsageErrorsNamingTheModel(string kind, string option, string value)
+    {
+        var model = kind == "ar" ? models.Ar : models.Nar;
+        var (exitCode, output, error) = TinyModels.Run("translate", "--model", model, "--input", models.WriteLines("red cat"), option, value == "AR" ? models.Ar : value);
+
+        Assert.Equal(ExitCodes.Usage, exitCode);
+        Assert.Equal("", output);
+        Assert.Contains(model, error);
+        Assert.Contains(option, error);
+    }
+
+    [Fact]
+    public void InvalidUtf8IsAnErrorNamingTheFileAndLine()
+    {
+        var input = models.NewPath("bad.txt");
+        File.WriteAllBytes(input, [.. "red cat\n"u8, 0x62, 0xFF, 0x0A]);
+
+        var (exitCode, _, error) = TinyModels.Run("translate", "--model", models.Ar, "--input", input);
+
+        Assert.Equal(ExitCodes.BadInput, exitCode);
+        Assert.Contains($"{input}:2: invalid UTF-8", error);
+    }
+
+    [Fact]
+    public void TruncatedInputsAreTranslatedWithAWarningNamingTheLine()
+    {
+        var input = models.WriteLines("a", "the small dog sees a red fish");
+        var (exitCode, output, error) = TinyModels.Run("translate", "--model", models.Nar, "--input", input, "--max-input-tokens", "3");
+
+        Assert.Equal(ExitCodes.Ok, exitCode);
+        Assert.Equal(2, output.Split('\n')[..^1].Length);
+        Assert.DoesNotContain($"{input}:1:", error);
+        Assert.Contains($"natem: warning: {input}:2:", error);
+    }
+}
