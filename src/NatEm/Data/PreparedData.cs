@@ -8,6 +8,13 @@ namespace NatEm.Data;
 public sealed record ParallelSplit(string Name, int[][] Source, int[][] Target, string[] SourceText, string[] TargetText)
 {
     public int Count => Source.Length;
+
+    /// <summary>The first <paramref name="count"/> sentences (all of them when there are fewer).</summary>
+    public ParallelSplit Take(int count)
+    {
+        int n = Math.Min(count, Count);
+        return this with { Source = Source[..n], Target = Target[..n], SourceText = SourceText[..n], TargetText = TargetText[..n] };
+    }
 }
 
 /// <summary>
