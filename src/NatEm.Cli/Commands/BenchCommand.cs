@@ -55,34 +55,50 @@ public static class BenchCommand
 
             torch.set_num_threads(threadCount);
             var machine = MachineSpeed.Measure();
-            AnsiConsole.MarkupLineInterpolated($"[grey]{threadCount} threads: matrix product {machine.MatmulGflops:F1} GFLOP/s, copy {machine.CopyGigabytesPerSecond:F1} GB/s[/]");
+            AnsiConsole.MarkupLineInterpolated($"[grey]this machine at {threadCount} thread(s): matrix product {machine.MatmulGflops:F1} GFLOP/s, copy {machine.CopyGigabytesPerSecond:F1} GB/s[/]");
             var result = DecodingBenchmark.Run(DecodingBenchmark.StandardDecoders(arModel, narModel), test, options, machine,
                 new SynchronousProgress<string>(name => AnsiConsole.MarkupLineInterpolated($"[grey]timing {name}…[/]")));
 
             var dir = p.GetValue(output)!;
             BenchmarkReportWriter.Write(dir, result);
-            PrintTable(result, $"{test.Name}: {test.Count} sentences, {threadCount} threads");
+            PrintTable(result, $"{test.Name}, {test.Count} sentences, threads {threadCount}");
             AnsiConsole.MarkupLineInterpolated($"Written: {Path.Combine(dir, BenchmarkReportWriter.JsonFile)}, {Path.Combine(dir, BenchmarkReportWriter.PlotFile)}");
             return ExitCodes.Ok;
         }));
         return command;
     }
 
-    /// <summary>The benchmark as a console table; columns without data (no batch-1 run, no floor) show "–".</summary>
+    /// <summary>
+    /// The benchmark as console tables: batch-1 latency against the floor (when batch 1 was timed), then throughput
+    /// per batch size. A "–" marks a figure that was not measured.
+    /// </summary>
     public static void PrintTable(BenchmarkResult result, string title)
     {
         var batchSizes = result.Decoders[0].Throughput.Select(t => t.BatchSize).ToList();
-        var table = new Table().Title(title).AddColumns("decoder", "BLEU", "chrF", "latency p50/p90/p99 ms", "mean ms", "× floor",
-            $"sentences/s at batch {string.Join('/', batchSizes)}", $"tokens/s at {batchSizes.Max()}",
-            $"speedup vs {result.Baseline} at 1 / {batchSizes.Max()}", "peak MB");
+        int largest = batchSizes.Max();
+        // BLEU and chrF go in the latency table, or in the throughput table when there is none.
+        bool hasLatency = result.Decoders.Any(r => r.Latency is not null);
+        if (hasLatency)
+        {
+            var latency = new Table().Title($"{title}: batch-1 latency (ms)")
+                .AddColumns("decoder", "BLEU", "chrF", "p50", "p90", "p99", "mean", "floor", "× floor", "speedup");
+            foreach (var r in result.Decoders)
+                latency.AddRow(r.Name, F(r.Bleu), F(r.Chrf), F(r.Latency?.P50Ms, "F1"), F(r.Latency?.P90Ms, "F1"), F(r.Latency?.P99Ms, "F1"),
+                    F(r.Latency?.MeanMs, "F1"), F(r.FloorMs, "F3"), F(r.LatencyOverFloor, "F0"), F(r.SpeedupAtBatch1, "F1") + "x");
+            AnsiConsole.Write(latency);
+        }
+        var throughput = new Table().Title($"{title}: sentences/s by batch size").AddColumn("decoder");
+        if (!hasLatency) throughput.AddColumns("BLEU", "chrF");
+        foreach (int size in batchSizes) throughput.AddColumn(size.ToString(CultureInfo.InvariantCulture));
+        throughput.AddColumns($"tokens/s at {largest}", $"speedup at {largest}", "peak MB");
         foreach (var r in result.Decoders)
         {
-            var latency = r.Latency is { } l ? $"{F(l.P50Ms, "F1")}/{F(l.P90Ms, "F1")}/{F(l.P99Ms, "F1")}" : "–";
-            table.AddRow(r.Name, F(r.Bleu), F(r.Chrf), latency, F(r.Latency?.MeanMs, "F1"), F(r.LatencyOverFloor, "F1"),
-                string.Join(" / ", r.Throughput.Select(t => F(t.SentencesPerSecond, "F1"))), F(r.AtLargestBatch.TargetTokensPerSecond, "F0"),
-                $"{F(r.SpeedupAtBatch1, "F1")} / {F(r.SpeedupAtLargestBatch, "F1")}", F(r.PeakWorkingSetBytes / 1048576.0, "F0"));
+            string[] quality = hasLatency ? [] : [F(r.Bleu), F(r.Chrf)];
+            throughput.AddRow([r.Name, .. quality, .. r.Throughput.Select(t => F(t.SentencesPerSecond, "F1")),
+                F(r.AtLargestBatch.TargetTokensPerSecond, "F0"), F(r.SpeedupAtLargestBatch, "F1") + "x", F(r.PeakWorkingSetBytes / 1048576.0, "F0")]);
         }
-        AnsiConsole.Write(table);
+        AnsiConsole.Write(throughput);
+        AnsiConsole.MarkupLineInterpolated($"[grey]Speedups are relative to {result.Baseline}; the floor is the least time this machine's measured speeds allow (see DecoderCost).[/]");
     }
 
     private static string F(double? value, string format = "F2") => value?.ToString(format, CultureInfo.InvariantCulture) ?? "–";

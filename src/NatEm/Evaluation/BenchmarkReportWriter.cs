@@ -43,7 +43,7 @@ public static class BenchmarkReportWriter
         plot.Axes.Bottom.TickGenerator = ticks;
         plot.Axes.Bottom.Label.Text = "mean latency per sentence at batch 1 (ms, log scale)";
         plot.Axes.Left.Label.Text = "BLEU";
-        plot.Title($"{result.Data.Split}: {result.Data.Sentences} sentences, {result.Environment.Threads} threads");
+        plot.Title($"{result.Data.Split}, {result.Data.Sentences} sentences, threads {result.Environment.Threads}");
         plot.Axes.Margins(0.25, 0.15);
         return plot.GetImageBytes(900, 500, ScottPlot.ImageFormat.Png);
     }

@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using System.Reflection;
 using System.Runtime.InteropServices;
+using System.Text.Json.Serialization;
 using NatEm.Data;
 using NatEm.Decoding;
 using NatEm.Modeling;
@@ -71,6 +72,7 @@ public sealed record DecoderBenchResult(
     string Name, double Bleu, double Chrf, LatencyStatistics? Latency, IReadOnlyList<ThroughputResult> Throughput,
     long PeakWorkingSetBytes, double? SpeedupAtBatch1, double? SpeedupAtLargestBatch, double? FloorMs, double? LatencyOverFloor)
 {
+    [JsonIgnore]
     public ThroughputResult AtLargestBatch => Throughput.MaxBy(t => t.BatchSize)!;
     public ThroughputResult? AtBatch(int batchSize) => Throughput.FirstOrDefault(t => t.BatchSize == batchSize);
 }
