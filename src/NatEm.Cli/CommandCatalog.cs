@@ -17,5 +17,6 @@ public static class CommandCatalog
         ScoreCommand.Create(),
         ScoreNarCommand.Create(),
         AverageCommand.Create(),
+        BenchCommand.Create(),
     ];
 }

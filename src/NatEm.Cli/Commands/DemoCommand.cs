@@ -1,12 +1,9 @@
 using System.CommandLine;
-using System.Globalization;
 using NatEm.Data;
-using NatEm.Decoding;
 using NatEm.Em;
 using NatEm.Evaluation;
 using NatEm.Modeling;
 using NatEm.Training;
-using Spectre.Console;
 
 namespace NatEm.Cli.Commands;
 
@@ -31,6 +28,9 @@ public static class DemoCommand
         NarTraining = new TrainingOptions { MaxEpochs = 50, ValidateEvery = 0, Patience = 3, WarmupUpdates = 300, LearningRate = 1e-3 },
     };
 
+    /// <summary>The final comparison times batch 64 only: per-sentence latency runs would not fit the demo's budget.</summary>
+    private static readonly DecodingBenchmarkOptions DemoComparison = new() { BatchSizes = [64], Repeats = 1 };
+
     public static Command Create()
     {
         var output = new Option<string>("--out") { Description = "Demo directory (prepared data, EM run, results)", DefaultValueFactory = _ => "runs/demo" };
@@ -51,31 +51,13 @@ public static class DemoCommand
             var runDir = Path.Combine(dir, "em");
             var report = EmCommand.Run(prepared, binder.Bind(p, DemoEm), runDir, resume: true, interrupts.Token);
 
-            var test = prepared.Split("test").Head(p.GetValue(testLimit));
+            var test = prepared.Split("test").Take(p.GetValue(testLimit));
             var teacher = ModelStore.Load(report.FinalTeacher, ModelKind.Autoregressive);
             var nar = ModelStore.Load(report.FinalModel, ModelKind.NonAutoregressive);
-            var results = DecoderComparison.Run(
-            [
-                new DecoderSetup("AR beam 4", new Translator(teacher), new TranslationOptions { Beam = new BeamSearchOptions { Beam = 4 } }),
-                new DecoderSetup("NAR-EM odd", new Translator(nar), new TranslationOptions()),
-                new DecoderSetup("NAR-EM odd, length beam 3, AR re-scoring", new Translator(nar, (ArTransformer)teacher.Model),
-                    new TranslationOptions { Nar = new NarDecodingOptions { LengthBeam = 3 } }),
-            ], test);
-            PrintComparison(results, test.Count);
+            var comparison = DecodingBenchmark.Run(DecodingBenchmark.StandardDecoders(teacher, nar), test, DemoComparison);
+            BenchCommand.PrintTable(comparison, $"Bible en→es test, first {test.Count} verses, {Environment.ProcessorCount} cores");
             return ExitCodes.Ok;
         }));
         return command;
     }
-
-    private static void PrintComparison(IReadOnlyList<DecoderResult> results, int sentences)
-    {
-        var baseline = results[0].SentencesPerSecond;
-        var table = new Table().Title($"Bible en→es test, first {sentences} verses, batch 64, {Environment.ProcessorCount} cores")
-            .AddColumns("decoder", "BLEU", "chrF", "sentences/s", "speedup vs AR beam 4");
-        foreach (var r in results)
-            table.AddRow(r.Name, F(r.Bleu), F(r.Chrf), F(r.SentencesPerSecond, "F1"), F(r.SentencesPerSecond / baseline, "F1") + "x");
-        AnsiConsole.Write(table);
-    }
-
-    private static string F(double value, string format = "F2") => value.ToString(format, CultureInfo.InvariantCulture);
 }

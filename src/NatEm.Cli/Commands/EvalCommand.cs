@@ -37,7 +37,7 @@ public static class EvalCommand
             var prepared = PreparedData.Load(p.GetValue(data)!);
             RequireSameVocabulary(prepared, translator.Model.Directory, translator.Model.Tokenizer.VocabSize);
             var sentences = prepared.Split(p.GetValue(split)!);
-            if (p.GetValue(limit) is { } count) sentences = sentences.Head(count);
+            if (p.GetValue(limit) is { } count) sentences = sentences.Take(count);
 
             var (result, translations) = SplitEvaluation.Run(translator, options, sentences);
             if (p.GetValue(output) is { } outputPath) AtomicFile.WriteAllLines(outputPath, translations.Select(t => t.Text));

@@ -9,10 +9,10 @@ public sealed record ParallelSplit(string Name, int[][] Source, int[][] Target, 
 {
     public int Count => Source.Length;
 
-    /// <summary>The first <paramref name="count"/> sentences (all of them when the split is shorter).</summary>
-    public ParallelSplit Head(int count)
+    /// <summary>The first <paramref name="count"/> sentences (all of them when there are fewer).</summary>
+    public ParallelSplit Take(int count)
     {
-        int n = Math.Clamp(count, 0, Count);
+        int n = Math.Min(count, Count);
         return this with { Source = Source[..n], Target = Target[..n], SourceText = SourceText[..n], TargetText = TargetText[..n] };
     }
 }
@@ -129,7 +129,8 @@ public sealed class PreparedData
     {
         var path = Path.Combine(Directory, file);
         using var reader = Utf8LineReader.Open(path);
-        var lines = reader.ReadAllLines();
+        var lines = new List<string>(expected);
+        while (reader.TryReadLine(out var line)) lines.Add(line);
         if (lines.Count != expected) throw CountMismatch(path, lines.Count, expected);
         return [.. lines];
     }

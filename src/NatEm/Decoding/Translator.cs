@@ -40,6 +40,9 @@ public sealed class Translator(LoadedModel model, ArTransformer? rescorer = null
 {
     public LoadedModel Model => model;
 
+    /// <summary>The AR model that re-scores NAR length candidates, if any.</summary>
+    public ArTransformer? Rescorer => rescorer;
+
     /// <summary>Called once per input truncated to MaxInputTokens, with its 0-based index.</summary>
     public event Action<int, int>? Truncated;
 

@@ -19,10 +19,12 @@ public static class SplitEvaluation
     /// <summary>Decodes the split's token ids with <paramref name="translator"/>; returns the scores and the translations in split order.</summary>
     public static (SplitEvaluationResult Result, Translation[] Translations) Run(Translator translator, TranslationOptions options, ParallelSplit split)
     {
-        var (decoding, translations) = DecoderComparison.Measure(new DecoderSetup(translator.Model.Directory, translator, options), split);
+        var (translations, seconds) = DecodingBenchmark.DecodeOnce(translator, split, options);
+        var (bleu, chrf) = DecodingBenchmark.Score(translations, split);
+        long targetTokens = translations.Sum(t => (long)t.Tokens.Length);
         bool nar = translator.Model.Model.Kind == ModelKind.NonAutoregressive;
-        var result = new SplitEvaluationResult(translator.Model.Directory, split.Name, decoding.Bleu, decoding.Chrf, decoding.Sentences,
-            decoding.Seconds, decoding.SentencesPerSecond, decoding.TokensPerSecond,
+        var result = new SplitEvaluationResult(translator.Model.Directory, split.Name, bleu, chrf, split.Count,
+            seconds, split.Count / seconds, targetTokens / seconds,
             // Empty sources are not decoded; their empty output counts as length 0.
             nar ? OutputStatistics.RepetitionRate(translations.Select(t => t.RawTokens ?? [])) : null,
             nar ? OutputStatistics.LengthAccuracy(translations.Select(t => t.PredictedLength ?? 0).ToList(), split.Target.Select(t => t.Length).ToList()) : null);

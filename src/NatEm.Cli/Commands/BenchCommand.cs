@@ -1,0 +1,121 @@
+using System.CommandLine;
+using System.Globalization;
+using NatEm.Data;
+using NatEm.Evaluation;
+using NatEm.Modeling;
+using Spectre.Console;
+using TorchSharp;
+
+namespace NatEm.Cli.Commands;
+
+/// <summary>`natem bench`: quality and decoding speed of AR and NAR decoders on one split, with a hardware floor estimate.</summary>
+public static class BenchCommand
+{
+    private static readonly DecodingBenchmarkOptions Defaults = new();
+
+    public static Command Create()
+    {
+        var ar = new Option<string>("--ar") { Description = "AR model directory", Required = true };
+        var nar = new Option<string>("--nar") { Description = "NAR model directory (same vocabulary)", Required = true };
+        var data = new Option<string>("--data") { Description = "Prepared data directory (natem prepare)", Required = true };
+        var split = new Option<string>("--split") { Description = "Split to decode", DefaultValueFactory = _ => "test" };
+        var limit = new Option<int?>("--limit") { Description = "Decode only the first N sentences of the split" };
+        var batchSizes = new Option<string>("--batch-sizes")
+        {
+            Description = "Comma-separated batch sizes; must include 1 (latency, floor ratio and plot come from the batch-1 run)",
+            DefaultValueFactory = _ => string.Join(',', Defaults.BatchSizes),
+        };
+        var threads = new Option<int>("--threads") { Description = "libtorch threads", DefaultValueFactory = _ => Environment.ProcessorCount };
+        var warmup = new Option<int>("--warmup") { Description = "Untimed sentences decoded before timing each batch size", DefaultValueFactory = _ => Defaults.WarmupSentences };
+        var repeat = new Option<int>("--repeat") { Description = "Timed runs per batch size; the fastest counts", DefaultValueFactory = _ => Defaults.Repeats };
+        var output = new Option<string>("--out") { Description = "Directory for bench.json and bench.png", DefaultValueFactory = _ => "." };
+
+        var command = new Command("bench", "Measure BLEU, latency and throughput of AR and NAR decoders, against this machine's speed floor");
+        foreach (var option in new Option[] { ar, nar, data, split, limit, batchSizes, threads, warmup, repeat, output })
+            command.Options.Add(option);
+        command.SetAction(p => CliErrors.Run(() =>
+        {
+            var options = new DecodingBenchmarkOptions
+            {
+                BatchSizes = ParseBatchSizes(p.GetValue(batchSizes)!),
+                WarmupSentences = p.GetValue(warmup),
+                Repeats = p.GetValue(repeat),
+            };
+            options.Validate();
+            if (!options.BatchSizes.Contains(1)) throw new NatEmException("--batch-sizes must include 1", ExitCodes.Usage);
+            int threadCount = p.GetValue(threads);
+            if (threadCount < 1) throw new NatEmException("--threads must be at least 1", ExitCodes.Usage);
+            if (p.GetValue(limit) is < 1) throw new NatEmException("--limit must be at least 1", ExitCodes.Usage);
+
+            var prepared = PreparedData.Load(p.GetValue(data)!);
+            var test = prepared.Split(p.GetValue(split)!);
+            if (p.GetValue(limit) is { } n) test = test.Take(n);
+            var arModel = LoadMatching(p.GetValue(ar)!, ModelKind.Autoregressive, prepared);
+            var narModel = LoadMatching(p.GetValue(nar)!, ModelKind.NonAutoregressive, prepared);
+
+            torch.set_num_threads(threadCount);
+            var machine = MachineSpeed.Measure();
+            AnsiConsole.MarkupLineInterpolated($"[grey]this machine at {threadCount} thread(s): matrix product {machine.MatmulGflops:F1} GFLOP/s, copy {machine.CopyGigabytesPerSecond:F1} GB/s[/]");
+            var result = DecodingBenchmark.Run(DecodingBenchmark.StandardDecoders(arModel, narModel), test, options, machine,
+                new SynchronousProgress<string>(name => AnsiConsole.MarkupLineInterpolated($"[grey]timing {name}…[/]")));
+
+            var dir = p.GetValue(output)!;
+            BenchmarkReportWriter.Write(dir, result);
+            PrintTable(result, $"{test.Name}, {test.Count} sentences, threads {threadCount}");
+            AnsiConsole.MarkupLineInterpolated($"Written: {Path.Combine(dir, BenchmarkReportWriter.JsonFile)}, {Path.Combine(dir, BenchmarkReportWriter.PlotFile)}");
+            return ExitCodes.Ok;
+        }));
+        return command;
+    }
+
+    /// <summary>
+    /// The benchmark as console tables: batch-1 latency against the floor (when batch 1 was timed), then throughput
+    /// per batch size. A "–" marks a figure that was not measured.
+    /// </summary>
+    public static void PrintTable(BenchmarkResult result, string title)
+    {
+        var batchSizes = result.Decoders[0].Throughput.Select(t => t.BatchSize).ToList();
+        int largest = batchSizes.Max();
+        // BLEU and chrF go in the latency table, or in the throughput table when there is none.
+        bool hasLatency = result.Decoders.Any(r => r.Latency is not null);
+        if (hasLatency)
+        {
+            var latency = new Table().Title($"{title}: batch-1 latency (ms)")
+                .AddColumns("decoder", "BLEU", "chrF", "p50", "p90", "p99", "mean", "floor", "× floor", "speedup");
+            foreach (var r in result.Decoders)
+                latency.AddRow(r.Name, F(r.Bleu), F(r.Chrf), F(r.Latency?.P50Ms, "F1"), F(r.Latency?.P90Ms, "F1"), F(r.Latency?.P99Ms, "F1"),
+                    F(r.Latency?.MeanMs, "F1"), F(r.FloorMs, "F3"), F(r.LatencyOverFloor, "F0"), F(r.SpeedupAtBatch1, "F1") + "x");
+            AnsiConsole.Write(latency);
+        }
+        var throughput = new Table().Title($"{title}: sentences/s by batch size").AddColumn("decoder");
+        if (!hasLatency) throughput.AddColumns("BLEU", "chrF");
+        foreach (int size in batchSizes) throughput.AddColumn(size.ToString(CultureInfo.InvariantCulture));
+        throughput.AddColumns($"tokens/s at {largest}", $"speedup at {largest}", "peak MB");
+        foreach (var r in result.Decoders)
+        {
+            string[] quality = hasLatency ? [] : [F(r.Bleu), F(r.Chrf)];
+            throughput.AddRow([r.Name, .. quality, .. r.Throughput.Select(t => F(t.SentencesPerSecond, "F1")),
+                F(r.AtLargestBatch.TargetTokensPerSecond, "F0"), F(r.SpeedupAtLargestBatch, "F1") + "x", F(r.PeakWorkingSetBytes / 1048576.0, "F0")]);
+        }
+        AnsiConsole.Write(throughput);
+        AnsiConsole.MarkupLineInterpolated($"[grey]Speedups are relative to {result.Baseline}; the floor is the least time this machine's measured speeds allow (see DecoderCost).[/]");
+    }
+
+    private static string F(double? value, string format = "F2") => value?.ToString(format, CultureInfo.InvariantCulture) ?? "–";
+
+    private static int[] ParseBatchSizes(string text) => text.Split(',', StringSplitOptions.TrimEntries).Select(item =>
+        int.TryParse(item, NumberStyles.None, CultureInfo.InvariantCulture, out int size)
+            ? size
+            : throw new NatEmException($"--batch-sizes: '{item}' is not a whole number", ExitCodes.Usage)).ToArray();
+
+    /// <summary>Loads a model of the expected kind whose vocabulary is the prepared data's, since the benchmark decodes the data's token ids.</summary>
+    private static LoadedModel LoadMatching(string dir, ModelKind kind, PreparedData data)
+    {
+        var model = ModelStore.Load(dir, kind);
+        if (model.Manifest.Tokenizer.VocabSize != data.Manifest.Tokenizer.VocabSize || model.Manifest.Tokenizer.Kind != data.Manifest.Tokenizer.Kind)
+            throw NatEmException.In(Path.Combine(dir, ModelStore.ManifestFile),
+                $"tokenizer ({model.Manifest.Tokenizer.Kind}, {model.Manifest.Tokenizer.VocabSize} tokens) differs from the prepared data's ({data.Manifest.Tokenizer.Kind}, {data.Manifest.Tokenizer.VocabSize} tokens)",
+                ExitCodes.BadModel);
+        return model;
+    }
+}

@@ -1,0 +1,225 @@
+using System.Diagnostics;
+using System.Reflection;
+using System.Runtime.InteropServices;
+using System.Text.Json.Serialization;
+using NatEm.Data;
+using NatEm.Decoding;
+using NatEm.Modeling;
+using TorchSharp;
+
+namespace NatEm.Evaluation;
+
+/// <summary>A decoder under test: a name, the translator and its options (the batch size is set by the benchmark).</summary>
+public sealed record BenchDecoder(string Name, Translator Translator, TranslationOptions Options);
+
+/// <summary>Options of <see cref="DecodingBenchmark"/>.</summary>
+public sealed record DecodingBenchmarkOptions
+{
+    /// <summary>
+    /// Batch sizes timed. Batch 1 decodes each sentence alone and times it individually, which gives the latency
+    /// percentiles and the floor ratio; leave 1 out to measure throughput only.
+    /// </summary>
+    public IReadOnlyList<int> BatchSizes { get; init; } = [1, 8, 64];
+    /// <summary>Sentences decoded untimed at each batch size before timing (loads caches, sizes allocator pools).</summary>
+    public int WarmupSentences { get; init; } = 8;
+    /// <summary>Timed runs at each batch size; the fastest counts.</summary>
+    public int Repeats { get; init; } = 3;
+    /// <summary>The decoder whose speed the others' speedups are relative to.</summary>
+    public string Baseline { get; init; } = DecodingBenchmark.ArBeam4;
+
+    public void Validate()
+    {
+        if (BatchSizes.Count == 0 || BatchSizes.Any(b => b < 1)) throw new NatEmException("--batch-sizes must list batch sizes of at least 1", ExitCodes.Usage);
+        if (WarmupSentences < 0) throw new NatEmException("--warmup must be at least 0", ExitCodes.Usage);
+        if (Repeats < 1) throw new NatEmException("--repeat must be at least 1", ExitCodes.Usage);
+    }
+}
+
+/// <summary>Per-sentence decoding time at batch 1, in milliseconds.</summary>
+public sealed record LatencyStatistics(double P50Ms, double P90Ms, double P99Ms, double MeanMs)
+{
+    public static LatencyStatistics From(IReadOnlyList<double> milliseconds)
+    {
+        var sorted = milliseconds.Order().ToArray();
+        return new(Percentile(sorted, 50), Percentile(sorted, 90), Percentile(sorted, 99), sorted.Average());
+    }
+
+    /// <summary>The p-th percentile of ascending values, linearly interpolated between ranks (numpy's default).</summary>
+    public static double Percentile(IReadOnlyList<double> sorted, double p)
+    {
+        if (sorted.Count == 0) throw new ArgumentException("no values", nameof(sorted));
+        double rank = p / 100 * (sorted.Count - 1);
+        int below = (int)Math.Floor(rank), above = Math.Min(below + 1, sorted.Count - 1);
+        return sorted[below] + (rank - below) * (sorted[above] - sorted[below]);
+    }
+}
+
+/// <summary>Speed of the fastest timed run at one batch size.</summary>
+public sealed record ThroughputResult(int BatchSize, double Seconds, double SentencesPerSecond, double TargetTokensPerSecond);
+
+/// <summary>Everything measured for one decoder.</summary>
+/// <param name="Name">The decoder's name.</param>
+/// <param name="Bleu">sacreBLEU-compatible corpus BLEU of the largest-batch run.</param>
+/// <param name="Chrf">sacreBLEU-compatible chrF of the same run.</param>
+/// <param name="Latency">Batch-1 latency; null when batch 1 was not timed.</param>
+/// <param name="Throughput">The fastest run at each batch size, ascending.</param>
+/// <param name="PeakWorkingSetBytes">The process's peak working set after this decoder's runs (monotonic over the benchmark).</param>
+/// <param name="SpeedupAtBatch1">Batch-1 sentences/s over the baseline's; null without batch 1.</param>
+/// <param name="SpeedupAtLargestBatch">Sentences/s at the largest batch over the baseline's.</param>
+/// <param name="FloorMs">Estimated least time per sentence (<see cref="DecoderCost"/>); null without machine speeds.</param>
+/// <param name="LatencyOverFloor">Mean batch-1 latency divided by the floor.</param>
+public sealed record DecoderBenchResult(
+    string Name, double Bleu, double Chrf, LatencyStatistics? Latency, IReadOnlyList<ThroughputResult> Throughput,
+    long PeakWorkingSetBytes, double? SpeedupAtBatch1, double? SpeedupAtLargestBatch, double? FloorMs, double? LatencyOverFloor)
+{
+    [JsonIgnore]
+    public ThroughputResult AtLargestBatch => Throughput.MaxBy(t => t.BatchSize)!;
+    public ThroughputResult? AtBatch(int batchSize) => Throughput.FirstOrDefault(t => t.BatchSize == batchSize);
+}
+
+/// <summary>Where and how the benchmark ran.</summary>
+public sealed record BenchmarkEnvironment(DateTimeOffset Date, int Cores, string Os, string DotNet, string TorchSharp, int Threads)
+{
+    public static BenchmarkEnvironment Current() => new(DateTimeOffset.Now, Environment.ProcessorCount, RuntimeInformation.OSDescription,
+        RuntimeInformation.FrameworkDescription,
+        typeof(torch).Assembly.GetCustomAttribute<AssemblyInformationalVersionAttribute>()?.InformationalVersion ?? "unknown",
+        torch.get_num_threads());
+}
+
+/// <summary>The split's size and mean lengths in subword tokens (without eos), which the floor estimate uses.</summary>
+public sealed record SplitLengths(string Split, int Sentences, double MeanSourceTokens, double MeanTargetTokens)
+{
+    public static SplitLengths Of(ParallelSplit split) =>
+        new(split.Name, split.Count, split.Source.Average(s => (double)s.Length), split.Target.Average(t => (double)t.Length));
+}
+
+public sealed record BenchmarkResult(BenchmarkEnvironment Environment, MachineSpeed? Machine, SplitLengths Data, string Baseline,
+    IReadOnlyList<DecoderBenchResult> Decoders);
+
+/// <summary>
+/// Measures quality and speed of several decoders on one split in one process: BLEU/chrF, batch-1 latency
+/// percentiles, throughput at each batch size (best of several runs after a warm-up), peak memory, speedups
+/// over a baseline decoder and, given the machine's speeds, the ratio of latency to an estimated floor.
+/// </summary>
+public static class DecodingBenchmark
+{
+    public const string ArBeam4 = "AR beam 4";
+
+    /// <summary>The decoders `natem bench` compares, from an AR and a NAR model over the same vocabulary.</summary>
+    public static IReadOnlyList<BenchDecoder> StandardDecoders(LoadedModel ar, LoadedModel nar)
+    {
+        var arTranslator = new Translator(ar);
+        var narTranslator = new Translator(nar);
+        var lengthBeam3 = new TranslationOptions { Nar = new NarDecodingOptions { LengthBeam = 3 } };
+        return
+        [
+            new("AR greedy", arTranslator, new TranslationOptions { Beam = BeamSearchOptions.Greedy }),
+            new(ArBeam4, arTranslator, new TranslationOptions { Beam = new BeamSearchOptions { Beam = 4 } }),
+            new("NAR argmax", narTranslator, new TranslationOptions { Nar = new NarDecodingOptions { Decoder = NarDecoder.Argmax } }),
+            new("NAR odd", narTranslator, new TranslationOptions()),
+            new("NAR odd, length beam 3", narTranslator, lengthBeam3),
+            new("NAR odd, length beam 3, AR re-scoring", new Translator(nar, (ArTransformer)ar.Model), lengthBeam3),
+        ];
+    }
+
+    /// <summary>Runs the benchmark on the calling thread; <paramref name="machine"/> enables the floor estimate.</summary>
+    public static BenchmarkResult Run(IReadOnlyList<BenchDecoder> decoders, ParallelSplit split, DecodingBenchmarkOptions options,
+        MachineSpeed? machine = null, IProgress<string>? progress = null)
+    {
+        options.Validate();
+        if (split.Count == 0) throw new NatEmException($"split '{split.Name}' has no sentences to decode", ExitCodes.Usage);
+        if (decoders.All(d => d.Name != options.Baseline))
+            throw new NatEmException($"baseline decoder '{options.Baseline}' is not among the decoders", ExitCodes.Usage);
+        using var _ = torch.no_grad();
+        var lengths = SplitLengths.Of(split);
+        var results = decoders.Select(decoder =>
+        {
+            progress?.Report(decoder.Name);
+            return Measure(decoder, split, options, lengths, machine);
+        }).ToList();
+
+        // Speedups need every decoder's speed, so they are filled in last.
+        var baseline = results.Single(r => r.Name == options.Baseline);
+        results = results.Select(r => r with
+        {
+            SpeedupAtBatch1 = r.AtBatch(1)?.SentencesPerSecond / baseline.AtBatch(1)?.SentencesPerSecond,
+            SpeedupAtLargestBatch = r.AtLargestBatch.SentencesPerSecond / baseline.AtLargestBatch.SentencesPerSecond,
+        }).ToList();
+        return new BenchmarkResult(BenchmarkEnvironment.Current(), machine, lengths, options.Baseline, results);
+    }
+
+    private static DecoderBenchResult Measure(BenchDecoder decoder, ParallelSplit split, DecodingBenchmarkOptions options,
+        SplitLengths lengths, MachineSpeed? machine)
+    {
+        var warmup = split.Source.Take(options.WarmupSentences).ToList();
+        LatencyStatistics? latency = null;
+        Translation[] largestBatchOutput = [];
+        var throughput = new List<ThroughputResult>();
+        foreach (int batchSize in options.BatchSizes.Distinct().Order())
+        {
+            var batchOptions = decoder.Options with { BatchSize = batchSize };
+            Decode(decoder.Translator, warmup, batchOptions);
+            var best = Enumerable.Range(0, options.Repeats)
+                .Select(_ => batchSize == 1 ? TimeEachSentence(decoder.Translator, split.Source, batchOptions) : TimeWhole(decoder.Translator, split.Source, batchOptions))
+                .MinBy(run => run.Seconds)!;
+            if (batchSize == 1) latency = LatencyStatistics.From(best.SentenceMilliseconds!);
+            largestBatchOutput = best.Output;
+            long targetTokens = best.Output.Sum(t => (long)t.Tokens.Length);
+            throughput.Add(new ThroughputResult(batchSize, best.Seconds, split.Count / best.Seconds, targetTokens / best.Seconds));
+        }
+        using var process = Process.GetCurrentProcess();
+        double? floorMs = machine is null
+            ? null
+            : 1000 * DecoderCost.PerSentence(decoder.Translator, decoder.Options, lengths.MeanSourceTokens, lengths.MeanTargetTokens).FloorSeconds(machine);
+
+        var (bleu, chrf) = Score(largestBatchOutput, split);
+        return new DecoderBenchResult(decoder.Name, bleu, chrf, latency, throughput, process.PeakWorkingSet64,
+            SpeedupAtBatch1: null, SpeedupAtLargestBatch: null, floorMs, latency?.MeanMs / floorMs);
+    }
+
+    /// <summary>Decodes the whole split once at the options' batch size, after a warm-up: the figures `natem eval` reports.</summary>
+    public static (Translation[] Output, double Seconds) DecodeOnce(Translator translator, ParallelSplit split, TranslationOptions options,
+        int warmupSentences = 8)
+    {
+        using var _ = torch.no_grad();
+        Decode(translator, split.Source.Take(warmupSentences).ToList(), options);
+        var run = TimeWhole(translator, split.Source, options);
+        return (run.Output, run.Seconds);
+    }
+
+    /// <summary>sacreBLEU-compatible corpus BLEU and chrF of translations in split order against the split's references.</summary>
+    public static (double Bleu, double Chrf) Score(IReadOnlyList<Translation> output, ParallelSplit split)
+    {
+        var hypotheses = output.Select(t => t.Text).ToList();
+        return (new Bleu().CorpusScore(hypotheses, split.TargetText).Score, new Chrf().CorpusScore(hypotheses, split.TargetText).Score);
+    }
+
+    private sealed record TimedRun(Translation[] Output, double Seconds, double[]? SentenceMilliseconds);
+
+    private static TimedRun TimeWhole(Translator translator, IReadOnlyList<int[]> sources, TranslationOptions options)
+    {
+        var watch = Stopwatch.StartNew();
+        var output = Decode(translator, sources, options);
+        return new TimedRun(output, watch.Elapsed.TotalSeconds, null);
+    }
+
+    /// <summary>Batch 1: each sentence decoded alone and timed on its own, so that latency percentiles are real per-sentence times.</summary>
+    private static TimedRun TimeEachSentence(Translator translator, IReadOnlyList<int[]> sources, TranslationOptions options)
+    {
+        var output = new Translation[sources.Count];
+        var milliseconds = new double[sources.Count];
+        for (int i = 0; i < sources.Count; i++)
+        {
+            var watch = Stopwatch.StartNew();
+            output[i] = Decode(translator, [sources[i]], options)[0];
+            milliseconds[i] = watch.Elapsed.TotalMilliseconds;
+        }
+        return new TimedRun(output, milliseconds.Sum() / 1000, milliseconds);
+    }
+
+    private static Translation[] Decode(Translator translator, IReadOnlyList<int[]> sources, TranslationOptions options)
+    {
+        using var scope = torch.NewDisposeScope();
+        return translator.TranslateIds(sources, options);
+    }
+}
