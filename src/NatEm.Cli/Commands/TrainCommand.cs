@@ -20,8 +20,10 @@ public static class TrainCommand
         var command = new Command(nar ? "train-nar" : "train-ar", nar
             ? "Train a non-autoregressive Transformer on real targets, given targets or AR-distilled targets"
             : "Train an autoregressive Transformer (the teacher / E-step model)");
+        var trainLimit = new Option<int?>("--train-limit") { Description = "Train on the first N training pairs only (as `natem em --train-limit`, for comparable runs)" };
         command.Options.Add(data);
         command.Options.Add(output);
+        command.Options.Add(trainLimit);
         training.AddTo(command);
 
         var targets = new Option<string>("--targets") { Description = "Training targets, one per line (replaces the data's targets)" };
@@ -49,6 +51,8 @@ public static class TrainCommand
                 };
             var runDir = p.GetValue(output)!;
             var train = prepared.Split("train");
+            if (p.GetValue(trainLimit) is { } limit)
+                train = limit > 0 ? train.Take(limit) : throw new NatEmException("--train-limit must be positive", ExitCodes.Usage);
             var trainTargets = nar ? NarTargets(p.GetValue(targets), p.GetValue(distillFrom), p.GetValue(distillBeam), prepared, train, runDir, interrupts.Token) : train.Target;
 
             ConsoleTraining.PrintConfiguration($"natem {command.Name}", new { kind, config, options, data = prepared.Directory, run = runDir });

@@ -221,9 +221,7 @@ public sealed class EmRun
     private static ArTransformer LoadAr(string dir) => (ArTransformer)ModelStore.LoadModel(dir, ModelKind.Autoregressive);
     private static NarTransformer LoadNar(string dir) => (NarTransformer)ModelStore.LoadModel(dir, ModelKind.NonAutoregressive);
 
-    private static ParallelSplit Limit(ParallelSplit split, int? limit) => limit is { } n && n < split.Count
-        ? new ParallelSplit(split.Name, split.Source[..n], split.Target[..n], split.SourceText[..n], split.TargetText[..n])
-        : split;
+    private static ParallelSplit Limit(ParallelSplit split, int? limit) => limit is { } n ? split.Take(n) : split;
 
     private void Finish(string stage)
     {
