@@ -13,5 +13,6 @@ public static class CommandCatalog
         TrainCommand.Create(NatEm.Modeling.ModelKind.NonAutoregressive),
         EmCommand.Create(),
         ScoreCommand.Create(),
+        ServeCommand.Create(),
     ];
 }
