@@ -14,5 +14,6 @@ public static class CommandCatalog
         EmCommand.Create(),
         ScoreCommand.Create(),
         ServeCommand.Create(),
+        LoadtestCommand.Create(),
     ];
 }

@@ -127,7 +127,7 @@ public class TranslationBatcherTests
         await batcher.Completion.WaitAsync(Patience);
 
         Assert.Equal("1 2", Assert.Single(results).Text);
-        Assert.Throws<OperationCanceledException>(() => batcher.TranslateAsync([Sentence(2, 1)], new TranslationOptions()));
+        Assert.Throws<OperationCanceledException>(() => { _ = batcher.TranslateAsync([Sentence(2, 1)], new TranslationOptions()); });
     }
 
     [Fact]
