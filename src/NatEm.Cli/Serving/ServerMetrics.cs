@@ -6,9 +6,9 @@ namespace NatEm.Cli.Serving;
 
 /// <summary>
 /// The counters behind <c>GET /metrics</c>, rendered in the Prometheus text format (version 0.0.4):
-/// requests by endpoint and status, translate latency, sentences per batch, translated tokens and decoding throughput.
+/// requests by endpoint and status, translate latency, sentences per batch and in the queue, translated tokens and decoding throughput.
 /// </summary>
-public sealed class ServerMetrics
+public sealed class ServerMetrics(Func<int> queuedSentences)
 {
     public const string ContentType = "text/plain; version=0.0.4; charset=utf-8";
 
@@ -54,6 +54,8 @@ public sealed class ServerMetrics
             latency.Render(text, "natem_request_duration_seconds");
             Header(text, "natem_batch_sentences", "histogram", "Sentences decoded together in one batch.");
             batchSizes.Render(text, "natem_batch_sentences");
+            Header(text, "natem_queued_sentences", "gauge", "Sentences waiting for a decoding worker.");
+            text.Append(CultureInfo.InvariantCulture, $"natem_queued_sentences {queuedSentences()}\n");
             Header(text, "natem_translated_tokens_total", "counter", "Output subword tokens produced.");
             text.Append(CultureInfo.InvariantCulture, $"natem_translated_tokens_total {translatedTokens}\n");
             Header(text, "natem_decode_seconds_total", "counter", "Time the workers spent decoding batches, seconds.");

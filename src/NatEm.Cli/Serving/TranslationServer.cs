@@ -31,7 +31,7 @@ public sealed class TranslationServer : IAsyncDisposable
     private readonly string modelName;
     private readonly ILogger logger;
 
-    public ServerMetrics Metrics { get; } = new();
+    public ServerMetrics Metrics { get; }
 
     private TranslationServer(LoadedModel model, ServeOptions options)
     {
@@ -39,6 +39,7 @@ public sealed class TranslationServer : IAsyncDisposable
         translator = new Translator(model);
         modelName = Path.GetFileName(Path.TrimEndingDirectorySeparator(Path.GetFullPath(model.Directory)));
         batcher = TranslationBatcher.For(translator, options.Batching);
+        Metrics = new ServerMetrics(() => batcher.QueuedSentences);
         batcher.BatchDecoded += Metrics.RecordBatch;
 
         // No command-line args: `natem serve` flags are not ASP.NET configuration.
@@ -132,7 +133,7 @@ public sealed class TranslationServer : IAsyncDisposable
 
     private async Task<TranslateRequest> ReadRequestAsync(HttpRequest request)
     {
-        if (request.ContentLength > options.MaxBodyBytes) throw BodyTooLarge();
+        if (request.ContentLength > options.MaxBodyBytes) throw BodyTooLarge(request.HttpContext.Response);
         try
         {
             return await JsonSerializer.DeserializeAsync<TranslateRequest>(request.Body, ApiJson.Options, request.HttpContext.RequestAborted)
@@ -144,11 +145,16 @@ public sealed class TranslationServer : IAsyncDisposable
         }
         catch (BadHttpRequestException e) when (e.StatusCode == StatusCodes.Status413PayloadTooLarge)
         {
-            throw BodyTooLarge();
+            throw BodyTooLarge(request.HttpContext.Response);
         }
     }
 
-    private RequestRejected BodyTooLarge() => new(StatusCodes.Status413PayloadTooLarge, $"the request body is larger than {options.MaxBodyBytes} bytes");
+    private RequestRejected BodyTooLarge(HttpResponse response)
+    {
+        // The rest of the body is left unread, so the connection cannot carry another request.
+        response.Headers.Connection = "close";
+        return new(StatusCodes.Status413PayloadTooLarge, $"the request body is larger than {options.MaxBodyBytes} bytes");
+    }
 
     private string[] CheckTexts(string?[]? texts)
     {

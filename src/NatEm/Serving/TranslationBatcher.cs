@@ -23,6 +23,7 @@ public sealed class TranslationBatcher : IAsyncDisposable
     // Bounded so that, while every worker is busy, sentences keep queueing up and form bigger batches.
     private readonly Channel<Batch> batches;
     private readonly Task completion;
+    private int queuedSentences;
 
     public TranslationBatcher(BatchDecoder decode, BatchingOptions options)
     {
@@ -41,6 +42,9 @@ public sealed class TranslationBatcher : IAsyncDisposable
     /// <summary>Raised on a worker thread after every decoded batch.</summary>
     public event Action<BatchReport>? BatchDecoded;
 
+    /// <summary>Sentences accepted but not yet taken by a worker.</summary>
+    public int QueuedSentences => Volatile.Read(ref queuedSentences);
+
     /// <summary>Finishes when the queue is drained after <see cref="Complete"/>.</summary>
     public Task Completion => completion;
 
@@ -50,7 +54,12 @@ public sealed class TranslationBatcher : IAsyncDisposable
     {
         if (sources.Count == 0) return Task.FromResult<Translation[]>([]);
         var request = new PendingRequest(sources, decoding, Stopwatch.GetTimestamp());
-        if (!requests.Writer.TryWrite(request)) throw new OperationCanceledException("the translation service is shutting down");
+        Interlocked.Add(ref queuedSentences, sources.Count);
+        if (!requests.Writer.TryWrite(request))
+        {
+            Interlocked.Add(ref queuedSentences, -sources.Count);
+            throw new OperationCanceledException("the translation service is shutting down");
+        }
         return request.Task;
     }
 
@@ -155,6 +164,7 @@ public sealed class TranslationBatcher : IAsyncDisposable
 
     private void Decode(Batch batch)
     {
+        Interlocked.Add(ref queuedSentences, -batch.Items.Count);
         var sources = batch.Items.Select(item => item.Source).ToList();
         var clock = Stopwatch.StartNew();
         Translation[] results;

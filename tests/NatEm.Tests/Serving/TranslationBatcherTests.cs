@@ -120,13 +120,15 @@ public class TranslationBatcherTests
     {
         var decoder = new RecordingDecoder();
         var batcher = new TranslationBatcher(decoder.Decode, new BatchingOptions { MaxDelay = BatchingOptions.MaxDelayLimit });
-        var queued = batcher.TranslateAsync([Sentence(2, 1)], new TranslationOptions());
+        var queued = batcher.TranslateAsync([Sentence(2, 1), Sentence(3, 4)], new TranslationOptions());
+        Assert.Equal(2, batcher.QueuedSentences);
 
         batcher.Complete();
         var results = await queued.WaitAsync(TimeSpan.FromSeconds(10));
         await batcher.Completion.WaitAsync(Patience);
 
-        Assert.Equal("1 2", Assert.Single(results).Text);
+        Assert.Equal(["1 2", "4 5 6"], results.Select(r => r.Text));
+        Assert.Equal(0, batcher.QueuedSentences);
         Assert.Throws<OperationCanceledException>(() => { _ = batcher.TranslateAsync([Sentence(2, 1)], new TranslationOptions()); });
     }
 

@@ -156,6 +156,7 @@ public class TranslationServerTests(ServingModels models) : IClassFixture<Servin
         Assert.Contains("natem_request_duration_seconds_count 3", metrics);
         Assert.Contains("natem_batch_sentences_bucket{le=\"+Inf\"} 1", metrics);
         Assert.Contains("natem_batch_sentences_sum 3", metrics);
+        Assert.Contains("natem_queued_sentences 0\n", metrics);
         Assert.Matches(@"natem_translated_tokens_total [1-9]\d*\n", metrics);
         Assert.Matches(@"natem_tokens_per_second [1-9]", metrics);
     }
@@ -166,7 +167,11 @@ public class TranslationServerTests(ServingModels models) : IClassFixture<Servin
         var (server, client) = await ServingModels.StartAsync(models.Nar, new ServeOptions { Batching = new BatchingOptions { MaxDelay = BatchingOptions.MaxDelayLimit } });
         var expected = new Translator(models.Nar).Translate(models.Texts[..2], new TranslationOptions());
         var pending = PostAsync(client, new { texts = models.Texts[..2] }, HttpStatusCode.OK);
-        await Task.Delay(500);
+        var queued = Task.Run(async () =>
+        {
+            while (!server.Metrics.Render().Contains("natem_queued_sentences 2\n")) await Task.Delay(20);
+        });
+        await queued.WaitAsync(TimeSpan.FromSeconds(30));
         Assert.False(pending.IsCompleted, "the request should wait for its batch's delay");
 
         var started = DateTime.UtcNow;
