@@ -18,5 +18,7 @@ public static class CommandCatalog
         ScoreNarCommand.Create(),
         AverageCommand.Create(),
         BenchCommand.Create(),
+        ServeCommand.Create(),
+        LoadtestCommand.Create(),
     ];
 }

@@ -46,7 +46,10 @@ public sealed class Translator(LoadedModel model, ArTransformer? rescorer = null
     /// <summary>Called once per input truncated to MaxInputTokens, with its 0-based index.</summary>
     public event Action<int, int>? Truncated;
 
-    public Translation[] Translate(IReadOnlyList<string> lines, TranslationOptions options)
+    public Translation[] Translate(IReadOnlyList<string> lines, TranslationOptions options) => TranslateIds(Encode(lines, options), options);
+
+    /// <summary>Normalized, subword-encoded lines, each truncated to MaxInputTokens.</summary>
+    public int[][] Encode(IReadOnlyList<string> lines, TranslationOptions options)
     {
         options.Validate();
         var sources = new int[lines.Count][];
@@ -60,7 +63,7 @@ public sealed class Translator(LoadedModel model, ArTransformer? rescorer = null
             }
             sources[i] = ids;
         }
-        return TranslateIds(sources, options);
+        return sources;
     }
 
     /// <summary>Decodes token-id sources; output order equals input order.</summary>

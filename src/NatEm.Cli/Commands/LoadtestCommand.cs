@@ -1,0 +1,54 @@
+using System.CommandLine;
+using System.Globalization;
+using System.Text.Json;
+using NatEm.Cli.Serving;
+using NatEm.Data;
+
+namespace NatEm.Cli.Commands;
+
+/// <summary>`natem loadtest`: throughput and latency percentiles of a running `natem serve`.</summary>
+public static class LoadtestCommand
+{
+    private static readonly JsonSerializerOptions Json = new() { WriteIndented = true, PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower };
+
+    public static Command Create()
+    {
+        var url = new Option<string>("--url") { Description = "Server base URL", DefaultValueFactory = _ => new ServeOptions().Urls };
+        var texts = new Option<string>("--texts") { Description = "Source texts, one per line (UTF-8), sent in order and cycled", Required = true };
+        var clients = new Option<int>("--clients") { Description = "Concurrent clients", DefaultValueFactory = _ => 32 };
+        var requests = new Option<int>("--requests") { Description = "Requests in total", DefaultValueFactory = _ => 500 };
+        var perRequest = new Option<int>("--texts-per-request") { Description = "Texts in each request", DefaultValueFactory = _ => 1 };
+        var json = new Option<bool>("--json") { Description = "Print the result as JSON" };
+        var command = new Command("loadtest", "Load-test a `natem serve` server: requests/s, sentences/s, p50/p90/p99 latency");
+        foreach (var option in new Option[] { url, texts, clients, requests, perRequest, json }) command.Options.Add(option);
+
+        command.SetAction(p => CliErrors.Run(() =>
+        {
+            if (!Uri.TryCreate(p.GetValue(url), UriKind.Absolute, out var baseUrl))
+                throw new NatEmException($"--url: not an absolute URL: {p.GetValue(url)}", ExitCodes.Usage);
+            var path = p.GetValue(texts)!;
+            if (!File.Exists(path)) throw NatEmException.In(path, "file not found");
+            var lines = new List<string>();
+            using (var reader = Utf8LineReader.Open(path))
+            {
+                while (reader.TryReadLine(out var line)) lines.Add(line);
+            }
+            var result = LoadGenerator.RunAsync(new LoadTestOptions
+            {
+                Url = baseUrl,
+                Texts = lines,
+                Clients = p.GetValue(clients),
+                Requests = p.GetValue(requests),
+                TextsPerRequest = p.GetValue(perRequest),
+            }).GetAwaiter().GetResult();
+            var output = p.InvocationConfiguration.Output;
+            output.WriteLine(p.GetValue(json) ? JsonSerializer.Serialize(result, Json) : Describe(result));
+            return ExitCodes.Ok;
+        }));
+        return command;
+    }
+
+    private static string Describe(LoadTestResult r) => string.Create(CultureInfo.InvariantCulture,
+        $"{r.Requests} requests ({r.Failed} failed), {r.Sentences} sentences in {r.Seconds:F2} s: " +
+        $"{r.RequestsPerSecond:F1} requests/s, {r.SentencesPerSecond:F1} sentences/s; latency p50 {r.P50Ms:F1} ms, p90 {r.P90Ms:F1} ms, p99 {r.P99Ms:F1} ms");
+}

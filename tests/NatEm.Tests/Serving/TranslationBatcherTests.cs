@@ -1,0 +1,143 @@
+using System.Collections.Concurrent;
+using NatEm.Decoding;
+using NatEm.Serving;
+
+namespace NatEm.Tests.Serving;
+
+public class TranslationBatcherTests
+{
+    private static readonly TimeSpan Patience = TimeSpan.FromSeconds(20);
+
+    /// <summary>A decoder that records its batches and "translates" a source into its ids joined by spaces.</summary>
+    private sealed class RecordingDecoder
+    {
+        public ConcurrentQueue<(int[][] Sources, TranslationOptions Options)> Batches { get; } = new();
+
+        public Translation[] Decode(IReadOnlyList<int[]> sources, TranslationOptions options)
+        {
+            Batches.Enqueue((sources.ToArray(), options));
+            return sources.Select(s => new Translation(string.Join(' ', s), -s.Length, s, [])).ToArray();
+        }
+    }
+
+    private static int[] Sentence(int length, int first) => Enumerable.Range(first, length).ToArray();
+
+    [Fact]
+    public async Task Sentences_are_grouped_up_to_the_padded_token_budget()
+    {
+        var decoder = new RecordingDecoder();
+        var batcher = new TranslationBatcher(decoder.Decode, new BatchingOptions { MaxBatchTokens = 8, MaxDelay = TimeSpan.FromSeconds(30) });
+        var sources = Enumerable.Range(0, 6).Select(i => Sentence(4, 10 * i)).ToArray();
+
+        var results = await batcher.TranslateAsync(sources, new TranslationOptions()).WaitAsync(Patience);
+
+        // 2 sentences × 4 tokens fill the budget, so all three batches are full and none waits for the delay.
+        Assert.Equal([2, 2, 2], decoder.Batches.Select(b => b.Sources.Length));
+        Assert.Equal(sources.Select(s => string.Join(' ', s)), results.Select(r => r.Text));
+        await batcher.DisposeAsync();
+    }
+
+    [Fact]
+    public async Task A_sentence_that_does_not_fit_closes_the_batch_and_padding_counts()
+    {
+        var decoder = new RecordingDecoder();
+        await using var batcher = new TranslationBatcher(decoder.Decode, new BatchingOptions { MaxBatchTokens = 10, MaxDelay = TimeSpan.FromMilliseconds(50) });
+        // 2 + 3 = padded 6; adding the 6-token sentence would pad to 3 × 6 = 18 > 10.
+        int[][] sources = [Sentence(2, 1), Sentence(3, 20), Sentence(6, 40)];
+
+        var results = await batcher.TranslateAsync(sources, new TranslationOptions()).WaitAsync(Patience);
+
+        Assert.Equal([2, 1], decoder.Batches.Select(b => b.Sources.Length));
+        Assert.Equal(sources.Select(s => string.Join(' ', s)), results.Select(r => r.Text));
+    }
+
+    [Fact]
+    public async Task The_delay_flushes_a_partial_batch_that_joins_concurrent_requests()
+    {
+        var decoder = new RecordingDecoder();
+        await using var batcher = new TranslationBatcher(decoder.Decode, new BatchingOptions { MaxBatchTokens = 4096, MaxDelay = TimeSpan.FromMilliseconds(300) });
+
+        var first = batcher.TranslateAsync([Sentence(3, 1)], new TranslationOptions());
+        var second = batcher.TranslateAsync([Sentence(5, 7), Sentence(2, 30)], new TranslationOptions());
+        var started = DateTime.UtcNow;
+        var results = await Task.WhenAll(first, second).WaitAsync(Patience);
+
+        Assert.True(DateTime.UtcNow - started >= TimeSpan.FromMilliseconds(200), "the partial batch should wait for the delay");
+        var batch = Assert.Single(decoder.Batches);
+        Assert.Equal(3, batch.Sources.Length);
+        Assert.Equal(["1 2 3"], results[0].Select(r => r.Text));
+        Assert.Equal(["7 8 9 10 11", "30 31"], results[1].Select(r => r.Text));
+    }
+
+    [Fact]
+    public async Task Different_decoding_options_never_share_a_batch()
+    {
+        var decoder = new RecordingDecoder();
+        await using var batcher = new TranslationBatcher(decoder.Decode, new BatchingOptions { MaxDelay = TimeSpan.FromMilliseconds(100) });
+        var odd = new TranslationOptions();
+        var argmax = new TranslationOptions { Nar = new NarDecodingOptions { Decoder = NarDecoder.Argmax } };
+
+        var tasks = new[] { batcher.TranslateAsync([Sentence(2, 1)], odd), batcher.TranslateAsync([Sentence(2, 5)], argmax), batcher.TranslateAsync([Sentence(2, 9)], odd) };
+        var results = await Task.WhenAll(tasks).WaitAsync(Patience);
+
+        Assert.Equal(2, decoder.Batches.Count);
+        Assert.Contains(decoder.Batches, b => b.Options == odd && b.Sources.Length == 2);
+        Assert.Contains(decoder.Batches, b => b.Options == argmax && b.Sources.Length == 1);
+        Assert.Equal(["1 2", "5 6", "9 10"], results.Select(r => r[0].Text));
+    }
+
+    [Fact]
+    public async Task Zero_delay_and_a_one_token_budget_decode_every_sentence_alone()
+    {
+        var decoder = new RecordingDecoder();
+        await using var batcher = new TranslationBatcher(decoder.Decode, new BatchingOptions { MaxBatchTokens = 1, MaxDelay = TimeSpan.Zero });
+
+        var results = await batcher.TranslateAsync([Sentence(3, 1), [], Sentence(1, 8)], new TranslationOptions()).WaitAsync(Patience);
+
+        Assert.All(decoder.Batches, b => Assert.Single(b.Sources));
+        Assert.Equal(3, decoder.Batches.Count);
+        Assert.Equal(["1 2 3", "", "8"], results.Select(r => r.Text));
+    }
+
+    [Fact]
+    public async Task A_failing_batch_fails_its_requests_and_later_batches_still_decode()
+    {
+        var calls = 0;
+        Translation[] Decode(IReadOnlyList<int[]> sources, TranslationOptions options) =>
+            Interlocked.Increment(ref calls) == 1 ? throw new InvalidOperationException("decoder broke")
+                : sources.Select(s => new Translation("ok", 0, s, [])).ToArray();
+        await using var batcher = new TranslationBatcher(Decode, new BatchingOptions { MaxDelay = TimeSpan.Zero });
+
+        var error = await Assert.ThrowsAsync<InvalidOperationException>(() => batcher.TranslateAsync([Sentence(2, 1)], new TranslationOptions()).WaitAsync(Patience));
+        var results = await batcher.TranslateAsync([Sentence(2, 1)], new TranslationOptions()).WaitAsync(Patience);
+
+        Assert.Equal("decoder broke", error.Message);
+        Assert.Equal("ok", Assert.Single(results).Text);
+    }
+
+    [Fact]
+    public async Task Complete_decodes_queued_requests_at_once_and_refuses_new_ones()
+    {
+        var decoder = new RecordingDecoder();
+        var batcher = new TranslationBatcher(decoder.Decode, new BatchingOptions { MaxDelay = BatchingOptions.MaxDelayLimit });
+        var queued = batcher.TranslateAsync([Sentence(2, 1), Sentence(3, 4)], new TranslationOptions());
+        Assert.Equal(2, batcher.QueuedSentences);
+
+        batcher.Complete();
+        var results = await queued.WaitAsync(TimeSpan.FromSeconds(10));
+        await batcher.Completion.WaitAsync(Patience);
+
+        Assert.Equal(["1 2", "4 5 6"], results.Select(r => r.Text));
+        Assert.Equal(0, batcher.QueuedSentences);
+        Assert.Throws<OperationCanceledException>(() => { _ = batcher.TranslateAsync([Sentence(2, 1)], new TranslationOptions()); });
+    }
+
+    [Fact]
+    public void Invalid_options_are_usage_errors()
+    {
+        var error = Assert.Throws<NatEmException>(() => new BatchingOptions { Workers = 0 }.Validate());
+        Assert.Equal(ExitCodes.Usage, error.ExitCode);
+        Assert.Throws<NatEmException>(() => new BatchingOptions { MaxDelay = TimeSpan.FromMinutes(2) }.Validate());
+        Assert.Throws<NatEmException>(() => new BatchingOptions { MaxBatchTokens = 0 }.Validate());
+    }
+}
