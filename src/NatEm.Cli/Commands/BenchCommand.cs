@@ -62,7 +62,7 @@ public static class BenchCommand
             var dir = p.GetValue(output)!;
             BenchmarkReportWriter.Write(dir, result);
             PrintTable(result, $"{test.Name}, {test.Count} sentences, threads {threadCount}");
-            AnsiConsole.MarkupLineInterpolated($"Written: {Path.Combine(dir, BenchmarkReportWriter.JsonFile)}, {Path.Combine(dir, BenchmarkReportWriter.PlotFile)}");
+            AnsiConsole.MarkupLineInterpolated($"Written: {string.Join(", ", new[] { BenchmarkReportWriter.JsonFile, BenchmarkReportWriter.MarkdownFile, BenchmarkReportWriter.PlotFile }.Select(f => Path.Combine(dir, f)))}");
             return ExitCodes.Ok;
         }));
         return command;

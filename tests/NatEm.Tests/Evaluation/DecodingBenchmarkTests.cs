@@ -86,6 +86,10 @@ public class DecodingBenchmarkTests
         Assert.True(first.GetProperty("throughput")[1].GetProperty("target_tokens_per_second").GetDouble() > 0);
         var png = File.ReadAllBytes(Path.Combine(dir, BenchmarkReportWriter.PlotFile));
         Assert.Equal([0x89, (byte)'P', (byte)'N', (byte)'G'], png[..4]);
+        // bench.md: one table row per decoder, in order, with its BLEU as in the JSON.
+        var rows = File.ReadAllLines(Path.Combine(dir, BenchmarkReportWriter.MarkdownFile)).Where(l => l.StartsWith("| ") && !l.StartsWith("| decoder")).ToList();
+        Assert.Equal(result.Decoders.Select(d => d.Name), rows.Select(r => r.Split(" | ")[0][2..]));
+        Assert.Equal(result.Decoders[0].Bleu.ToString("F2", System.Globalization.CultureInfo.InvariantCulture), rows[0].Split(" | ")[1]);
     }
 
     [Fact]
