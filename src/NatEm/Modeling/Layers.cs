@@ -135,14 +135,14 @@ public sealed class Embeddings : nn.Module
         using (no_grad())
         {
             nn.init.normal_(tokens.weight, 0, Math.Pow(c.ModelDim, -0.5));
-            tokens.weight[Text.SpecialTokens.Pad].zero_();
+            tokens.weight![Text.SpecialTokens.Pad].zero_();
         }
         if (c.Positions == PositionKind.Learned) learnedPositions = nn.Embedding(c.MaxPositions, c.ModelDim);
         RegisterComponents();
     }
 
     /// <summary>The token embedding matrix [V, d], shared with the output projection.</summary>
-    public Tensor TokenWeights => tokens.weight;
+    public Tensor TokenWeights => tokens.weight!;
 
     public Tensor EmbedTokens(Tensor ids) => tokens.forward(ids) * scale;
 
