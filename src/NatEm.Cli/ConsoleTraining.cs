@@ -18,6 +18,7 @@ public static class ConsoleTraining
 
     public static TrainingResult Run(Trainer trainer, string title, bool resume, CancellationToken cancel)
     {
+        if (trainer.SkippedExamplesWarning is { } warning) Console.Error.WriteLine($"natem: warning: {title}: {warning}");
         TrainingResult? result = null;
         AnsiConsole.Progress()
             .AutoClear(false)

@@ -51,7 +51,7 @@ public static class ModelStore
     {
         var manifest = ReadManifest(dir);
         var model = LoadModel(dir, expectedKind);
-        var tokenizer = TokenizerFiles.Load(dir, manifest.Tokenizer.Kind);
+        var tokenizer = LoadTokenizer(dir, manifest.Tokenizer.Kind);
         if (tokenizer.VocabSize != manifest.Config.VocabSize)
             throw NatEmException.In(Path.Combine(dir, ManifestFile), $"tokenizer has {tokenizer.VocabSize} tokens but the model expects {manifest.Config.VocabSize}", ExitCodes.BadModel);
         return new LoadedModel(dir, manifest, model, tokenizer);
@@ -76,8 +76,28 @@ public static class ModelStore
             throw NatEmException.In(path, $"format_version {manifest.FormatVersion} is newer than this NatEm supports ({FormatVersion}); upgrade NatEm", ExitCodes.BadModel);
         if (manifest.FormatVersion < 1)
             throw NatEmException.In(path, $"invalid format_version {manifest.FormatVersion}", ExitCodes.BadModel);
-        manifest.Config.Validate();
+        try
+        {
+            manifest.Config.Validate();
+        }
+        catch (NatEmException e)
+        {
+            throw NatEmException.In(path, e.Message, ExitCodes.BadModel);
+        }
         return manifest;
+    }
+
+    /// <summary>The tokenizer beside model.json; its files belong to the model, so a bad one is a BadModel error.</summary>
+    private static ISubwordTokenizer LoadTokenizer(string dir, string kind)
+    {
+        try
+        {
+            return TokenizerFiles.Load(dir, kind);
+        }
+        catch (NatEmException e) when (e.ExitCode != ExitCodes.BadModel)
+        {
+            throw new NatEmException(e.Message, ExitCodes.BadModel, e);
+        }
     }
 
     /// <summary>Builds the model described by <c>model.json</c> and loads its weights.</summary>

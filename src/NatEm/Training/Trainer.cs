@@ -54,6 +54,12 @@ public sealed class Trainer
     {
         options.Validate();
         if (train.Count == 0) throw new NatEmException("no training examples", ExitCodes.BadInput);
+        // Like fairseq, pairs over the --max-tokens budget are skipped (and counted for a warning) rather than fatal.
+        var (sourceLengths, targetLengths) = (SourceLengths(train), TargetLengths(train));
+        var overBudget = TokenBatcher.OverBudget(sourceLengths, targetLengths, options.MaxTokens);
+        SkippedExamplesWarning = overBudget.Length == 0 ? null
+            : $"skipping {overBudget.Length} of {train.Count} training pairs that alone exceed --max-tokens {options.MaxTokens} "
+              + $"(first: pair {overBudget[0] + 1}, {TokenBatcher.PaddedLength(sourceLengths, targetLengths, overBudget[0])} tokens)";
         this.model = model;
         this.options = options;
         this.train = train;
@@ -70,6 +76,13 @@ public sealed class Trainer
 
     public CheckpointDirectory Checkpoints => checkpoints;
 
+    /// <summary>Says how many training pairs exceed --max-tokens on their own and are never trained on; null if none.</summary>
+    public string? SkippedExamplesWarning { get; }
+
+    // The batcher's lengths: the source with its end-of-sentence token; the target (whose +1 the batcher adds).
+    private static List<int> SourceLengths(ParallelExamples examples) => examples.Sources.Select(s => s.Length + 1).ToList();
+    private static List<int> TargetLengths(ParallelExamples examples) => examples.Targets.Select(t => t.Length).ToList();
+
     public TrainingResult Run(bool resume, IProgress<TrainingProgress>? progress = null, CancellationToken cancel = default)
     {
         var state = resume && checkpoints.HasLast ? Restore() : StartFresh(resume);
@@ -83,8 +96,8 @@ public sealed class Trainer
 
         while (state.StopReason is null)
         {
-            var batches = TokenBatcher.Batches(train.Sources.Select(s => s.Length + 1).ToList(), train.Targets.Select(t => t.Length).ToList(),
-                options.MaxTokens, options.Seed * 1_000_003 + state.Epoch);
+            var batches = TokenBatcher.Batches(SourceLengths(train), TargetLengths(train), options.MaxTokens, options.Seed * 1_000_003 + state.Epoch,
+                skipOverBudget: true);
             while (state.BatchInEpoch < batches.Count && state.StopReason is null)
             {
                 if (cancel.IsCancellationRequested)
@@ -203,7 +216,7 @@ public sealed class Trainer
             var total = BatchStatistics.Zero;
             using (torch.no_grad())
             {
-                var batches = TokenBatcher.Batches(valid.Sources.Select(s => s.Length + 1).ToList(), valid.Targets.Select(t => t.Length).ToList(), options.MaxTokens, null);
+                var batches = TokenBatcher.Batches(SourceLengths(valid), TargetLengths(valid), options.MaxTokens, null, skipOverBudget: true);
                 foreach (var batch in batches)
                 {
                     using var scope = torch.NewDisposeScope();
