@@ -29,7 +29,7 @@ public static class BenchmarkReportWriter
         var batchSizes = result.Decoders[0].Throughput.Select(t => t.BatchSize).ToList();
         var text = new StringBuilder();
         text.AppendLine($"{result.Data.Split} split, {result.Data.Sentences} sentences (mean {F(result.Data.MeanSourceTokens)} source / {F(result.Data.MeanTargetTokens)} reference tokens); "
-            + $"{e.Date:yyyy-MM-dd}, {e.Cores} cores, {e.Threads} threads, {e.Os}, .NET {e.DotNet}, TorchSharp {e.TorchSharp}"
+            + $"{e.Date:yyyy-MM-dd}, {e.Cores} cores, {e.Threads} threads, {e.Os}, {e.DotNet}, TorchSharp {e.TorchSharp}"
             + (result.Machine is { } m ? $"; measured matmul {F(m.MatmulGflops)} GFLOP/s, copy {F(m.CopyGigabytesPerSecond)} GB/s" : ""));
         text.AppendLine();
         text.AppendLine($"| decoder | BLEU | chrF | p50 ms | p90 ms | p99 ms | mean ms | floor ms | × floor | {string.Join(" | ", batchSizes.Select(b => $"sent/s @{b}"))} | speedup @1 | speedup @{batchSizes.Max()} | peak MB |");
