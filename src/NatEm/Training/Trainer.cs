@@ -271,8 +271,8 @@ public sealed class Trainer
         }
         var state = CheckpointDirectory.ReadState(last);
         TrimLog(state.Update);
-        // A run that ended can be extended with larger limits.
-        return state with { StopReason = null };
+        // A run that ended can be extended with larger limits; with the same limits it stays finished.
+        return state with { StopReason = LimitReached(state) };
     }
 
     /// <summary>

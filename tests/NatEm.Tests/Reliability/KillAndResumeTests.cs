@@ -66,21 +66,18 @@ public sealed class KillAndResumeTests
         var uninterrupted = Path.Combine(root, "uninterrupted");
         Assert.Equal(ExitCodes.Ok, RunToEnd(TrainArguments(data, uninterrupted)));
 
+        // Kill points are chosen by training progress (read from the log), so they land on any machine speed.
         var killed = Path.Combine(root, "killed");
         var random = new Random(42);
         int kills = 0;
-        for (int attempt = 0; attempt < 6 && kills < 3; attempt++)
+        foreach (var (attempt, killAt) in new[] { random.Next(10, 45), random.Next(55, 90), random.Next(100, 140) }.Index())
         {
             using var process = Start([.. TrainArguments(data, killed), .. attempt > 0 ? new[] { "--resume" } : []]);
-            if (!process.WaitForExit(TimeSpan.FromMilliseconds(random.Next(1500, 4000))))
-            {
-                process.Kill();
-                kills++;
-            }
+            if (KillWhenLogReaches(process, killed, killAt)) kills++;
             process.WaitForExit();
             AssertNothingHalfWritten(killed);
         }
-        Assert.True(kills > 0, "no kill landed while training ran");
+        Assert.Equal(3, kills);
         Assert.Equal(ExitCodes.Ok, RunToEnd([.. TrainArguments(data, killed), "--resume"]));
         AssertNothingHalfWritten(killed);
 
@@ -90,6 +87,34 @@ public sealed class KillAndResumeTests
         foreach (var ((name, e), (_, a)) in expected.named_parameters().Zip(actual.named_parameters()))
             Assert.True(e.allclose(a, rtol: 0, atol: 0), $"parameter {name} differs after kill and resume");
         Assert.Equal(Losses(uninterrupted), Losses(killed));
+    }
+
+    private static bool KillWhenLogReaches(Process process, string run, int update)
+    {
+        var log = Path.Combine(run, "train_log.jsonl");
+        while (!process.HasExited)
+        {
+            if (LastLoggedUpdate(log) >= update)
+            {
+                process.Kill();
+                return true;
+            }
+            Thread.Sleep(5);
+        }
+        return false;
+    }
+
+    private static int LastLoggedUpdate(string log)
+    {
+        try
+        {
+            var last = File.Exists(log) ? File.ReadLines(log).LastOrDefault() : null;
+            return last is null ? -1 : JsonNode.Parse(last)?["update"]?.GetValue<int>() ?? -1;
+        }
+        catch (Exception e) when (e is IOException or System.Text.Json.JsonException)
+        {
+            return -1; // a line being appended or a log being replaced: look again
+        }
     }
 
     private static double[] Losses(string run) =>
