@@ -86,9 +86,10 @@ public sealed class EmRun
             var distilled = Timed(times, "distill", () => Distill($"{round}/distill", teacher));
             var narDir = Timed(times, "nar", () => TrainStage($"{round}/nar", ModelKind.NonAutoregressive, options.NarTraining, distilled,
                 options.WarmStartNar ? previousNar : null));
-            var candidates = Timed(times, "nbest", () => observer.Stage($"{round}: {options.NBest}-best of q{k - 1}", progress =>
-                Distillation.NBest(teacher, train.Source, options.NBest, Path.Combine(runDir, round, "nbest"), progress, cancel)));
-            var (selected, selectedLogLikelihood) = Timed(times, "select", () => Select(round, LoadNar(narDir), candidates));
+            var candidates = Timed(times, "nbest", () => Decoding($"{round}/nbest", options.NBest, () => observer.Stage($"{round}: {options.NBest}-best of q{k - 1}", progress =>
+                Distillation.NBest(teacher, train.Source, options.NBest, Path.Combine(runDir, round, "nbest"), progress, cancel))));
+            // Scoring the candidates adds time but no beams: its cost is folded into the N-best pass's.
+            var (selected, selectedLogLikelihood) = Timed(times, "select", () => Decoding($"{round}/scores", 0, () => Select(round, LoadNar(narDir), candidates)));
             var arDir = Timed(times, "ar", () => TrainStage($"{round}/ar", ModelKind.Autoregressive, options.ArTraining, selected,
                 options.WarmStartAr ? teacherDir : null));
 
@@ -136,9 +137,11 @@ public sealed class EmRun
 
         if (options.BudgetMinutes is { } budget)
         {
-            // Each remaining training stage gets an equal share of what is left of the budget.
-            var remaining = Math.Max(0.5, budget - state.ElapsedMinutes - clock.Elapsed.TotalMinutes);
-            training = training with { MaxMinutes = Math.Max(0.25, remaining / (trainingStagesLeft + 1)) };
+            double reserved = state.DecodingBeams > 0 ? state.DecodingMinutes / state.DecodingBeams * EmBudget.DecodingBeamsAfter(name, options) : 0;
+            training = training with
+            {
+                MaxMinutes = EmBudget.TrainingStageMinutes(budget, state.ElapsedMinutes + clock.Elapsed.TotalMinutes, trainingStagesLeft + 1, reserved),
+            };
         }
         var config = TransformerConfig.Preset(options.Preset, data.Tokenizer.VocabSize);
         var model = TranslationModels.Create(kind, config, training.Seed);
@@ -151,9 +154,31 @@ public sealed class EmRun
         return best;
     }
 
-    private int[][] Distill(string name, ArTransformer teacher) =>
+    private int[][] Distill(string name, ArTransformer teacher) => Decoding(name, options.DistillBeam, () =>
         observer.Stage($"{name} (beam {options.DistillBeam})", progress =>
-            Distillation.BestTranslations(teacher, train.Source, options.DistillBeam, Path.Combine(runDir, name), progress, cancel));
+            Distillation.BestTranslations(teacher, train.Source, options.DistillBeam, Path.Combine(runDir, name), progress, cancel)));
+
+    /// <summary>
+    /// Runs a pass over the training sources and records its cost (minutes per beam), from which later training
+    /// stages reserve time for the passes still to come. A pass is recorded once: rerun on resume, it is read from
+    /// its cache and costs nothing.
+    /// </summary>
+    private T Decoding<T>(string pass, int beams, Func<T> run)
+    {
+        var watch = Stopwatch.StartNew();
+        var result = run();
+        if (!state.DecodingPasses.Contains(pass))
+        {
+            state = state with
+            {
+                DecodingPasses = [.. state.DecodingPasses, pass],
+                DecodingMinutes = state.DecodingMinutes + watch.Elapsed.TotalMinutes,
+                DecodingBeams = state.DecodingBeams + beams,
+            };
+            SaveState();
+        }
+        return result;
+    }
 
     /// <summary>The selection step: for every source, the candidate with the highest NAR log-likelihood.</summary>
     private (int[][] Selected, double MeanLogLikelihoodPerToken) Select(string round, NarTransformer nar, int[][] candidates)
@@ -263,6 +288,33 @@ public sealed class EmRun
         public List<string> Finished { get; init; } = [];
         public Dictionary<string, RoundReport> Reports { get; init; } = [];
         public double ElapsedMinutes { get; init; }
+        /// <summary>Minutes spent in decoding passes over the training sources, and the sum of their beam sizes.</summary>
+        public double DecodingMinutes { get; init; }
+        public int DecodingBeams { get; init; }
+        public List<string> DecodingPasses { get; init; } = [];
+    }
+}
+
+/// <summary>
+/// How `--budget-minutes` is split. Decoding passes over the training sources (distillation, N-best lists, their
+/// scoring) cannot be stopped early, so each training stage first reserves time for the passes still to come,
+/// estimated from the minutes per beam of those already run, then takes an equal share of the rest. Without the
+/// reservation the last NAR stage gets what the decoding passes left over.
+/// </summary>
+public static class EmBudget
+{
+    /// <summary>Minutes for the current training stage; <paramref name="stagesLeft"/> counts it.</summary>
+    public static double TrainingStageMinutes(double budget, double elapsed, int stagesLeft, double reservedForDecoding) =>
+        Math.Max(0.25, (budget - elapsed - reservedForDecoding) / Math.Max(1, stagesLeft));
+
+    /// <summary>Sum of the beam sizes of the decoding passes that come after training stage <paramref name="stage"/>.</summary>
+    public static int DecodingBeamsAfter(string stage, EmOptions options)
+    {
+        int k = options.Iterations, distill = options.DistillBeam, nbest = options.NBest;
+        int round = stage == "ar0" ? 0 : stage.StartsWith("round") ? int.Parse(stage["round".Length..stage.IndexOf('/')]) : k + 1;
+        int beams = Math.Max(0, k - round) * (distill + nbest) + (round <= k ? distill : 0);
+        // After round k's NAR stage comes round k's own N-best pass.
+        return stage.EndsWith("/nar") && round >= 1 && round <= k ? beams + nbest : beams;
     }
 }
 
