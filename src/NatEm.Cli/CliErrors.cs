@@ -9,9 +9,7 @@ public static class CliErrors
     /// <summary>Set by the global --verbose option: print stack traces.</summary>
     public static bool Verbose { get; set; }
 
-    public static int Run(Func<int> body) => Run(Console.Error, body);
-
-    /// <summary>As <see cref="Run(Func{int})"/>, writing errors to the invocation's error writer (which tests capture).</summary>
+    /// <summary>Errors go to the invocation's error writer: stderr, or what a test captures.</summary>
     public static int Run(ParseResult parse, Func<int> body) => Run(parse.InvocationConfiguration.Error, body);
 
     private static int Run(TextWriter errors, Func<int> body)

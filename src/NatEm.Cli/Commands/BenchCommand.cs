@@ -33,7 +33,7 @@ public static class BenchCommand
         var command = new Command("bench", "Measure BLEU, latency and throughput of AR and NAR decoders, against this machine's speed floor");
         foreach (var option in new Option[] { ar, nar, data, split, limit, batchSizes, threads, warmup, repeat, output })
             command.Options.Add(option);
-        command.SetAction(p => CliErrors.Run(() =>
+        command.SetAction(p => CliErrors.Run(p, () =>
         {
             var options = new DecodingBenchmarkOptions
             {

@@ -40,7 +40,7 @@ public static class DemoCommand
         command.Options.Add(output);
         command.Options.Add(testLimit);
         binder.AddTo(command);
-        command.SetAction(p => CliErrors.Run(() =>
+        command.SetAction(p => CliErrors.Run(p, () =>
         {
             using var interrupts = new Interrupts();
             var dir = p.GetValue(output)!;

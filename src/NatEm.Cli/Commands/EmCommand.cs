@@ -17,7 +17,7 @@ public static class EmCommand
         command.Options.Add(data);
         command.Options.Add(output);
         binder.AddTo(command);
-        command.SetAction(p => CliErrors.Run(() =>
+        command.SetAction(p => CliErrors.Run(p, () =>
         {
             using var interrupts = new Interrupts();
             var prepared = PreparedData.Load(p.GetValue(data)!);

@@ -22,7 +22,7 @@ public static class LoadtestCommand
         var command = new Command("loadtest", "Load-test a `natem serve` server: requests/s, sentences/s, p50/p90/p99 latency");
         foreach (var option in new Option[] { url, texts, clients, requests, perRequest, json }) command.Options.Add(option);
 
-        command.SetAction(p => CliErrors.Run(() =>
+        command.SetAction(p => CliErrors.Run(p, () =>
         {
             if (!Uri.TryCreate(p.GetValue(url), UriKind.Absolute, out var baseUrl))
                 throw new NatEmException($"--url: not an absolute URL: {p.GetValue(url)}", ExitCodes.Usage);

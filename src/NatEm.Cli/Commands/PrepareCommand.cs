@@ -32,7 +32,7 @@ public static class PrepareCommand
                      sourceLanguage, targetLanguage, merges, sentencePiece, maxLength, maxRatio, output })
             command.Options.Add(option);
 
-        command.SetAction(parseResult => CliErrors.Run(() =>
+        command.SetAction(parseResult => CliErrors.Run(parseResult, () =>
         {
             CorpusInput? Input(Option<string> tsv, Option<string> sourceFile, Option<string> targetFile)
             {

@@ -29,7 +29,7 @@ public static class ScoreCommand
         foreach (var option in new Option[] { reference, hypothesis, metric, tokenize, lowercase, smooth, smoothValue, sentenceLevel, json, width })
             command.Options.Add(option);
 
-        command.SetAction(parseResult => CliErrors.Run(() =>
+        command.SetAction(parseResult => CliErrors.Run(parseResult, () =>
         {
             var metricName = parseResult.GetValue(metric)!;
             bool isBleu = metricName == "bleu";

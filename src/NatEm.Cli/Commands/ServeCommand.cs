@@ -30,7 +30,7 @@ public static class ServeCommand
         foreach (var option in new Option[] { model, decoder, beam, urls, maxBatchTokens, maxDelay, workers, threads, maxTexts, maxChars, maxBody })
             command.Options.Add(option);
 
-        command.SetAction(p => CliErrors.Run(() =>
+        command.SetAction(p => CliErrors.Run(p, () =>
         {
             var manifest = ModelStore.ReadManifest(p.GetValue(model)!);
             Option wrongKind = manifest.Kind == ModelKind.Autoregressive ? decoder : beam;

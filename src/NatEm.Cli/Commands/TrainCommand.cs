@@ -36,7 +36,7 @@ public static class TrainCommand
             foreach (var option in new Option[] { targets, distillFrom, distillBeam, decoderInput, lengthPrediction, lengthWeight })
                 command.Options.Add(option);
 
-        command.SetAction(p => CliErrors.Run(() =>
+        command.SetAction(p => CliErrors.Run(p, () =>
         {
             using var interrupts = new Interrupts();
             var prepared = PreparedData.Load(p.GetValue(data)!);
