@@ -16,7 +16,13 @@ public static class BenchCommand
     public static Command Create()
     {
         var ar = new Option<string>("--ar") { Description = "AR model directory", Required = true };
-        var nar = new Option<string>("--nar") { Description = "NAR model directory (same vocabulary)", Required = true };
+        var nar = new Option<string[]>("--nar")
+        {
+            Description = "NAR model directory (same vocabulary); repeat as --nar LABEL=DIR to compare several NAR models in one run",
+            Required = true,
+            Arity = ArgumentArity.OneOrMore,
+        };
+        var fullGrid = new Option<bool>("--full-grid") { Description = "Time argmax, dedup and odd each alone, with length beam 3, and with AR re-scoring (default: argmax, odd and odd's two variants)" };
         var data = new Option<string>("--data") { Description = "Prepared data directory (natem prepare)", Required = true };
         var split = new Option<string>("--split") { Description = "Split to decode", DefaultValueFactory = _ => "test" };
         var limit = new Option<int?>("--limit") { Description = "Decode only the first N sentences of the split" };
@@ -31,7 +37,7 @@ public static class BenchCommand
         var output = new Option<string>("--out") { Description = "Directory for bench.json and bench.png", DefaultValueFactory = _ => "." };
 
         var command = new Command("bench", "Measure BLEU, latency and throughput of AR and NAR decoders, against this machine's speed floor");
-        foreach (var option in new Option[] { ar, nar, data, split, limit, batchSizes, threads, warmup, repeat, output })
+        foreach (var option in new Option[] { ar, nar, fullGrid, data, split, limit, batchSizes, threads, warmup, repeat, output })
             command.Options.Add(option);
         command.SetAction(p => CliErrors.Run(p, () =>
         {
@@ -51,12 +57,13 @@ public static class BenchCommand
             var test = prepared.Split(p.GetValue(split)!);
             if (p.GetValue(limit) is { } n) test = test.Take(n);
             var arModel = LoadMatching(p.GetValue(ar)!, ModelKind.Autoregressive, prepared);
-            var narModel = LoadMatching(p.GetValue(nar)!, ModelKind.NonAutoregressive, prepared);
+            var narModels = ParseNarModels(p.GetValue(nar)!)
+                .Select(n => new BenchNarModel(n.Label, LoadMatching(n.Directory, ModelKind.NonAutoregressive, prepared))).ToList();
 
             torch.set_num_threads(threadCount);
             var machine = MachineSpeed.Measure();
             AnsiConsole.MarkupLineInterpolated($"[grey]this machine at {threadCount} thread(s): matrix product {machine.MatmulGflops:F1} GFLOP/s, copy {machine.CopyGigabytesPerSecond:F1} GB/s[/]");
-            var result = DecodingBenchmark.Run(DecodingBenchmark.StandardDecoders(arModel, narModel), test, options, machine,
+            var result = DecodingBenchmark.Run(DecodingBenchmark.StandardDecoders(arModel, narModels, p.GetValue(fullGrid)), test, options, machine,
                 new SynchronousProgress<string>(name => AnsiConsole.MarkupLineInterpolated($"[grey]timing {name}…[/]")));
 
             var dir = p.GetValue(output)!;
@@ -107,6 +114,18 @@ public static class BenchCommand
         int.TryParse(item, NumberStyles.None, CultureInfo.InvariantCulture, out int size)
             ? size
             : throw new NatEmException($"--batch-sizes: '{item}' is not a whole number", ExitCodes.Usage)).ToArray();
+
+    /// <summary>
+    /// Reads `--nar` values: a single plain directory is labelled "NAR"; several models must each be given as
+    /// LABEL=DIR and are labelled "NAR (LABEL)".
+    /// </summary>
+    public static IReadOnlyList<(string Label, string Directory)> ParseNarModels(IReadOnlyList<string> values)
+    {
+        if (values is [var only] && !only.Contains('=')) return [(DecodingBenchmark.NarLabel, only)];
+        return values.Select(value => value.Split('=', 2) is [var label, var dir] && label.Length > 0 && dir.Length > 0
+            ? ($"{DecodingBenchmark.NarLabel} ({label})", dir)
+            : throw new NatEmException($"--nar '{value}': with several NAR models, give each as LABEL=DIR", ExitCodes.Usage)).ToList();
+    }
 
     /// <summary>Loads a model of the expected kind whose vocabulary is the prepared data's, since the benchmark decodes the data's token ids.</summary>
     private static LoadedModel LoadMatching(string dir, ModelKind kind, PreparedData data)

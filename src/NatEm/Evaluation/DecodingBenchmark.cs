@@ -12,6 +12,9 @@ namespace NatEm.Evaluation;
 /// <summary>A decoder under test: a name, the translator and its options (the batch size is set by the benchmark).</summary>
 public sealed record BenchDecoder(string Name, Translator Translator, TranslationOptions Options);
 
+/// <summary>A NAR model to benchmark and the label its decoders' names start with.</summary>
+public sealed record BenchNarModel(string Label, LoadedModel Model);
+
 /// <summary>Options of <see cref="DecodingBenchmark"/>.</summary>
 public sealed record DecodingBenchmarkOptions
 {
@@ -104,22 +107,46 @@ public sealed record BenchmarkResult(BenchmarkEnvironment Environment, MachineSp
 public static class DecodingBenchmark
 {
     public const string ArBeam4 = "AR beam 4";
+    /// <summary>The label of a NAR model when only one is benchmarked.</summary>
+    public const string NarLabel = "NAR";
 
     /// <summary>The decoders `natem bench` compares, from an AR and a NAR model over the same vocabulary.</summary>
-    public static IReadOnlyList<BenchDecoder> StandardDecoders(LoadedModel ar, LoadedModel nar)
+    public static IReadOnlyList<BenchDecoder> StandardDecoders(LoadedModel ar, LoadedModel nar) =>
+        StandardDecoders(ar, [new BenchNarModel(NarLabel, nar)], fullGrid: false);
+
+    /// <summary>
+    /// AR greedy and beam 4, then for each NAR model: argmax and odd alone, odd with a length beam of 3, with and
+    /// without AR re-scoring. <paramref name="fullGrid"/> gives every NAR decoder (argmax, dedup, odd) all three
+    /// variants instead. NAR decoder names start with the model's label.
+    /// </summary>
+    public static IReadOnlyList<BenchDecoder> StandardDecoders(LoadedModel ar, IReadOnlyList<BenchNarModel> nars, bool fullGrid)
     {
+        if (nars.Count == 0) throw new NatEmException("at least one NAR model is needed", ExitCodes.Usage);
+        if (nars.GroupBy(n => n.Label).FirstOrDefault(g => g.Count() > 1) is { } repeated)
+            throw new NatEmException($"NAR model label '{repeated.Key}' is given twice", ExitCodes.Usage);
         var arTranslator = new Translator(ar);
-        var narTranslator = new Translator(nar);
-        var lengthBeam3 = new TranslationOptions { Nar = new NarDecodingOptions { LengthBeam = 3 } };
-        return
-        [
+        var decoders = new List<BenchDecoder>
+        {
             new("AR greedy", arTranslator, new TranslationOptions { Beam = BeamSearchOptions.Greedy }),
             new(ArBeam4, arTranslator, new TranslationOptions { Beam = new BeamSearchOptions { Beam = 4 } }),
-            new("NAR argmax", narTranslator, new TranslationOptions { Nar = new NarDecodingOptions { Decoder = NarDecoder.Argmax } }),
-            new("NAR odd", narTranslator, new TranslationOptions()),
-            new("NAR odd, length beam 3", narTranslator, lengthBeam3),
-            new("NAR odd, length beam 3, AR re-scoring", new Translator(nar, (ArTransformer)ar.Model), lengthBeam3),
-        ];
+        };
+        NarDecoder[] narDecoders = fullGrid ? [NarDecoder.Argmax, NarDecoder.Dedup, NarDecoder.Odd] : [NarDecoder.Argmax, NarDecoder.Odd];
+        foreach (var (label, nar) in nars)
+        {
+            var alone = new Translator(nar);
+            var rescored = new Translator(nar, (ArTransformer)ar.Model);
+            foreach (var decoder in narDecoders)
+            {
+                string name = $"{label} {decoder.ToString().ToLowerInvariant()}";
+                var plain = new NarDecodingOptions { Decoder = decoder };
+                decoders.Add(new(name, alone, new TranslationOptions { Nar = plain }));
+                if (!fullGrid && decoder != NarDecoder.Odd) continue;
+                var lengthBeam3 = new TranslationOptions { Nar = plain with { LengthBeam = 3 } };
+                decoders.Add(new($"{name}, length beam 3", alone, lengthBeam3));
+                decoders.Add(new($"{name}, length beam 3, AR re-scoring", rescored, lengthBeam3));
+            }
+        }
+        return decoders;
     }
 
     /// <summary>Runs the benchmark on the calling thread; <paramref name="machine"/> enables the floor estimate.</summary>

@@ -93,6 +93,37 @@ public class DecodingBenchmarkTests
     }
 
     [Fact]
+    public void FullGridGivesEveryNarDecoderEachVariantForEveryModel()
+    {
+        var (_, arDir, narDir) = TinyModels.Value;
+        var ar = ModelStore.Load(arDir, ModelKind.Autoregressive);
+        var nar = ModelStore.Load(narDir, ModelKind.NonAutoregressive);
+
+        var grid = DecodingBenchmark.StandardDecoders(ar, [new BenchNarModel("NAR (a)", nar), new BenchNarModel("NAR (b)", nar)], fullGrid: true);
+
+        Assert.Equal(2 + 2 * 9, grid.Count);
+        Assert.Equal(["AR greedy", DecodingBenchmark.ArBeam4, "NAR (a) argmax", "NAR (a) argmax, length beam 3", "NAR (a) argmax, length beam 3, AR re-scoring"],
+            grid.Take(5).Select(d => d.Name));
+        var dedupRescored = grid.Single(d => d.Name == "NAR (b) dedup, length beam 3, AR re-scoring");
+        Assert.Equal(NarDecoder.Dedup, dedupRescored.Options.Nar.Decoder);
+        Assert.Equal(3, dedupRescored.Options.Nar.LengthBeam);
+        Assert.NotNull(dedupRescored.Translator.Rescorer);
+        Assert.Null(grid.Single(d => d.Name == "NAR (b) odd, length beam 3").Translator.Rescorer);
+        Assert.Equal(["AR greedy", DecodingBenchmark.ArBeam4, "NAR argmax", "NAR odd", "NAR odd, length beam 3", "NAR odd, length beam 3, AR re-scoring"],
+            DecodingBenchmark.StandardDecoders(ar, nar).Select(d => d.Name));
+        Assert.Throws<NatEmException>(() => DecodingBenchmark.StandardDecoders(ar, [new BenchNarModel("x", nar), new BenchNarModel("x", nar)], fullGrid: false));
+    }
+
+    [Fact]
+    public void NarModelsAreLabelledWhenThereAreSeveral()
+    {
+        Assert.Equal([("NAR", "dir")], BenchCommand.ParseNarModels(["dir"]));
+        Assert.Equal([("NAR (raw)", "a=b"), ("NAR (kd)", "c")], BenchCommand.ParseNarModels(["raw=a=b", "kd=c"]));
+        Assert.Throws<NatEmException>(() => BenchCommand.ParseNarModels(["a", "kd=c"]));
+        Assert.Throws<NatEmException>(() => BenchCommand.ParseNarModels(["=a"]));
+    }
+
+    [Fact]
     public void FloorMatchesAHandComputedConfig()
     {
         var config = new TransformerConfig { VocabSize = 10, ModelDim = 4, FeedForwardDim = 8, EncoderLayers = 1, DecoderLayers = 1, Heads = 1 };
@@ -155,6 +186,11 @@ public class DecodingBenchmarkTests
         Assert.Equal(1, json.RootElement.GetProperty("environment").GetProperty("threads").GetInt32());
         Assert.Equal(6, json.RootElement.GetProperty("decoders").GetArrayLength());
         Assert.True(File.Exists(Path.Combine(output, BenchmarkReportWriter.PlotFile)));
+
+        Assert.Equal(ExitCodes.Ok, OnOneThread(() => Run([.. common, "--nar", $"a={narDir}", "--nar", $"b={narDir}", "--full-grid", "--batch-sizes", "1", "--threads", "1"])));
+        using var grid = JsonDocument.Parse(File.ReadAllText(Path.Combine(output, BenchmarkReportWriter.JsonFile)));
+        Assert.Equal(2 + 2 * 9, grid.RootElement.GetProperty("decoders").GetArrayLength());
+        Assert.Equal(ExitCodes.Usage, Run([.. common, "--nar", narDir, "--nar", $"b={narDir}"]));
     }
 
     /// <summary>
