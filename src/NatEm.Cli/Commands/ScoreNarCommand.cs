@@ -37,14 +37,24 @@ public static class ScoreNarCommand
 
             var loaded = ModelStore.Load(modelDir, kind);
             int[] Encode(string line) => loaded.Tokenizer.Encode(TextNormalizer.Normalize(line));
-            var encodedSources = sourceLines.Select(Encode).ToList();
-            var scores = SequenceScoring.NarLogLikelihood((NarTransformer)loaded.Model,
-                candidateLines.Select((_, i) => encodedSources[i / n]).ToList(), candidateLines.Select(Encode).ToList());
+            var nar = (NarTransformer)loaded.Model;
+            var encodedSources = CheckLengths(sourcePath, sourceLines.Select(Encode).ToList(), nar.MaxSourceTokens);
+            var encodedCandidates = CheckLengths(candidatePath, candidateLines.Select(Encode).ToList(), nar.MaxTargetTokens);
+            var scores = SequenceScoring.NarLogLikelihood(nar, candidateLines.Select((_, i) => encodedSources[i / n]).ToList(), encodedCandidates);
             for (int i = 0; i < scores.Length; i++)
                 p.InvocationConfiguration.Output.WriteLine($"{i}\t{scores[i].ToString("R", CultureInfo.InvariantCulture)}");
             return ExitCodes.Ok;
         }));
         return command;
+    }
+
+    /// <summary>Rejects the first line longer than the model takes: scoring a clipped line would give a wrong score silently.</summary>
+    private static List<int[]> CheckLengths(string path, List<int[]> lines, int maxTokens)
+    {
+        int tooLong = lines.FindIndex(ids => ids.Length > maxTokens);
+        if (tooLong >= 0)
+            throw NatEmException.At(path, tooLong + 1, $"has {lines[tooLong].Length} subword tokens; this model takes at most {maxTokens}");
+        return lines;
     }
 
     private static List<string> ReadLines(string path)

@@ -34,6 +34,12 @@ public sealed class NarTransformer : nn.Module, ITranslationModel
     public ModelKind Kind => ModelKind.NonAutoregressive;
     public nn.Module Module => this;
 
+    /// <summary>Longest source (without eos) the encoder takes: eos and the length token need positions too.</summary>
+    public int MaxSourceTokens => Config.MaxPositions - 2;
+
+    /// <summary>Longest target the length classifier can predict, and so score.</summary>
+    public int MaxTargetTokens => Math.Min(Config.MaxTargetLength, Config.MaxPositions);
+
     public int LengthClasses => Config.LengthPrediction == LengthPrediction.Absolute
         ? Config.MaxTargetLength + 1
         : 2 * Config.MaxLengthOffset + 1;

@@ -42,6 +42,24 @@ public sealed class ScoreNarCommandTests(TinyModels models)
         Assert.Contains($"{candidates}: has 3 lines but {sources} has 2 lines and --nbest is 2, so 4", error);
     }
 
+    [Theory]
+    [InlineData("source")]
+    [InlineData("candidate")]
+    public void AnOverLongLineIsAnErrorNamingItsFileAndLine(string which)
+    {
+        var config = ModelStore.ReadManifest(models.Nar).Config;
+        string tooLong = string.Join(' ', Enumerable.Repeat("cat", Math.Max(config.MaxPositions, config.MaxTargetLength) + 1));
+        var sources = which == "source" ? models.WriteLines("red cat", tooLong) : models.WriteLines("red cat", "a dog");
+        var candidates = which == "candidate" ? models.WriteLines("gato rojo", tooLong) : models.WriteLines("gato rojo", "un perro");
+
+        var (exitCode, output, error) = TinyModels.Run("score-nar", "--model", models.Nar, "--src", sources, "--candidates", candidates);
+
+        Assert.Equal(ExitCodes.BadInput, exitCode);
+        Assert.Equal("", output);
+        Assert.StartsWith($"natem: error: {(which == "source" ? sources : candidates)}:2: has ", error);
+        Assert.Contains($"subword tokens; this model takes at most {(which == "source" ? config.MaxPositions - 2 : config.MaxTargetLength)}", error);
+    }
+
     [Fact]
     public void AnArModelIsAUsageError()
     {
