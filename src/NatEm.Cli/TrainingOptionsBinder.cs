@@ -4,12 +4,16 @@ using NatEm.Training;
 
 namespace NatEm.Cli;
 
-/// <summary>The command-line options shared by every command that trains (train-ar, train-nar, em).</summary>
-public sealed class TrainingOptionsBinder
+/// <summary>
+/// The command-line options shared by every command that trains (train-ar, train-nar, em); commands that train
+/// NAR models also get the NAR architecture options.
+/// </summary>
+public sealed class TrainingOptionsBinder(bool narArchitecture)
 {
     private static readonly TrainingOptions Defaults = new();
+    private static readonly ArchitectureOptions ArchitectureDefaults = new();
 
-    public readonly Option<string> Preset = new("--preset") { Description = "Model size: tiny, small or base", DefaultValueFactory = _ => "small" };
+    public readonly Option<string?> Preset = new("--preset") { Description = $"Model size: tiny, small or base (default {ArchitectureDefaults.Preset})" };
     public readonly Option<int?> MaxTokens = new("--max-tokens") { Description = $"Padded tokens per batch (default {Defaults.MaxTokens})" };
     public readonly Option<int?> UpdateFrequency = new("--update-freq") { Description = $"Batches accumulated per update (default {Defaults.UpdateFrequency})" };
     public readonly Option<double?> LearningRate = new("--lr") { Description = $"Peak learning rate (default {Defaults.LearningRate})" };
@@ -28,9 +32,12 @@ public sealed class TrainingOptionsBinder
     public readonly Option<int?> Seed = new("--seed") { Description = $"Random seed (default {Defaults.Seed})" };
     public readonly Option<int?> Threads = new("--threads") { Description = "libtorch threads (default: all cores)" };
     public readonly Option<bool> Resume = new("--resume") { Description = "Continue the run in --out from its last checkpoint" };
+    public readonly Option<NarDecoderInput?> DecoderInput = new("--decoder-input") { Description = $"NAR decoder input: Placeholder (the paper's) or UniformCopy (Gu et al.) (default {ArchitectureDefaults.DecoderInput})" };
+    public readonly Option<LengthPrediction?> LengthPrediction = new("--length-prediction") { Description = $"NAR length classifier: Absolute (the paper's) or Offset (fairseq) (default {ArchitectureDefaults.LengthPrediction})" };
 
     public IEnumerable<Option> All => [Preset, MaxTokens, UpdateFrequency, LearningRate, Warmup, ClipNorm, LabelSmoothing, Dropout, MaxUpdates,
-        MaxEpochs, MaxMinutes, ValidateEvery, LogEvery, Patience, KeepLast, BestMetric, Seed, Threads, Resume];
+        MaxEpochs, MaxMinutes, ValidateEvery, LogEvery, Patience, KeepLast, BestMetric, Seed, Threads, Resume,
+        .. narArchitecture ? new Option[] { DecoderInput, LengthPrediction } : []];
 
     public void AddTo(Command command)
     {
@@ -64,12 +71,14 @@ public sealed class TrainingOptionsBinder
         return options;
     }
 
-    /// <summary>The preset's architecture for a vocabulary, with --dropout applied.</summary>
-    public TransformerConfig Architecture(ParseResult p, int vocabSize)
+    /// <summary>Architecture choices: defaults overridden by the flags given.</summary>
+    public ArchitectureOptions Architecture(ParseResult p, ArchitectureOptions? baseline = null)
     {
-        var config = TransformerConfig.Preset(p.GetValue(Preset)!, vocabSize);
-        if (p.GetValue(Dropout) is { } dropout) config = config with { Dropout = dropout, AttentionDropout = dropout };
-        return config;
+        var d = baseline ?? ArchitectureDefaults;
+        var options = d with { Preset = p.GetValue(Preset) ?? d.Preset, Dropout = p.GetValue(Dropout) ?? d.Dropout };
+        return narArchitecture
+            ? options with { DecoderInput = p.GetValue(DecoderInput) ?? d.DecoderInput, LengthPrediction = p.GetValue(LengthPrediction) ?? d.LengthPrediction }
+            : options;
     }
 
     private static BestCheckpointMetric ParseMetric(string value) => value switch

@@ -17,7 +17,6 @@ public static class DemoCommand
     /// <summary>Demo settings: a subset of the training data so that decoding passes fit in the budget.</summary>
     public static readonly EmOptions DemoEm = new()
     {
-        Preset = "small",
         Iterations = 1,
         NBest = 4,
         DistillBeam = 2,

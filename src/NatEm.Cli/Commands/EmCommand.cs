@@ -43,7 +43,7 @@ public static class EmCommand
 public sealed class EmOptionsBinder
 {
     private static readonly EmOptions Defaults = new();
-    public readonly TrainingOptionsBinder Training = new();
+    public readonly TrainingOptionsBinder Training = new(narArchitecture: true);
     public readonly Option<int?> Iterations = new("--iterations") { Description = $"EM rounds K (default {Defaults.Iterations})" };
     public readonly Option<int?> NBest = new("--nbest") { Description = $"AR candidates per source in the selection step (default {Defaults.NBest}; the paper used 20; decoding time grows about linearly with it)" };
     public readonly Option<int?> DistillBeam = new("--distill-beam") { Description = $"Beam of the distillation pass (default {Defaults.DistillBeam})" };
@@ -71,7 +71,7 @@ public sealed class EmOptionsBinder
             DistillBeam = p.GetValue(DistillBeam) ?? d.DistillBeam,
             WarmStartNar = p.GetValue(WarmStartNar) || d.WarmStartNar,
             WarmStartAr = !p.GetValue(FreshAr) && d.WarmStartAr,
-            Preset = p.GetValue(Training.Preset) ?? d.Preset,
+            Architecture = Training.Architecture(p, d.Architecture),
             ArTraining = Training.Bind(p, d.ArTraining),
             NarTraining = Training.Bind(p, d.NarTraining),
             BudgetMinutes = p.GetValue(Budget) ?? d.BudgetMinutes,

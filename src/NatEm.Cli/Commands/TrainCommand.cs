@@ -16,7 +16,7 @@ public static class TrainCommand
         bool nar = kind == ModelKind.NonAutoregressive;
         var data = new Option<string>("--data") { Description = "Prepared data directory (natem prepare)", Required = true };
         var output = new Option<string>("--out") { Description = "Run directory: checkpoints, logs; checkpoint_best is the model", Required = true };
-        var training = new TrainingOptionsBinder();
+        var training = new TrainingOptionsBinder(narArchitecture: nar);
         var command = new Command(nar ? "train-nar" : "train-ar", nar
             ? "Train a non-autoregressive Transformer on real targets, given targets or AR-distilled targets"
             : "Train an autoregressive Transformer (the teacher / E-step model)");
@@ -29,11 +29,9 @@ public static class TrainCommand
         var targets = new Option<string>("--targets") { Description = "Training targets, one per line (replaces the data's targets)" };
         var distillFrom = new Option<string>("--distill-from") { Description = "AR model directory: train on its beam-search translations of the training sources (cached in --out)" };
         var distillBeam = new Option<int>("--distill-beam") { Description = "Beam size for --distill-from", DefaultValueFactory = _ => 4 };
-        var decoderInput = new Option<NarDecoderInput?>("--decoder-input") { Description = "NAR decoder input: Placeholder (paper) or UniformCopy (Gu et al.)" };
-        var lengthPrediction = new Option<LengthPrediction?>("--length-prediction") { Description = "NAR length classifier: Absolute (paper) or Offset (fairseq)" };
         var lengthWeight = new Option<double?>("--length-loss-weight") { Description = "Weight of the length loss (default 0.1)" };
         if (nar)
-            foreach (var option in new Option[] { targets, distillFrom, distillBeam, decoderInput, lengthPrediction, lengthWeight })
+            foreach (var option in new Option[] { targets, distillFrom, distillBeam, lengthWeight })
                 command.Options.Add(option);
 
         command.SetAction(p => CliErrors.Run(p, () =>
@@ -42,13 +40,7 @@ public static class TrainCommand
             var prepared = PreparedData.Load(p.GetValue(data)!);
             var options = training.Bind(p);
             if (nar && p.GetValue(lengthWeight) is { } weight) options = options with { LengthLossWeight = weight };
-            var config = training.Architecture(p, prepared.Tokenizer.VocabSize);
-            if (nar)
-                config = config with
-                {
-                    DecoderInput = p.GetValue(decoderInput) ?? config.DecoderInput,
-                    LengthPrediction = p.GetValue(lengthPrediction) ?? config.LengthPrediction,
-                };
+            var config = training.Architecture(p).Resolve(kind, prepared.Tokenizer.VocabSize);
             var runDir = p.GetValue(output)!;
             var train = prepared.Split("train");
             if (p.GetValue(trainLimit) is { } limit)

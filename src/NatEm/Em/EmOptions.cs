@@ -1,3 +1,4 @@
+using NatEm.Modeling;
 using NatEm.Training;
 
 namespace NatEm.Em;
@@ -18,8 +19,8 @@ public sealed record EmOptions
     public bool WarmStartNar { get; init; }
     /// <summary>Initialize q_k from q_{k−1} (default) instead of fresh weights.</summary>
     public bool WarmStartAr { get; init; } = true;
-    /// <summary>Model size preset for both models.</summary>
-    public string Preset { get; init; } = "small";
+    /// <summary>Preset and architecture choices for both models (the NAR-only ones apply to the NAR models).</summary>
+    public ArchitectureOptions Architecture { get; init; } = new();
     public TrainingOptions ArTraining { get; init; } = new() { MaxEpochs = 20, ValidateEvery = 0, Patience = 3 };
     public TrainingOptions NarTraining { get; init; } = new() { MaxEpochs = 20, ValidateEvery = 0, Patience = 3 };
     /// <summary>Total wall-clock budget; training stages get shares of what remains (decoding is not bounded).</summary>

@@ -143,8 +143,7 @@ public sealed class EmRun
                 MaxMinutes = EmBudget.TrainingStageMinutes(budget, state.ElapsedMinutes + clock.Elapsed.TotalMinutes, trainingStagesLeft + 1, reserved),
             };
         }
-        var config = TransformerConfig.Preset(options.Preset, data.Tokenizer.VocabSize);
-        var model = TranslationModels.Create(kind, config, training.Seed);
+        var model = TranslationModels.Create(kind, options.Architecture.Resolve(kind, data.Tokenizer.VocabSize), training.Seed);
         if (warmStartFrom is not null && !Directory.Exists(Path.Combine(dir, "checkpoint_last"))) ModelStore.LoadWeights(warmStartFrom, model);
         var provenance = new JsonObject { ["em_stage"] = name, ["data"] = Path.GetFullPath(data.Directory), ["warm_start"] = warmStartFrom };
         var trainer = new Trainer(model, training, dir, new ParallelExamples(train.Source, targets), ParallelExamples.Of(valid),

@@ -82,3 +82,28 @@ public sealed record TransformerConfig
         Require(MaxPositions > 1 && MaxTargetLength > 0 && MaxLengthOffset > 0, "length limits must be positive");
     }
 }
+
+/// <summary>
+/// What a user chooses on top of a preset (`--preset`, `--dropout`, `--decoder-input`, `--length-prediction`),
+/// resolved into a full <see cref="TransformerConfig"/> for either model kind.
+/// </summary>
+public sealed record ArchitectureOptions
+{
+    /// <summary>One of <see cref="TransformerConfig.PresetNames"/>.</summary>
+    public string Preset { get; init; } = "small";
+    /// <summary>Dropout and attention dropout; null = the preset's.</summary>
+    public double? Dropout { get; init; }
+    /// <summary>NAR only: the paper's placeholder input by default.</summary>
+    public NarDecoderInput DecoderInput { get; init; } = NarDecoderInput.Placeholder;
+    /// <summary>NAR only: the paper's absolute-length classifier by default.</summary>
+    public LengthPrediction LengthPrediction { get; init; } = LengthPrediction.Absolute;
+
+    public TransformerConfig Resolve(ModelKind kind, int vocabSize)
+    {
+        var config = TransformerConfig.Preset(Preset, vocabSize);
+        if (Dropout is { } dropout) config = config with { Dropout = dropout, AttentionDropout = dropout };
+        if (kind == ModelKind.NonAutoregressive) config = config with { DecoderInput = DecoderInput, LengthPrediction = LengthPrediction };
+        config.Validate();
+        return config;
+    }
+}

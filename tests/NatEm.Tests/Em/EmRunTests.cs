@@ -14,7 +14,7 @@ public class EmRunTests
 
     private static readonly EmOptions TinyEm = new()
     {
-        Preset = "tiny", Iterations = 2, NBest = 3, DistillBeam = 2, ArTraining = QuickTraining, NarTraining = QuickTraining,
+        Architecture = new() { Preset = "tiny" }, Iterations = 2, NBest = 3, DistillBeam = 2, ArTraining = QuickTraining, NarTraining = QuickTraining,
     };
 
     [Fact]
@@ -33,7 +33,9 @@ public class EmRunTests
 
         Assert.Equal(4, reference.Rounds.Count); // round 0, two EM rounds, final
         Assert.All(reference.Rounds.Skip(1), r => Assert.NotNull(r.NarValidBleuOdd));
-        Assert.IsType<NarTransformer>(ModelStore.Load(reference.FinalModel, ModelKind.NonAutoregressive).Model);
+        var finalModel = ModelStore.Load(reference.FinalModel, ModelKind.NonAutoregressive);
+        Assert.IsType<NarTransformer>(finalModel.Model);
+        Assert.Equal(TinyEm.Architecture.Resolve(ModelKind.NonAutoregressive, data.Tokenizer.VocabSize), finalModel.Model.Config);
         Assert.True(File.Exists(Path.Combine(uninterrupted, "report.md")) && File.Exists(Path.Combine(uninterrupted, "em.png")));
         AssertSelectedTargetsAreTheBestScoredCandidates(uninterrupted, "round1", data.Split("train").Count, TinyEm.NBest);
 

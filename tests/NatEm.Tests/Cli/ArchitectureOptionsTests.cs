@@ -1,0 +1,48 @@
+using System.CommandLine;
+using NatEm.Cli.Commands;
+using NatEm.Modeling;
+
+namespace NatEm.Tests.Cli;
+
+public class ArchitectureOptionsTests
+{
+    [Fact]
+    public void NarChoicesApplyToNarModelsOnlyAndDropoutToBoth()
+    {
+        var options = new ArchitectureOptions { Preset = "tiny", Dropout = 0.3, DecoderInput = NarDecoderInput.UniformCopy, LengthPrediction = LengthPrediction.Offset };
+
+        var ar = options.Resolve(ModelKind.Autoregressive, 100);
+        var nar = options.Resolve(ModelKind.NonAutoregressive, 100);
+
+        var preset = TransformerConfig.Preset("tiny", 100);
+        Assert.Equal(preset with { Dropout = 0.3, AttentionDropout = 0.3 }, ar);
+        Assert.Equal(ar with { DecoderInput = NarDecoderInput.UniformCopy, LengthPrediction = LengthPrediction.Offset }, nar);
+        Assert.Equal(preset, new ArchitectureOptions { Preset = "tiny" }.Resolve(ModelKind.NonAutoregressive, 100));
+        Assert.Throws<NatEmException>(() => (options with { Dropout = 1.5 }).Resolve(ModelKind.Autoregressive, 100));
+    }
+
+    [Fact]
+    public void EmFlagsReachTheEmOptionsAndUnsetFlagsKeepTheBaseline()
+    {
+        var binder = new EmOptionsBinder();
+        var command = new Command("em");
+        binder.AddTo(command);
+
+        var given = binder.Bind(command.Parse("--preset tiny --dropout 0.2 --decoder-input UniformCopy --length-prediction Offset"));
+        var unset = binder.Bind(command.Parse(""), DemoCommand.DemoEm);
+
+        Assert.Equal(new ArchitectureOptions { Preset = "tiny", Dropout = 0.2, DecoderInput = NarDecoderInput.UniformCopy, LengthPrediction = LengthPrediction.Offset }, given.Architecture);
+        Assert.Equal(DemoCommand.DemoEm, unset);
+    }
+
+    [Fact]
+    public void TrainArHasNoNarArchitectureFlags()
+    {
+        var trainAr = TrainCommand.Create(ModelKind.Autoregressive);
+        var trainNar = TrainCommand.Create(ModelKind.NonAutoregressive);
+
+        Assert.DoesNotContain(trainAr.Options, o => o.Name == "--decoder-input");
+        Assert.Contains(trainNar.Options, o => o.Name == "--decoder-input");
+        Assert.Contains(trainNar.Options, o => o.Name == "--length-prediction");
+    }
+}
