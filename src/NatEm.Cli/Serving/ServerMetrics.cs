@@ -6,7 +6,8 @@ namespace NatEm.Cli.Serving;
 
 /// <summary>
 /// The counters behind <c>GET /metrics</c>, rendered in the Prometheus text format (version 0.0.4):
-/// requests by endpoint and status, translate latency, sentences per batch and in the queue, translated tokens and decoding throughput.
+/// requests by endpoint and status, translate latency, sentences per batch and in the queue, translated tokens, truncated
+/// inputs and decoding throughput.
 /// </summary>
 public sealed class ServerMetrics(Func<int> queuedSentences)
 {
@@ -20,6 +21,7 @@ public sealed class ServerMetrics(Func<int> queuedSentences)
     private readonly Histogram latency = new(LatencyBuckets);
     private readonly Histogram batchSizes = new(BatchSizeBuckets);
     private long translatedTokens;
+    private long truncatedInputs;
     private double decodeSeconds;
 
     /// <summary>Counts a request; the latency histogram is of translation requests only.</summary>
@@ -31,6 +33,8 @@ public sealed class ServerMetrics(Func<int> queuedSentences)
             if (endpoint == TranslationServer.TranslatePath) latency.Observe(elapsed.TotalSeconds);
         }
     }
+
+    public void RecordTruncatedInput() => Interlocked.Increment(ref truncatedInputs);
 
     public void RecordBatch(BatchReport batch)
     {
@@ -58,6 +62,8 @@ public sealed class ServerMetrics(Func<int> queuedSentences)
             text.Append(CultureInfo.InvariantCulture, $"natem_queued_sentences {queuedSentences()}\n");
             Header(text, "natem_translated_tokens_total", "counter", "Output subword tokens produced.");
             text.Append(CultureInfo.InvariantCulture, $"natem_translated_tokens_total {translatedTokens}\n");
+            Header(text, "natem_truncated_inputs_total", "counter", "Input texts cut to --max-input-tokens subword tokens.");
+            text.Append(CultureInfo.InvariantCulture, $"natem_truncated_inputs_total {Interlocked.Read(ref truncatedInputs)}\n");
             Header(text, "natem_decode_seconds_total", "counter", "Time the workers spent decoding batches, seconds.");
             text.Append(CultureInfo.InvariantCulture, $"natem_decode_seconds_total {Number(decodeSeconds)}\n");
             Header(text, "natem_tokens_per_second", "gauge", "Decoding throughput: translated tokens per second of decoding.");

@@ -92,6 +92,21 @@ public class TranslationServerTests(ServingModels models) : IClassFixture<Servin
     }
 
     [Fact]
+    public async Task Inputs_beyond_max_input_tokens_are_translated_truncated_and_counted()
+    {
+        var options = new ServeOptions { Decoding = new TranslationOptions { MaxInputTokens = 3 } };
+        var (server, client) = await ServingModels.StartAsync(models.Nar, options);
+        await using var _ = server;
+        string longText = string.Join(' ', models.Texts), shortText = "a";
+        var expected = new Translator(models.Nar).Translate([longText, shortText], options.Decoding);
+
+        var json = await PostAsync(client, new { texts = new[] { longText, shortText } }, HttpStatusCode.OK);
+
+        Assert.Equal(expected.Select(t => t.Text), json.GetProperty("translations").EnumerateArray().Select(t => t.GetProperty("text").GetString()));
+        Assert.Contains("natem_truncated_inputs_total 1\n", server.Metrics.Render());
+    }
+
+    [Fact]
     public async Task Limits_and_malformed_requests_are_client_errors()
     {
         var (server, client) = await ServingModels.StartAsync(models.Nar, new ServeOptions { MaxTexts = 2, MaxChars = 20, MaxBodyBytes = 300 });
