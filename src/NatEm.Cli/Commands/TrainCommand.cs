@@ -23,7 +23,12 @@ public static class TrainCommand
         var trainLimit = new Option<int?>("--train-limit") { Description = "Train on the first N training pairs only (as `natem em --train-limit`, for comparable runs)" };
         command.Options.Add(data);
         command.Options.Add(output);
+        var initFrom = new Option<string>("--init-from")
+        {
+            Description = "Start from this model directory's weights and architecture, with a fresh optimizer and schedule (fairseq --finetune-from-model)",
+        };
         command.Options.Add(trainLimit);
+        command.Options.Add(initFrom);
         training.AddTo(command);
 
         var targets = new Option<string>("--targets") { Description = "Training targets, one per line (replaces the data's targets)" };
@@ -40,7 +45,8 @@ public static class TrainCommand
             var prepared = PreparedData.Load(p.GetValue(data)!);
             var options = training.Bind(p);
             if (nar && p.GetValue(lengthWeight) is { } weight) options = options with { LengthLossWeight = weight };
-            var config = training.Architecture(p).Resolve(kind, prepared.Tokenizer.VocabSize);
+            var initial = p.GetValue(initFrom) is { } initDir ? LoadInitial(initDir, kind, prepared) : null;
+            var config = initial?.Config ?? training.Architecture(p).Resolve(kind, prepared.Tokenizer.VocabSize);
             var runDir = p.GetValue(output)!;
             var train = prepared.Split("train");
             if (p.GetValue(trainLimit) is { } limit)
@@ -49,7 +55,7 @@ public static class TrainCommand
 
             ConsoleTraining.PrintConfiguration($"natem {command.Name}", new { kind, config, options, data = prepared.Directory, run = runDir });
             var valid = prepared.Split("valid");
-            var model = TranslationModels.Create(kind, config, options.Seed);
+            var model = initial ?? TranslationModels.Create(kind, config, options.Seed);
             var provenance = new JsonObject { ["data"] = Path.GetFullPath(prepared.Directory), ["command"] = command.Name };
             var trainer = new Trainer(model, options, runDir, new ParallelExamples(train.Source, trainTargets), ParallelExamples.Of(valid),
                 ModelDirectoryContents.From(prepared, provenance), m => ValidationBleu.Score(m, prepared.Tokenizer, valid));
@@ -57,6 +63,16 @@ public static class TrainCommand
             return ExitCodes.Ok;
         }));
         return command;
+    }
+
+    /// <summary>The --init-from model, which must be of the kind trained and share the prepared data's vocabulary.</summary>
+    private static ITranslationModel LoadInitial(string dir, ModelKind kind, PreparedData prepared)
+    {
+        var manifest = ModelStore.ReadManifest(dir);
+        if (manifest.Tokenizer.VocabSize != prepared.Tokenizer.VocabSize)
+            throw NatEmException.In(Path.Combine(dir, ModelStore.ManifestFile),
+                $"vocabulary of {manifest.Tokenizer.VocabSize} tokens differs from the prepared data's {prepared.Tokenizer.VocabSize}", ExitCodes.BadModel);
+        return ModelStore.LoadModel(dir, kind);
     }
 
     private static int[][] NarTargets(string? targetsFile, string? distillFrom, int beam, PreparedData prepared, ParallelSplit train, string runDir, CancellationToken cancel)

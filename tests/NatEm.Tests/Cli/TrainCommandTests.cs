@@ -1,0 +1,34 @@
+using NatEm.Modeling;
+using TorchSharp;
+
+namespace NatEm.Tests.Cli;
+
+[Collection(TinyModelsCollection.Name)]
+public sealed class TrainCommandTests(TinyModels models)
+{
+    [Fact]
+    public void InitFromStartsFromTheGivenWeightsAndArchitecture()
+    {
+        var run = models.NewPath("finetune");
+
+        // A learning rate of 1e-12 moves no weight by more than 1e-11 in two Adam updates.
+        var (exitCode, _, error) = TinyModels.Run("train-nar", "--data", models.Data.Directory, "--out", run, "--init-from", models.Nar,
+            "--max-updates", "2", "--lr", "1e-12", "--warmup", "1", "--validate-every", "2", "--threads", "1");
+
+        Assert.True(exitCode == ExitCodes.Ok, error);
+        var started = ModelStore.Load(models.Nar).Model;
+        var trained = ModelStore.Load(Path.Combine(run, "checkpoint_last")).Model;
+        Assert.Equal(started.Config, trained.Config);
+        Assert.All(started.Module.parameters().Zip(trained.Module.parameters()), pair => Assert.True(pair.First.allclose(pair.Second, rtol: 0, atol: 1e-9), "weights changed"));
+    }
+
+    [Fact]
+    public void InitFromAModelOfTheOtherKindIsABadModelError()
+    {
+        var (exitCode, _, error) = TinyModels.Run("train-ar", "--data", models.Data.Directory, "--out", models.NewPath("wrong-kind"), "--init-from", models.Nar,
+            "--max-updates", "1");
+
+        Assert.Equal(ExitCodes.BadModel, exitCode);
+        Assert.Contains(models.Nar, error);
+    }
+}
