@@ -46,6 +46,10 @@ public sealed class EmOptionsBinder
     public readonly TrainingOptionsBinder Training = new(narArchitecture: true);
     public readonly Option<int?> Iterations = new("--iterations") { Description = $"EM rounds K (default {Defaults.Iterations})" };
     public readonly Option<int?> NBest = new("--nbest") { Description = $"AR candidates per source in the selection step (default {Defaults.NBest}; the paper used 20; decoding time grows about linearly with it)" };
+    public readonly Option<SelectionScore?> SelectionScore = new("--selection-score")
+    {
+        Description = $"Selection criterion: Total (log p_NAR(y|x), the paper's) or PerToken (divided by |y|+1, no bias toward short candidates) (default {Defaults.SelectionScore})",
+    };
     public readonly Option<int?> DistillBeam = new("--distill-beam") { Description = $"Beam of the distillation pass (default {Defaults.DistillBeam})" };
     public readonly Option<bool> WarmStartNar = new("--warm-start") { Description = "Initialize each NAR model from the previous round's" };
     public readonly Option<bool> FreshAr = new("--fresh-ar") { Description = "Train each E-step AR model from scratch instead of from q_{k-1}" };
@@ -57,7 +61,7 @@ public sealed class EmOptionsBinder
     public void AddTo(Command command)
     {
         Training.AddTo(command);
-        foreach (var option in new Option[] { Iterations, NBest, DistillBeam, WarmStartNar, FreshAr, Budget, TrainLimit, ValidLimit, InitialAr })
+        foreach (var option in new Option[] { Iterations, NBest, SelectionScore, DistillBeam, WarmStartNar, FreshAr, Budget, TrainLimit, ValidLimit, InitialAr })
             command.Options.Add(option);
     }
 
@@ -68,6 +72,7 @@ public sealed class EmOptionsBinder
         {
             Iterations = p.GetValue(Iterations) ?? d.Iterations,
             NBest = p.GetValue(NBest) ?? d.NBest,
+            SelectionScore = p.GetValue(SelectionScore) ?? d.SelectionScore,
             DistillBeam = p.GetValue(DistillBeam) ?? d.DistillBeam,
             WarmStartNar = p.GetValue(WarmStartNar) || d.WarmStartNar,
             WarmStartAr = !p.GetValue(FreshAr) && d.WarmStartAr,

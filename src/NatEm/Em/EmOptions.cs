@@ -3,6 +3,15 @@ using NatEm.Training;
 
 namespace NatEm.Em;
 
+/// <summary>How the selection step compares the NAR scores of one source's candidates.</summary>
+public enum SelectionScore
+{
+    /// <summary>log p_NAR(y|x), the paper's criterion. It sums one log-probability per token, so it favours short candidates.</summary>
+    Total,
+    /// <summary>log p_NAR(y|x) / (|y| + 1): per token, counting the length prediction as one.</summary>
+    PerToken,
+}
+
 /// <summary>
 /// Settings of the EM procedure (Sun &amp; Yang, ICML 2020). Defaults follow the paper where it is explicit;
 /// N = 10 candidates instead of the paper's 20 halves the N-best decoding time, the dominant cost on a CPU.
@@ -13,6 +22,8 @@ public sealed record EmOptions
     public int Iterations { get; init; } = 3;
     /// <summary>AR candidates per source scored by the NAR model in the selection step.</summary>
     public int NBest { get; init; } = 10;
+    /// <summary>Criterion of the selection step (the paper's total log-likelihood by default).</summary>
+    public SelectionScore SelectionScore { get; init; } = SelectionScore.Total;
     /// <summary>Beam of the distillation pass whose best output is the NAR training target.</summary>
     public int DistillBeam { get; init; } = 4;
     /// <summary>Initialize p_k from p_{k−1} instead of fresh weights.</summary>

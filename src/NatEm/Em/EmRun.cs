@@ -191,7 +191,7 @@ public sealed class EmRun
                 var rows = candidates.AsSpan(start * n, length * n).ToArray();
                 return SequenceScoring.NarLogLikelihood(nar, sources, rows).Select(s => (float)s).ToArray();
             }, progress, cancel));
-        var choice = EmSelection.Choose(scores, n);
+        var choice = EmSelection.Choose(EmSelection.Comparable(scores, candidates, options.SelectionScore), n);
         var selected = choice.Select((c, i) => candidates[i * n + c]).ToArray();
         if (!File.Exists(selectedPath)) TokenIdFile.Write(selectedPath, selected);
         double totalScore = choice.Select((c, i) => (double)scores[i * n + c]).Sum();
@@ -320,6 +320,10 @@ public static class EmBudget
 /// <summary>The EM selection rule, separate so that it can be checked on hand-made scores.</summary>
 public static class EmSelection
 {
+    /// <summary>The candidates' scores as the criterion compares them (the cached scores stay totals).</summary>
+    public static IReadOnlyList<float> Comparable(IReadOnlyList<float> totals, IReadOnlyList<int[]> candidates, SelectionScore criterion) =>
+        criterion == SelectionScore.Total ? totals : totals.Select((score, i) => score / (candidates[i].Length + 1)).ToArray();
+
     /// <summary>For each source (scores[i·n … i·n+n−1]), the index of its best-scoring candidate; ties go to the earlier (higher AR rank).</summary>
     public static int[] Choose(IReadOnlyList<float> scores, int n)
     {

@@ -28,10 +28,11 @@ public class ArchitectureOptionsTests
         var command = new Command("em");
         binder.AddTo(command);
 
-        var given = binder.Bind(command.Parse("--preset tiny --dropout 0.2 --decoder-input UniformCopy --length-prediction Offset"));
+        var given = binder.Bind(command.Parse("--preset tiny --dropout 0.2 --decoder-input UniformCopy --length-prediction Offset --selection-score PerToken"));
         var unset = binder.Bind(command.Parse(""), DemoCommand.DemoEm);
 
         Assert.Equal(new ArchitectureOptions { Preset = "tiny", Dropout = 0.2, DecoderInput = NarDecoderInput.UniformCopy, LengthPrediction = LengthPrediction.Offset }, given.Architecture);
+        Assert.Equal(NatEm.Em.SelectionScore.PerToken, given.SelectionScore);
         Assert.Equal(DemoCommand.DemoEm, unset);
     }
 

@@ -25,6 +25,19 @@ public class EmRunTests
     }
 
     [Fact]
+    public void PerTokenSelectionRemovesTheTotalsBiasTowardShortCandidates()
+    {
+        // One source, two candidates: 2 tokens at -1.5 each (+ length -1) against 5 tokens at -0.7 each (+ length -1).
+        float[] totals = [-4f, -4.5f];
+        int[][] candidates = [[7, 8], [7, 8, 9, 10, 11]];
+
+        Assert.Equal([0], EmSelection.Choose(EmSelection.Comparable(totals, candidates, SelectionScore.Total), 2));
+        Assert.Equal([1], EmSelection.Choose(EmSelection.Comparable(totals, candidates, SelectionScore.PerToken), 2));
+        Assert.Equal(totals, EmSelection.Comparable(totals, candidates, SelectionScore.Total));
+        Assert.Equal(-4f / 3, EmSelection.Comparable(totals, candidates, SelectionScore.PerToken)[0], 6);
+    }
+
+    [Fact]
     public void TinyEmRunsEndToEndAndResumesToTheSameResultAfterInterruptions()
     {
         var data = TinyPreparedData.Create();
