@@ -41,12 +41,6 @@ public sealed class TranslationServer : IAsyncDisposable
         batcher = TranslationBatcher.For(translator, options.Batching);
         Metrics = new ServerMetrics(() => batcher.QueuedSentences);
         batcher.BatchDecoded += Metrics.RecordBatch;
-        // Truncation changes the answer, so the operator sees every occurrence (the client gets the translation).
-        translator.Truncated += (_, tokens) =>
-        {
-            Metrics.RecordTruncatedInput();
-            logger.LogWarning("an input of {Tokens} subword tokens was truncated to --max-input-tokens {Limit}", tokens, options.Decoding.MaxInputTokens);
-        };
 
         // No command-line args: `natem serve` flags are not ASP.NET configuration.
         var builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions { Args = [] });
@@ -55,6 +49,12 @@ public sealed class TranslationServer : IAsyncDisposable
         builder.Logging.AddFilter("Microsoft", LogLevel.Warning);
         app = builder.Build();
         logger = app.Services.GetRequiredService<ILoggerFactory>().CreateLogger("NatEm.Serve");
+        // Truncation changes the answer, so the operator sees every occurrence (the client gets the translation).
+        translator.Truncated += (_, tokens) =>
+        {
+            Metrics.RecordTruncatedInput();
+            logger.LogWarning("an input of {Tokens} subword tokens was truncated to --max-input-tokens {Limit}", tokens, options.Decoding.MaxInputTokens);
+        };
         app.Lifetime.ApplicationStopping.Register(batcher.Complete);
 
         app.Use(async (context, next) =>

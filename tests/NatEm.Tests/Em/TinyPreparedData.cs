@@ -1,4 +1,5 @@
 using NatEm.Data;
+using NatEm.Modeling;
 
 namespace NatEm.Tests.Em;
 
@@ -37,5 +38,17 @@ public static class TinyPreparedData
         };
         DataPreparer.Prepare(options, null);
         return PreparedData.Load(options.OutputDirectory);
+    }
+
+    /// <summary>Saves an untrained `tiny` model over the data's vocabulary as a model directory named <paramref name="name"/>; returns its path.</summary>
+    public static string SaveUntrainedModel(PreparedData data, ModelKind kind, int seed, string name)
+    {
+        var dir = Path.Combine(SyntheticTask.TempDir(), name);
+        Directory.CreateDirectory(dir);
+        var model = TranslationModels.Create(kind, TransformerConfig.Preset("tiny", data.Tokenizer.VocabSize), seed);
+        ModelStore.SaveManifest(dir, new ModelManifest { Kind = kind, Config = model.Config, Tokenizer = data.Manifest.Tokenizer });
+        ModelStore.SaveWeights(dir, model);
+        ModelStore.SaveTokenizer(dir, data.Directory, data.Manifest.Tokenizer);
+        return dir;
     }
 }

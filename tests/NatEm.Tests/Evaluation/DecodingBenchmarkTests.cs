@@ -18,18 +18,9 @@ public class DecodingBenchmarkTests
     private static readonly Lazy<(PreparedData Data, string Ar, string Nar)> TinyModels = new(() =>
     {
         var data = TinyPreparedData.Create();
-        return (data, SaveUntrained(data, ModelKind.Autoregressive, seed: 1), SaveUntrained(data, ModelKind.NonAutoregressive, seed: 2));
+        return (data, TinyPreparedData.SaveUntrainedModel(data, ModelKind.Autoregressive, seed: 1, "ar"),
+            TinyPreparedData.SaveUntrainedModel(data, ModelKind.NonAutoregressive, seed: 2, "nar"));
     });
-
-    private static string SaveUntrained(PreparedData data, ModelKind kind, int seed)
-    {
-        var dir = SyntheticTask.TempDir();
-        var model = TranslationModels.Create(kind, TransformerConfig.Preset("tiny", data.Tokenizer.VocabSize), seed);
-        ModelStore.SaveManifest(dir, new ModelManifest { Kind = kind, Config = model.Config, Tokenizer = data.Manifest.Tokenizer });
-        ModelStore.SaveWeights(dir, model);
-        ModelStore.SaveTokenizer(dir, data.Directory, data.Manifest.Tokenizer);
-        return dir;
-    }
 
     [Fact]
     public void BenchmarkMeasuresEveryDecoderAndWritesAParsableReport()

@@ -18,20 +18,9 @@ public sealed class ServingModels
     public ServingModels()
     {
         var data = TinyPreparedData.Create();
-        Ar = Save(data, ModelKind.Autoregressive, "tiny-ar");
-        Nar = Save(data, ModelKind.NonAutoregressive, "tiny-nar");
+        Ar = ModelStore.Load(TinyPreparedData.SaveUntrainedModel(data, ModelKind.Autoregressive, seed: 7, "tiny-ar"));
+        Nar = ModelStore.Load(TinyPreparedData.SaveUntrainedModel(data, ModelKind.NonAutoregressive, seed: 7, "tiny-nar"));
         Texts = data.Split("test").SourceText;
-    }
-
-    private static LoadedModel Save(PreparedData data, ModelKind kind, string name)
-    {
-        var dir = Path.Combine(SyntheticTask.TempDir(), name);
-        Directory.CreateDirectory(dir);
-        var model = TranslationModels.Create(kind, TransformerConfig.Preset("tiny", data.Tokenizer.VocabSize), seed: 7);
-        ModelStore.SaveManifest(dir, new ModelManifest { Kind = kind, Config = model.Config, Tokenizer = data.Manifest.Tokenizer });
-        ModelStore.SaveWeights(dir, model);
-        ModelStore.SaveTokenizer(dir, data.Directory, data.Manifest.Tokenizer);
-        return ModelStore.Load(dir);
     }
 
     /// <summary>A started server on a free loopback port, with a client whose base address is the server.</summary>
