@@ -21,12 +21,12 @@ public static class TrainCommand
             ? "Train a non-autoregressive Transformer on real targets, given targets or AR-distilled targets"
             : "Train an autoregressive Transformer (the teacher / E-step model)");
         var trainLimit = new Option<int?>("--train-limit") { Description = "Train on the first N training pairs only (as `natem em --train-limit`, for comparable runs)" };
-        command.Options.Add(data);
-        command.Options.Add(output);
         var initFrom = new Option<string>("--init-from")
         {
             Description = "Start from this model directory's weights and architecture, with a fresh optimizer and schedule (fairseq --finetune-from-model)",
         };
+        command.Options.Add(data);
+        command.Options.Add(output);
         command.Options.Add(trainLimit);
         command.Options.Add(initFrom);
         training.AddTo(command);
