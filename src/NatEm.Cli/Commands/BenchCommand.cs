@@ -56,9 +56,9 @@ public static class BenchCommand
             var prepared = PreparedData.Load(p.GetValue(data)!);
             var test = prepared.Split(p.GetValue(split)!);
             if (p.GetValue(limit) is { } n) test = test.Take(n);
-            var arModel = LoadMatching(p.GetValue(ar)!, ModelKind.Autoregressive, prepared);
+            var arModel = PreparedDataModels.LoadMatching(p.GetValue(ar)!, ModelKind.Autoregressive, prepared);
             var narModels = ParseNarModels(p.GetValue(nar)!)
-                .Select(n => new BenchNarModel(n.Label, LoadMatching(n.Directory, ModelKind.NonAutoregressive, prepared))).ToList();
+                .Select(n => new BenchNarModel(n.Label, PreparedDataModels.LoadMatching(n.Directory, ModelKind.NonAutoregressive, prepared))).ToList();
 
             torch.set_num_threads(threadCount);
             var machine = MachineSpeed.Measure();
@@ -125,16 +125,5 @@ public static class BenchCommand
         return values.Select(value => value.Split('=', 2) is [var label, var dir] && label.Length > 0 && dir.Length > 0
             ? ($"{DecodingBenchmark.NarLabel} ({label})", dir)
             : throw new NatEmException($"--nar '{value}': with several NAR models, give each as LABEL=DIR", ExitCodes.Usage)).ToList();
-    }
-
-    /// <summary>Loads a model of the expected kind whose vocabulary is the prepared data's, since the benchmark decodes the data's token ids.</summary>
-    private static LoadedModel LoadMatching(string dir, ModelKind kind, PreparedData data)
-    {
-        var model = ModelStore.Load(dir, kind);
-        if (model.Manifest.Tokenizer.VocabSize != data.Manifest.Tokenizer.VocabSize || model.Manifest.Tokenizer.Kind != data.Manifest.Tokenizer.Kind)
-            throw NatEmException.In(Path.Combine(dir, ModelStore.ManifestFile),
-                $"tokenizer ({model.Manifest.Tokenizer.Kind}, {model.Manifest.Tokenizer.VocabSize} tokens) differs from the prepared data's ({data.Manifest.Tokenizer.Kind}, {data.Manifest.Tokenizer.VocabSize} tokens)",
-                ExitCodes.BadModel);
-        return model;
     }
 }

@@ -45,7 +45,7 @@ public static class TrainCommand
             var prepared = PreparedData.Load(p.GetValue(data)!);
             var options = training.Bind(p);
             if (nar && p.GetValue(lengthWeight) is { } weight) options = options with { LengthLossWeight = weight };
-            var initial = p.GetValue(initFrom) is { } initDir ? LoadInitial(initDir, kind, prepared) : null;
+            var initial = p.GetValue(initFrom) is { } initDir ? PreparedDataModels.LoadMatching(initDir, kind, prepared).Model : null;
             var config = initial?.Config ?? training.Architecture(p).Resolve(kind, prepared.Tokenizer.VocabSize);
             var runDir = p.GetValue(output)!;
             var train = prepared.Split("train");
@@ -63,16 +63,6 @@ public static class TrainCommand
             return ExitCodes.Ok;
         }));
         return command;
-    }
-
-    /// <summary>The --init-from model, which must be of the kind trained and share the prepared data's vocabulary.</summary>
-    private static ITranslationModel LoadInitial(string dir, ModelKind kind, PreparedData prepared)
-    {
-        var manifest = ModelStore.ReadManifest(dir);
-        if (manifest.Tokenizer.VocabSize != prepared.Tokenizer.VocabSize)
-            throw NatEmException.In(Path.Combine(dir, ModelStore.ManifestFile),
-                $"vocabulary of {manifest.Tokenizer.VocabSize} tokens differs from the prepared data's {prepared.Tokenizer.VocabSize}", ExitCodes.BadModel);
-        return ModelStore.LoadModel(dir, kind);
     }
 
     private static int[][] NarTargets(string? targetsFile, string? distillFrom, int beam, PreparedData prepared, ParallelSplit train, string runDir, CancellationToken cancel)

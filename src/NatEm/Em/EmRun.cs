@@ -179,7 +179,7 @@ public sealed class EmRun
         return result;
     }
 
-    /// <summary>The selection step: for every source, the candidate with the highest NAR log-likelihood.</summary>
+    /// <summary>The selection step: for every source, the candidate the NAR model scores best under the selection criterion.</summary>
     private (int[][] Selected, double MeanLogLikelihoodPerToken) Select(string round, NarTransformer nar, int[][] candidates)
     {
         var selectedPath = Path.Combine(runDir, round, "selected.bin");
