@@ -12,6 +12,8 @@ public static class ExitCodes
     public const int BadInput = 3;
     /// <summary>A model directory is missing, corrupt, of the wrong kind or of an unsupported format version.</summary>
     public const int BadModel = 4;
+    /// <summary>The system refused: an address that cannot be listened on (in use, not on this machine, privileged).</summary>
+    public const int Environment = 5;
     /// <summary>Interrupted by SIGINT/SIGTERM after saving a resumable checkpoint.</summary>
     public const int Interrupted = 130;
 }
