@@ -98,6 +98,8 @@ public class ServeSafetyTests(ServingModels models) : IClassFixture<ServingModel
     [InlineData("ftp://127.0.0.1:5080")]
     [InlineData("http://127.0.0.1:99999")]
     [InlineData("http://127.0.0.1:5080/prefix")]
+    [InlineData("https://127.0.0.1:5080")]
+    [InlineData("http://example.com:5080")]
     public void A_url_that_is_not_a_listen_address_is_a_usage_error_naming_it(string url)
     {
         var (exitCode, _, error) = TinyModels.Run("serve", "--model", models.Nar.Directory, "--urls", url);
