@@ -1,3 +1,4 @@
+using System.Globalization;
 using NatEm.Serving;
 using Prometheus;
 
@@ -43,7 +44,7 @@ public sealed class ServerMetrics
     /// <summary>Counts a request; the latency histogram is of translation requests only.</summary>
     public void RecordRequest(string endpoint, int status, TimeSpan elapsed)
     {
-        requests.WithLabels(endpoint, status.ToString(System.Globalization.CultureInfo.InvariantCulture)).Inc();
+        requests.WithLabels(endpoint, status.ToString(CultureInfo.InvariantCulture)).Inc();
         if (endpoint == TranslationServer.TranslatePath) latency.Observe(elapsed.TotalSeconds);
     }
 

@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using System.Globalization;
 using System.Net.Http.Headers;
 using System.Security.Cryptography;
 using System.Text;
@@ -185,13 +186,14 @@ public sealed partial class TranslationServer : IAsyncDisposable
         }
         catch (ServiceUnavailableException unavailable)
         {
-            if (unavailable.RetryAfter is { } retryAfter) context.Response.Headers.RetryAfter = ((int)Math.Ceiling(retryAfter.TotalSeconds)).ToString(System.Globalization.CultureInfo.InvariantCulture);
+            if (unavailable.RetryAfter is { } retryAfter) context.Response.Headers.RetryAfter = ((int)Math.Ceiling(retryAfter.TotalSeconds)).ToString(CultureInfo.InvariantCulture);
             return Error(StatusCodes.Status503ServiceUnavailable, unavailable.Message);
         }
         catch (OperationCanceledException) when (deadline.IsCancellationRequested)
         {
             // Either the client went away (nobody reads this) or the timeout passed.
-            return Error(StatusCodes.Status503ServiceUnavailable, $"the translation did not finish within --request-timeout-s {options.RequestTimeout.TotalSeconds}");
+            return Error(StatusCodes.Status503ServiceUnavailable,
+                string.Create(CultureInfo.InvariantCulture, $"the translation did not finish within --request-timeout-s {options.RequestTimeout.TotalSeconds}"));
         }
         catch (Exception e)
         {
