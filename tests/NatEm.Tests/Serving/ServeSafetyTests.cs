@@ -265,14 +265,4 @@ public class ServeSafetyTests(ServingModels models) : IClassFixture<ServingModel
         Assert.Contains("natem: stopped", serve.Errors);
         Directory.Delete(workingDirectory, recursive: true);
     }
-
-    [Fact]
-    public async Task Sigint_also_drains_and_exits_0()
-    {
-        using var serve = ServeProcess.Start(["--model", models.Nar.Directory, "--urls", "http://127.0.0.1:0"], AppContext.BaseDirectory);
-        await serve.WaitForLineAsync("natem: serving", TimeSpan.FromSeconds(90));
-
-        Assert.Equal(ExitCodes.Ok, serve.SignalAndWait(PosixSignal.SIGINT, TimeSpan.FromSeconds(30)));
-        Assert.Contains("natem: stopped", serve.Errors);
-    }
 }
