@@ -1,7 +1,6 @@
 using System.Net;
 using System.Net.Http.Json;
 using System.Net.Sockets;
-using System.Runtime.InteropServices;
 using System.Text;
 using System.Text.Json;
 using NatEm.Cli;
@@ -261,7 +260,7 @@ public class ServeSafetyTests(ServingModels models) : IClassFixture<ServingModel
         foreach (var other in new[] { fromFile, fromEnvironment })
             await Assert.ThrowsAsync<HttpRequestException>(() => client.GetAsync($"http://127.0.0.1:{other}{TranslationServer.HealthPath}"));
 
-        Assert.Equal(ExitCodes.Ok, serve.SignalAndWait(PosixSignal.SIGTERM, TimeSpan.FromSeconds(30)));
+        Assert.Equal(ExitCodes.Ok, serve.TerminateAndWait(TimeSpan.FromSeconds(30)));
         Assert.Contains("natem: stopped", serve.Errors);
         Directory.Delete(workingDirectory, recursive: true);
     }
