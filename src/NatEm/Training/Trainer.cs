@@ -236,9 +236,8 @@ public sealed class Trainer
         var provenance = (JsonObject)contents.Provenance.DeepClone();
         provenance["options"] = JsonSerializer.SerializeToNode(options, ModelStore.Json);
         provenance["update"] = state.Update;
-        ModelStore.SaveManifest(dir, new ModelManifest { Kind = model.Kind, Config = model.Config, Tokenizer = contents.Tokenizer, Training = provenance });
-        ModelStore.SaveWeights(dir, model);
-        ModelStore.SaveTokenizer(dir, contents.TokenizerDirectory, contents.Tokenizer);
+        ModelStore.WriteFiles(dir, new ModelManifest { Kind = model.Kind, Config = model.Config, Tokenizer = contents.Tokenizer, Training = provenance },
+            model, contents.TokenizerDirectory);
         optimizer.save_state_dict(Path.Combine(dir, CheckpointDirectory.OptimizerFile));
         CheckpointDirectory.WriteState(dir, state);
     });
