@@ -5,17 +5,20 @@ using static TorchSharp.torch;
 namespace NatEm.Modeling;
 
 /// <summary>
-/// Multi-head attention on libtorch's fused scaled-dot-product kernel, split into key/value projection and
-/// attention so that a decoder can project the encoder memory once and grow its own keys step by step.
+/// Multi-head attention, split into key/value projection and attention so that a decoder can project the encoder
+/// memory once and grow its own keys step by step. In fp32 it runs on libtorch's fused scaled-dot-product kernel;
+/// in bf16 the score and value matmuls run in bf16 around a softmax computed in fp32.
 /// </summary>
 public sealed class MultiHeadAttention : nn.Module
 {
     private readonly Linear queryProjection, keyProjection, valueProjection, outputProjection;
     private readonly int heads, headDim;
     private readonly double dropout;
+    private readonly MixedPrecision precision;
 
-    public MultiHeadAttention(string name, int modelDim, int heads, double dropout) : base(name)
+    public MultiHeadAttention(string name, int modelDim, int heads, double dropout, MixedPrecision precision) : base(name)
     {
+        this.precision = precision;
         this.heads = heads;
         headDim = modelDim / heads;
         this.dropout = dropout;
@@ -30,7 +33,7 @@ public sealed class MultiHeadAttention : nn.Module
 
     /// <summary>Keys and values of <paramref name="source"/> [B, S, d], each [B, heads, S, headDim].</summary>
     public (Tensor Keys, Tensor Values) ProjectKeyValue(Tensor source) =>
-        (SplitHeads(keyProjection.forward(source)), SplitHeads(valueProjection.forward(source)));
+        (SplitHeads(precision.Linear(keyProjection, source)), SplitHeads(precision.Linear(valueProjection, source)));
 
     /// <summary>
     /// Attends from <paramref name="query"/> [B, T, d] over projected keys/values. <paramref name="mask"/> is boolean,
@@ -38,10 +41,22 @@ public sealed class MultiHeadAttention : nn.Module
     /// </summary>
     public Tensor Attend(Tensor query, Tensor keys, Tensor values, Tensor? mask)
     {
-        var q = SplitHeads(queryProjection.forward(query));
-        var attended = nn.functional.scaled_dot_product_attention(q, keys, values, mask, training ? dropout : 0.0);
+        var q = SplitHeads(precision.Linear(queryProjection, query));
+        var attended = precision.Precision == Precision.Fp32
+            ? nn.functional.scaled_dot_product_attention(q, keys, values, mask, training ? dropout : 0.0)
+            : AttendWithFloatSoftmax(q, keys, values, mask);
         var (batch, _, length, _) = attended.GetTensorDimensions();
-        return outputProjection.forward(attended.transpose(1, 2).reshape(batch, length, heads * headDim));
+        return precision.Linear(outputProjection, attended.transpose(1, 2).reshape(batch, length, heads * headDim));
+    }
+
+    /// <summary>softmax(q·kᵀ/√d)·v with the matmuls in the inputs' dtype and the softmax in fp32.</summary>
+    private Tensor AttendWithFloatSoftmax(Tensor q, Tensor keys, Tensor values, Tensor? mask)
+    {
+        var scores = q.matmul(keys.transpose(-2, -1)).to_type(ScalarType.Float32) * (1.0 / Math.Sqrt(headDim));
+        // A large negative rather than -inf: a row with every key masked (an empty target) gets uniform weights, not NaN.
+        if (mask is not null) scores = scores.masked_fill(mask.logical_not(), -1e9);
+        var weights = nn.functional.dropout(scores.softmax(-1), training ? dropout : 0.0, training);
+        return weights.to_type(q.dtype).matmul(values);
     }
 
     public Tensor Forward(Tensor query, Tensor source, Tensor? mask)

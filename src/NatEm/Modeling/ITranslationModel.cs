@@ -8,6 +8,8 @@ public interface ITranslationModel
 {
     TransformerConfig Config { get; }
     ModelKind Kind { get; }
+    /// <summary>The dtype its linear layers and attention compute in (<see cref="MixedPrecision"/>); fp32 when built.</summary>
+    Precision Precision { get; set; }
     /// <summary>The TorchSharp module that owns the parameters.</summary>
     nn.Module Module { get; }
 }
