@@ -31,10 +31,7 @@ public sealed class TrainingOptionsBinder(bool narArchitecture)
     public readonly Option<string?> BestMetric = new("--best-metric") { Description = "bleu or loss: what selects checkpoint_best (default bleu)" };
     public readonly Option<int?> Seed = new("--seed") { Description = $"Random seed (default {Defaults.Seed})" };
     public readonly Option<int?> Threads = new("--threads") { Description = "libtorch threads (default: all cores)" };
-    public readonly Option<Precision?> Precision = new("--precision")
-    {
-        Description = $"Compute dtype of linear layers and attention: Fp32 or Bf16; weights, optimizer state and checkpoints stay fp32 (default: Bf16 where the CPU has avx512_bf16 or amx_bf16, else Fp32; here {Precisions.MachineDefault})",
-    };
+    public readonly Option<Precision?> Precision = PrecisionOption.ForTraining();
     public readonly Option<bool> Resume = new("--resume") { Description = "Continue the run in --out from its last checkpoint" };
     public readonly Option<NarDecoderInput?> DecoderInput = new("--decoder-input") { Description = $"NAR decoder input: Placeholder (the paper's) or UniformCopy (Gu et al.) (default {ArchitectureDefaults.DecoderInput})" };
     public readonly Option<LengthPrediction?> LengthPrediction = new("--length-prediction") { Description = $"NAR length classifier: Absolute (the paper's) or Offset (fairseq) (default {ArchitectureDefaults.LengthPrediction})" };
@@ -70,10 +67,9 @@ public sealed class TrainingOptionsBinder(bool narArchitecture)
             BestMetric = p.GetValue(BestMetric) is { } metric ? ParseMetric(metric) : d.BestMetric,
             Seed = p.GetValue(Seed) ?? d.Seed,
             Threads = p.GetValue(Threads) ?? d.Threads,
-            Precision = p.GetValue(Precision) ?? d.Precision,
+            Precision = PrecisionOption.Resolve(p.GetValue(Precision) ?? d.Precision),
         };
         options.Validate();
-        PrecisionWarning.Once(options.Precision);
         return options;
     }
 

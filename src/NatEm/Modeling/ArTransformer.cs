@@ -27,6 +27,7 @@ public sealed class ArTransformer : nn.Module, ITranslationModel
 
     public TransformerConfig Config { get; }
     public Precision Precision { get => precision.Precision; set => precision.Precision = value; }
+    public void FreezeForInference(Precision precision) => this.precision.FreezeForInference(precision);
     public ModelKind Kind => ModelKind.Autoregressive;
     public nn.Module Module => this;
 

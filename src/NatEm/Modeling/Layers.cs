@@ -8,6 +8,7 @@ namespace NatEm.Modeling;
 public sealed class FeedForward : nn.Module
 {
     private readonly Linear expand, contract;
+    private readonly Linear[] expandStack, contractStack;
     private readonly double dropout;
     private readonly MixedPrecision precision;
 
@@ -18,12 +19,14 @@ public sealed class FeedForward : nn.Module
         contract = nn.Linear(hiddenDim, modelDim);
         nn.init.xavier_uniform_(expand.weight);
         nn.init.xavier_uniform_(contract.weight);
+        expandStack = precision.Stack(expand);
+        contractStack = precision.Stack(contract);
         this.dropout = dropout;
         RegisterComponents();
     }
 
     public Tensor Forward(Tensor x) =>
-        precision.Linear(contract, nn.functional.dropout(nn.functional.relu(precision.Linear(expand, x)), dropout, training));
+        precision.Linear(contractStack, nn.functional.dropout(nn.functional.relu(precision.Linear(expandStack, x)), dropout, training));
 }
 
 /// <summary>A residual sub-layer wrapper: pre-norm x + f(norm(x)) or post-norm norm(x + f(x)).</summary>
@@ -64,7 +67,7 @@ public sealed class EncoderLayer : nn.Module
     }
 
     public Tensor Forward(Tensor x, Tensor keyMask) =>
-        feedForwardBlock.Forward(attentionBlock.Forward(x, h => selfAttention.Forward(h, h, keyMask)), feedForward.Forward);
+        feedForwardBlock.Forward(attentionBlock.Forward(x, h => selfAttention.SelfAttend(h, keyMask)), feedForward.Forward);
 }
 
 /// <summary>
@@ -90,7 +93,7 @@ public sealed class DecoderLayer : nn.Module
 
     public Tensor Forward(Tensor x, Tensor selfMask, EncoderOutput memory)
     {
-        x = selfAttentionBlock.Forward(x, h => selfAttention.Forward(h, h, selfMask));
+        x = selfAttentionBlock.Forward(x, h => selfAttention.SelfAttend(h, selfMask));
         x = encoderAttentionBlock.Forward(x, h => encoderAttention.Forward(h, memory.States, memory.KeyMask));
         return feedForwardBlock.Forward(x, feedForward.Forward);
     }
@@ -102,9 +105,9 @@ public sealed class DecoderLayer : nn.Module
     {
         x = selfAttentionBlock.Forward(x, h =>
         {
-            var (keys, values) = selfAttention.ProjectKeyValue(h);
+            var (queries, keys, values) = selfAttention.ProjectQueryKeyValue(h);
             var (allKeys, allValues) = state.AppendSelf(layer, keys, values);
-            return selfAttention.Attend(h, allKeys, allValues, null);
+            return selfAttention.AttendProjected(queries, allKeys, allValues, null);
         });
         x = encoderAttentionBlock.Forward(x, h =>
             encoderAttention.Attend(h, state.MemoryKeys[layer], state.MemoryValues[layer], state.MemoryKeyMask));
@@ -133,6 +136,7 @@ public sealed class Embeddings : nn.Module
     public Embeddings(string name, TransformerConfig c, MixedPrecision precision) : base(name)
     {
         this.precision = precision;
+        precision.DeclareMatrix(this, () => tokens.weight!);
         modelDim = c.ModelDim;
         scale = Math.Sqrt(c.ModelDim);
         tokens = nn.Embedding(c.VocabSize, c.ModelDim, padding_idx: Text.SpecialTokens.Pad);
@@ -146,7 +150,7 @@ public sealed class Embeddings : nn.Module
     }
 
     /// <summary>Output logits [.., V] of decoder states [.., d] through the shared embedding matrix, in fp32 for the losses.</summary>
-    public Tensor OutputLogits(Tensor hidden) => precision.MatMulToFloat(hidden, tokens.weight!.t());
+    public Tensor OutputLogits(Tensor hidden) => precision.MatMulToFloat(hidden, this);
 
     public Tensor EmbedTokens(Tensor ids) => tokens.forward(ids) * scale;
 

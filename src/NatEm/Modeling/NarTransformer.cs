@@ -33,6 +33,7 @@ public sealed class NarTransformer : nn.Module, ITranslationModel
 
     public TransformerConfig Config { get; }
     public Precision Precision { get => precision.Precision; set => precision.Precision = value; }
+    public void FreezeForInference(Precision precision) => this.precision.FreezeForInference(precision);
     public ModelKind Kind => ModelKind.NonAutoregressive;
     public nn.Module Module => this;
 

@@ -108,6 +108,98 @@ public class MixedPrecisionTests
         Assert.Contains("different EM options", error.Message);
     }
 
+    [Fact]
+    public void Fused_attention_kernel_equals_the_explicit_softmax_attention()
+    {
+        torch.manual_seed(2);
+        var attention = new MultiHeadAttention("attention", 64, 4, 0.0, new MixedPrecision());
+        attention.eval();
+        using var _ = torch.no_grad();
+        var x = randn(3, 7, 64);
+        var memory = randn(3, 5, 64);
+        var keyMask = tensor(new[] { true, true, true, false, false, true, true, true, true, true, true, false, false, false, false }).view(3, 1, 1, 5);
+        var causal = ones(7, 7, dtype: ScalarType.Bool).tril().unsqueeze(0).unsqueeze(0);
+        foreach (var (queries, source, mask) in new[] { (x, memory, keyMask), (x, x, causal), (x, memory, (Tensor?)null) })
+        {
+            var (q, _, _) = attention.ProjectQueryKeyValue(queries);
+            var (k, v) = attention.ProjectKeyValue(source);
+            var fused = nn.functional.scaled_dot_product_attention(q, k, v, mask);
+            var explicitSoftmax = attention.AttendWithFloatSoftmax(q, k, v, mask);
+            Assert.True(fused.allclose(explicitSoftmax, rtol: 1e-4, atol: 1e-5), $"max difference {(fused - explicitSoftmax).abs().max().item<float>()}");
+        }
+    }
+
+    [Theory]
+    [InlineData(ModelKind.Autoregressive)]
+    [InlineData(ModelKind.NonAutoregressive)]
+    public void A_model_frozen_for_inference_in_fp32_decodes_exactly_as_before_and_in_bf16_closely(ModelKind kind)
+    {
+        var model = TranslationModels.Create(kind, SyntheticTask.TinyConfig, seed: 9);
+        var dir = SyntheticTask.TempDir();
+        ModelStore.SaveWeights(dir, model);
+        var pairs = SyntheticTask.Pairs(16, seed: 10);
+        Tensor Forward(ITranslationModel m)
+        {
+            m.Module.eval();
+            using var _ = torch.no_grad();
+            var source = SequenceTensors.Source(pairs.Sources);
+            return m is ArTransformer ar
+                ? ar.Forward(source, SequenceTensors.Pad(pairs.Targets, prependBos: true))
+                : ((NarTransformer)m).Forward(source, SequenceTensors.Lengths(pairs.Targets)).TokenLogits;
+        }
+        ITranslationModel Loaded(Precision precision)
+        {
+            var loaded = TranslationModels.Create(kind, SyntheticTask.TinyConfig);
+            ModelStore.LoadWeights(dir, loaded);
+            loaded.FreezeForInference(precision);
+            return loaded;
+        }
+        var reference = Forward(model);
+
+        Assert.True(Forward(Loaded(Precision.Fp32)).allclose(reference, rtol: 1e-5, atol: 1e-5));
+        var bf16 = Loaded(Precision.Bf16);
+        var difference = (Forward(bf16) - reference).abs().max().item<float>();
+        Assert.True(difference is > 0 and < 0.1f, $"bf16 logits differ by up to {difference}");
+        Assert.Throws<InvalidOperationException>(() => bf16.Precision = Precision.Fp32);
+        if (kind == ModelKind.Autoregressive)
+        {
+            var options = new NatEm.Decoding.BeamSearchOptions { Beam = 4, NBest = 4 };
+            Assert.Equal(new NatEm.Decoding.BeamSearch((ArTransformer)model).Generate(pairs.Sources, options).Select(h => h.Select(x => x.Tokens)),
+                new NatEm.Decoding.BeamSearch((ArTransformer)Loaded(Precision.Fp32)).Generate(pairs.Sources, options).Select(h => h.Select(x => x.Tokens)));
+        }
+    }
+
+    [Fact]
+    public void Weights_keep_separate_query_key_value_matrices_so_model_directories_of_any_version_load()
+    {
+        // The query/key/value projections are fused at compute time only: the saved names are those of every
+        // earlier version, so old model directories and optimizer states load unchanged.
+        var names = new ArTransformer(SyntheticTask.TinyConfig).state_dict().Keys.ToList();
+        foreach (var projection in new[] { "queryProjection", "keyProjection", "valueProjection", "outputProjection" })
+            Assert.Contains($"decoder.layers.0.selfAttention.{projection}.weight", names);
+        // Encoder: 2 layers × 1 attention, decoder: 2 layers × 2 attentions; each 4 linear layers × (weight, bias).
+        Assert.Equal((2 * 1 + 2 * 2) * 4 * 2, names.Count(n => n.Contains("Attention.")));
+    }
+
+    [Fact]
+    public void Incremental_bf16_decoding_equals_full_bf16_decoding()
+    {
+        var model = new ArTransformer(SyntheticTask.TinyConfig);
+        model.FreezeForInference(Precision.Bf16);
+        model.eval();
+        using var _ = torch.no_grad();
+        var pairs = SyntheticTask.Pairs(3, seed: 5);
+        var targetInput = SequenceTensors.Pad(pairs.Targets, prependBos: true);
+        var memory = model.Encode(SequenceTensors.Source(pairs.Sources));
+        var full = model.DecodeAll(targetInput, memory).log_softmax(-1);
+        var state = model.StartDecoding(memory, (int)targetInput.shape[1]);
+        for (int step = 0; step < targetInput.shape[1]; step++)
+        {
+            var difference = (model.DecodeStep(targetInput.select(1, step), state) - full.select(1, step)).abs().max().item<float>();
+            Assert.True(difference < 0.05f, $"step {step} differs by {difference}");
+        }
+    }
+
     private static string? SavedPrecision(string runDir) =>
         JsonNode.Parse(File.ReadAllText(Path.Combine(runDir, "checkpoint_last", ModelStore.ManifestFile)))?["training"]?["options"]?["precision"]?.GetValue<string>();
 }
