@@ -61,6 +61,7 @@ public sealed class Trainer
             : $"skipping {overBudget.Length} of {train.Count} training pairs that alone exceed --max-tokens {options.MaxTokens} "
               + $"(first: pair {overBudget[0] + 1}, {TokenBatcher.PaddedLength(sourceLengths, targetLengths, overBudget[0])} tokens)";
         this.model = model;
+        model.Precision = options.Precision;
         this.options = options;
         this.train = train;
         this.valid = valid;
