@@ -24,6 +24,7 @@ public static class ServeCommand
         var threads = new Option<int?>("--threads") { Description = "libtorch threads (default: all cores)" };
         var maxTexts = new Option<int>("--max-texts") { Description = "Texts per request", DefaultValueFactory = _ => Defaults.MaxTexts };
         var maxChars = new Option<int>("--max-chars") { Description = "Characters per text, counted as Unicode code points (an emoji is one)", DefaultValueFactory = _ => Defaults.MaxChars };
+        var precision = PrecisionOption.ForInference();
         var maxBody = new Option<long>("--max-body-bytes") { Description = "Request body size", DefaultValueFactory = _ => Defaults.MaxBodyBytes };
         var maxInputTokens = new Option<int>("--max-input-tokens") { Description = "Longer texts are truncated to this many subword tokens, with a warning in the log", DefaultValueFactory = _ => Defaults.Decoding.MaxInputTokens };
         var maxQueued = new Option<int>("--max-queued-texts") { Description = "Texts waiting for a decoding worker; beyond, requests get 503 with Retry-After", DefaultValueFactory = _ => Defaults.Batching.MaxQueuedSentences };
@@ -31,7 +32,7 @@ public static class ServeCommand
         var apiKey = new ApiKeyOptions("Require 'Authorization: Bearer KEY' on /v1/* and /metrics (/healthz stays open); prefer --api-key-file");
 
         var command = new Command("serve", "Serve a model over HTTP: POST /v1/translate, GET /healthz, /v1/models, /metrics");
-        foreach (var option in new Option[] { model, decoder, beam, urls, maxBatchTokens, maxDelay, workers, threads, maxTexts, maxChars, maxBody, maxInputTokens, maxQueued, timeout })
+        foreach (var option in new Option[] { model, decoder, beam, urls, maxBatchTokens, maxDelay, workers, threads, precision, maxTexts, maxChars, maxBody, maxInputTokens, maxQueued, timeout })
             command.Options.Add(option);
         apiKey.AddTo(command);
 
@@ -70,6 +71,7 @@ public static class ServeCommand
             };
             options.Validate();
             var loaded = ModelStore.Load(p.GetValue(model)!);
+            loaded.Model.FreezeForInference(PrecisionOption.Resolve(p.GetValue(precision)));
             Serve(loaded, options, p.InvocationConfiguration.Error).GetAwaiter().GetResult();
             // A drained shutdown on SIGINT/SIGTERM is how a service stops: success, not an interruption.
             return ExitCodes.Ok;

@@ -1,16 +1,28 @@
 using System.Text.Json;
 using System.Text.Json.Nodes;
+using System.Text.Json.Serialization;
 using NatEm.Data;
 using NatEm.Text;
+using TorchSharp;
 using static TorchSharp.torch;
 
 namespace NatEm.Modeling;
+
+/// <summary>
+/// The element type of the parameters in <c>weights.bin</c>. Models always compute from float32 master weights
+/// (or the precision chosen at load); a half-precision file only halves the download (CTranslate2's
+/// <c>--quantization bfloat16</c>).
+/// </summary>
+[JsonConverter(typeof(JsonStringEnumConverter<WeightsDtype>))]
+public enum WeightsDtype { Fp32, Bf16, Fp16 }
 
 /// <summary>The model.json of a model directory: everything needed to rebuild the model without flags.</summary>
 public sealed record ModelManifest
 {
     public int FormatVersion { get; init; } = ModelStore.FormatVersion;
     public ModelKind Kind { get; init; }
+    /// <summary>How weights.bin stores the parameters; absent in format 1 (always float32).</summary>
+    public WeightsDtype WeightsDtype { get; init; } = WeightsDtype.Fp32;
     public required TransformerConfig Config { get; init; }
     /// <summary>The tokenizer whose files sit beside model.json.</summary>
     public required TokenizerInfo Tokenizer { get; init; }
@@ -24,23 +36,63 @@ public sealed record ModelManifest
 /// </summary>
 public static class ModelStore
 {
-    public const int FormatVersion = 1;
+    /// <summary>2 added <see cref="ModelManifest.WeightsDtype"/>; format 1 directories load as float32.</summary>
+    public const int FormatVersion = 2;
     public const string ManifestFile = "model.json", WeightsFile = "weights.bin";
 
     public static readonly JsonSerializerOptions Json = new() { WriteIndented = true, PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower };
 
-    public static void SaveWeights(string dir, ITranslationModel model) =>
-        AtomicFile.Write(Path.Combine(dir, WeightsFile), s =>
-        {
-            using var writer = new BinaryWriter(s, System.Text.Encoding.UTF8, leaveOpen: true);
-            model.Module.save(writer);
-        });
+    /// <summary>
+    /// Writes a new model directory atomically: manifest, weights stored as <see cref="ModelManifest.WeightsDtype"/>,
+    /// and the tokenizer's files copied from <paramref name="tokenizerSourceDir"/>. Fails if it exists.
+    /// </summary>
+    public static void Save(string dir, ModelManifest manifest, ITranslationModel model, string tokenizerSourceDir)
+    {
+        if (Path.Exists(dir)) throw NatEmException.In(dir, "already exists; remove it or choose another --out", ExitCodes.Usage);
+        AtomicFile.WriteDirectory(dir, temp => WriteFiles(temp, manifest, model, tokenizerSourceDir));
+    }
 
-    public static void SaveManifest(string dir, ModelManifest manifest) =>
+    /// <summary>The files of a model directory, written into <paramref name="dir"/> (a checkpoint adds its own beside them).</summary>
+    public static void WriteFiles(string dir, ModelManifest manifest, ITranslationModel model, string tokenizerSourceDir)
+    {
+        SaveManifest(dir, manifest);
+        SaveWeights(dir, model, manifest.WeightsDtype);
+        SaveTokenizer(dir, tokenizerSourceDir, manifest.Tokenizer);
+    }
+
+    /// <summary>
+    /// Saves the weights in <paramref name="dtype"/>. A half-precision save rounds the model's own float32 weights
+    /// to that type, so the model in memory computes exactly what a reload of the file will.
+    /// </summary>
+    private static void SaveWeights(string dir, ITranslationModel model, WeightsDtype dtype)
+    {
+        if (dtype != WeightsDtype.Fp32) model.Module.to(ScalarTypeOf(dtype));
+        try
+        {
+            AtomicFile.Write(Path.Combine(dir, WeightsFile), s =>
+            {
+                using var writer = new BinaryWriter(s, System.Text.Encoding.UTF8, leaveOpen: true);
+                model.Module.save(writer);
+            });
+        }
+        finally
+        {
+            if (dtype != WeightsDtype.Fp32) model.Module.to(ScalarType.Float32);
+        }
+    }
+
+    private static ScalarType ScalarTypeOf(WeightsDtype dtype) => dtype switch
+    {
+        WeightsDtype.Bf16 => ScalarType.BFloat16,
+        WeightsDtype.Fp16 => ScalarType.Float16,
+        _ => ScalarType.Float32,
+    };
+
+    private static void SaveManifest(string dir, ModelManifest manifest) =>
         AtomicFile.WriteAllText(Path.Combine(dir, ManifestFile), JsonSerializer.Serialize(manifest, Json));
 
     /// <summary>Copies the tokenizer's files from <paramref name="sourceDir"/> into the model directory.</summary>
-    public static void SaveTokenizer(string dir, string sourceDir, TokenizerInfo tokenizer)
+    private static void SaveTokenizer(string dir, string sourceDir, TokenizerInfo tokenizer)
     {
         foreach (var file in tokenizer.Files)
             AtomicFile.WriteAllBytes(Path.Combine(dir, file), File.ReadAllBytes(Path.Combine(sourceDir, file)));
@@ -112,13 +164,17 @@ public static class ModelStore
         return model;
     }
 
+    /// <summary>Loads weights.bin into <paramref name="model"/>: float32, whatever the dtype model.json says the file has.</summary>
     public static void LoadWeights(string dir, ITranslationModel model)
     {
+        var dtype = ReadManifest(dir).WeightsDtype;
         var path = Path.Combine(dir, WeightsFile);
         if (!File.Exists(path)) throw NatEmException.In(path, "missing model weights", ExitCodes.BadModel);
         try
         {
+            if (dtype != WeightsDtype.Fp32) model.Module.to(ScalarTypeOf(dtype));
             model.Module.load(path, strict: true);
+            if (dtype != WeightsDtype.Fp32) model.Module.to(ScalarType.Float32);
         }
         catch (Exception e) when (e is not NatEmException)
         {
