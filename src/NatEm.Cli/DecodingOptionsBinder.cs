@@ -28,7 +28,11 @@ public sealed class DecodingOptionsBinder
 
     public DecodingOptionsBinder(params Option[] extraArOnly)
     {
-        Decoder.AcceptOnlyFromAmong([.. Enum.GetNames<NarDecoder>().Select(n => n.ToLowerInvariant())]);
+        Decoder.Validators.Add(result =>
+        {
+            if (result.GetValueOrDefault<string?>() is { } name && !Enum.GetNames<NarDecoder>().Contains(name, StringComparer.OrdinalIgnoreCase))
+                result.AddError($"--decoder must be argmax, dedup or odd, not '{name}'");
+        });
         _extraArOnly = extraArOnly;
     }
 
