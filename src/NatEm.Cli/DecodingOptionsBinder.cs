@@ -53,7 +53,7 @@ public sealed class DecodingOptionsBinder
         bool nar = kind == ModelKind.NonAutoregressive;
         var misplaced = (nar ? ArOnly : NarOnly).Where(option => p.GetResult(option) is { Implicit: false }).Select(o => o.Name).ToList();
         if (misplaced.Count > 0)
-            throw NatEmException.In(modelDir, $"is a {ModelStore.Describe(kind)} model, so {string.Join(", ", misplaced)} does not apply; "
+            throw NatEmException.In(modelDir, $"is {ModelStore.DescribeWithArticle(kind)} model, so {string.Join(", ", misplaced)} does not apply; "
                 + (nar ? "use --decoder, --length-beam or --rescore, or give an AR model" : "use --beam, --length-penalty or --nbest, or give a NAR model"), ExitCodes.Usage);
 
         var options = Defaults with

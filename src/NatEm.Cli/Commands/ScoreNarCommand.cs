@@ -26,7 +26,7 @@ public static class ScoreNarCommand
             if (n < 1) throw new NatEmException("--nbest must be at least 1", ExitCodes.Usage);
             var kind = ModelStore.ReadManifest(modelDir).Kind;
             if (kind != ModelKind.NonAutoregressive)
-                throw NatEmException.In(modelDir, $"is an {ModelStore.Describe(kind)} model; score-nar needs a NAR model (train-nar or natem em)", ExitCodes.Usage);
+                throw NatEmException.In(modelDir, $"is {ModelStore.DescribeWithArticle(kind)} model; score-nar needs a NAR model (train-nar or natem em)", ExitCodes.Usage);
             var sourcePath = p.GetValue(sources)!;
             var candidatePath = p.GetValue(candidates)!;
             var sourceLines = ReadLines(sourcePath);

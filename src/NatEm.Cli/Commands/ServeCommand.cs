@@ -35,7 +35,7 @@ public static class ServeCommand
             var manifest = ModelStore.ReadManifest(p.GetValue(model)!);
             Option wrongKind = manifest.Kind == ModelKind.Autoregressive ? decoder : beam;
             if (p.GetResult(wrongKind) is { Implicit: false })
-                throw new NatEmException($"{wrongKind.Name} does not apply to a {ModelStore.Describe(manifest.Kind)} model", ExitCodes.Usage);
+                throw new NatEmException($"{wrongKind.Name} does not apply to {ModelStore.DescribeWithArticle(manifest.Kind)} model", ExitCodes.Usage);
             if (p.GetValue(threads) is { } count)
             {
                 if (count < 1) throw new NatEmException("--threads must be at least 1", ExitCodes.Usage);

@@ -99,7 +99,9 @@ public sealed class BeamSearch(ArTransformer model)
                     long index = topIndex[a * width + c];
                     int beamOfOrigin = (int)(index / vocab), token = (int)(index % vocab);
                     long row = (long)a * beam + beamOfOrigin;
-                    if (token == SpecialTokens.Eos)
+                    // At the last step every candidate ends the hypothesis, whatever the scores say: with NaN
+                    // scores the eos forcing above has no effect, and the step count must still bound the search.
+                    if (token == SpecialTokens.Eos || mustEnd[a])
                     {
                         // fairseq counts an eos only when it ranks among the top `beam` candidates.
                         if (c < beam && finished[sentence].Count < beam)
@@ -107,7 +109,7 @@ public sealed class BeamSearch(ArTransformer model)
                     }
                     else selected.Add((row, token, score));
                 }
-                if (finished[sentence].Count >= beam || selected.Count == 0) continue;
+                if (finished[sentence].Count >= beam || selected.Count == 0 || mustEnd[a]) continue;
                 stillActive.Add(sentence);
                 for (int b = 0; b < beam; b++)
                 {
@@ -135,7 +137,9 @@ public sealed class BeamSearch(ArTransformer model)
         }
 
         for (int s = 0; s < sources.Count; s++)
-            results[s] = finished[s].OrderByDescending(h => h.Score).Take(options.NBest).ToArray();
+            results[s] = finished[s].Count > 0
+                ? finished[s].OrderByDescending(h => h.Score).Take(options.NBest).ToArray()
+                : [new Hypothesis([], double.NegativeInfinity, double.NegativeInfinity)];
         return results;
     }
 

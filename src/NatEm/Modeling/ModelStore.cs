@@ -16,6 +16,8 @@ public sealed record ModelManifest
     public required TokenizerInfo Tokenizer { get; init; }
     /// <summary>Resolved training options and provenance (free-form; informative only).</summary>
     public JsonObject? Training { get; init; }
+    /// <summary>SHA-256 of weights.bin (hex), checked at load; absent in format version 1.</summary>
+    public string? WeightsSha256 { get; init; }
 }
 
 /// <summary>
@@ -24,20 +26,30 @@ public sealed record ModelManifest
 /// </summary>
 public static class ModelStore
 {
-    public const int FormatVersion = 1;
+    /// <summary>2 added <see cref="ModelManifest.WeightsSha256"/>; version 1 directories still load, unchecked.</summary>
+    public const int FormatVersion = 2;
     public const string ManifestFile = "model.json", WeightsFile = "weights.bin";
 
     public static readonly JsonSerializerOptions Json = new() { WriteIndented = true, PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower };
 
-    public static void SaveWeights(string dir, ITranslationModel model) =>
-        AtomicFile.Write(Path.Combine(dir, WeightsFile), s =>
+    /// <summary>Writes weights.bin, then model.json with the weights' checksum (and the current format version).</summary>
+    public static void Save(string dir, ModelManifest manifest, ITranslationModel model)
+    {
+        var weights = Path.Combine(dir, WeightsFile);
+        AtomicFile.Write(weights, s =>
         {
             using var writer = new BinaryWriter(s, System.Text.Encoding.UTF8, leaveOpen: true);
             model.Module.save(writer);
         });
-
-    public static void SaveManifest(string dir, ModelManifest manifest) =>
+        manifest = manifest with { FormatVersion = FormatVersion, WeightsSha256 = Sha256(weights) };
         AtomicFile.WriteAllText(Path.Combine(dir, ManifestFile), JsonSerializer.Serialize(manifest, Json));
+    }
+
+    private static string Sha256(string path)
+    {
+        using var stream = File.OpenRead(path);
+        return Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(stream));
+    }
 
     /// <summary>Copies the tokenizer's files from <paramref name="sourceDir"/> into the model directory.</summary>
     public static void SaveTokenizer(string dir, string sourceDir, TokenizerInfo tokenizer)
@@ -106,16 +118,19 @@ public static class ModelStore
         var manifest = ReadManifest(dir);
         if (expectedKind is { } kind && manifest.Kind != kind)
             throw NatEmException.In(Path.Combine(dir, ManifestFile),
-                $"this is a {Describe(manifest.Kind)} model, but the command needs a {Describe(kind)} model", ExitCodes.BadModel);
+                $"this is {DescribeWithArticle(manifest.Kind)} model, but the command needs {DescribeWithArticle(kind)} model", ExitCodes.BadModel);
         var model = TranslationModels.Create(manifest.Kind, manifest.Config);
         LoadWeights(dir, model);
         return model;
     }
 
+    /// <summary>Loads weights.bin into <paramref name="model"/>, checking its checksum (when model.json has one) and that every weight is finite.</summary>
     public static void LoadWeights(string dir, ITranslationModel model)
     {
         var path = Path.Combine(dir, WeightsFile);
         if (!File.Exists(path)) throw NatEmException.In(path, "missing model weights", ExitCodes.BadModel);
+        if (ReadManifest(dir).WeightsSha256 is { } expected && !string.Equals(Sha256(path), expected, StringComparison.OrdinalIgnoreCase))
+            throw NatEmException.In(path, $"SHA-256 differs from the weights_sha256 in {ManifestFile}: the file is damaged or was replaced", ExitCodes.BadModel);
         try
         {
             model.Module.load(path, strict: true);
@@ -124,9 +139,19 @@ public static class ModelStore
         {
             throw NatEmException.In(path, $"unreadable or truncated weights ({e.Message.Split('\n')[0]})", ExitCodes.BadModel);
         }
+        using var _ = no_grad();
+        foreach (var (name, weights) in model.Module.state_dict())
+        {
+            using var finite = weights.isfinite().all();
+            if (!finite.item<bool>())
+                throw NatEmException.In(path, $"{name} holds NaN or infinite values (a diverged training run or a damaged file)", ExitCodes.BadModel);
+        }
     }
 
     public static string Describe(ModelKind kind) => kind == ModelKind.Autoregressive ? "autoregressive (AR)" : "non-autoregressive (NAR)";
+
+    /// <summary>"an autoregressive (AR)" or "a non-autoregressive (NAR)".</summary>
+    public static string DescribeWithArticle(ModelKind kind) => (kind == ModelKind.Autoregressive ? "an " : "a ") + Describe(kind);
 }
 
 public sealed record LoadedModel(string Directory, ModelManifest Manifest, ITranslationModel Model, ISubwordTokenizer Tokenizer);

@@ -55,8 +55,7 @@ public static class CheckpointAveraging
         var provenance = new JsonObject { ["averaged_from"] = new JsonArray([.. checkpoints.Select(c => JsonValue.Create(Path.GetFullPath(c)))]) };
         AtomicFile.WriteDirectory(outputDir, dir =>
         {
-            ModelStore.SaveManifest(dir, manifest with { Training = provenance });
-            ModelStore.SaveWeights(dir, model);
+            ModelStore.Save(dir, manifest with { Training = provenance }, model);
             ModelStore.SaveTokenizer(dir, checkpoints[0], manifest.Tokenizer);
         });
     }

@@ -236,8 +236,7 @@ public sealed class Trainer
         var provenance = (JsonObject)contents.Provenance.DeepClone();
         provenance["options"] = JsonSerializer.SerializeToNode(options, ModelStore.Json);
         provenance["update"] = state.Update;
-        ModelStore.SaveManifest(dir, new ModelManifest { Kind = model.Kind, Config = model.Config, Tokenizer = contents.Tokenizer, Training = provenance });
-        ModelStore.SaveWeights(dir, model);
+        ModelStore.Save(dir, new ModelManifest { Kind = model.Kind, Config = model.Config, Tokenizer = contents.Tokenizer, Training = provenance }, model);
         ModelStore.SaveTokenizer(dir, contents.TokenizerDirectory, contents.Tokenizer);
         optimizer.save_state_dict(Path.Combine(dir, CheckpointDirectory.OptimizerFile));
         CheckpointDirectory.WriteState(dir, state);

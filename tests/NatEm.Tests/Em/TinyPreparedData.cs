@@ -46,8 +46,7 @@ public static class TinyPreparedData
         var dir = Path.Combine(SyntheticTask.TempDir(), name);
         Directory.CreateDirectory(dir);
         var model = TranslationModels.Create(kind, TransformerConfig.Preset("tiny", data.Tokenizer.VocabSize), seed);
-        ModelStore.SaveManifest(dir, new ModelManifest { Kind = kind, Config = model.Config, Tokenizer = data.Manifest.Tokenizer });
-        ModelStore.SaveWeights(dir, model);
+        ModelStore.Save(dir, new ModelManifest { Kind = kind, Config = model.Config, Tokenizer = data.Manifest.Tokenizer }, model);
         ModelStore.SaveTokenizer(dir, data.Directory, data.Manifest.Tokenizer);
         return dir;
     }
