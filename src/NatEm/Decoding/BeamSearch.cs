@@ -21,6 +21,11 @@ public sealed record BeamSearchOptions
 
     public static BeamSearchOptions Greedy => new() { Beam = 1 };
 
+    /// <summary>The longest output (in tokens, with eos) for a source of this length: MaxLengthA·|source| + MaxLengthB,
+    /// capped by MaxLengthCap and the model's positions.</summary>
+    public int OutputLimit(int sourceLength, TransformerConfig model) =>
+        Math.Max(1, Math.Min(Math.Min(MaxLengthCap, model.MaxPositions - 1), (int)(MaxLengthA * sourceLength) + MaxLengthB));
+
     public void Validate()
     {
         if (Beam < 1) throw new NatEmException("--beam must be at least 1", ExitCodes.Usage);
@@ -49,8 +54,7 @@ public sealed class BeamSearch(ArTransformer model)
         using var outer = torch.NewDisposeScope();
 
         int beam = options.Beam, vocab = model.Config.VocabSize;
-        int cap = Math.Min(options.MaxLengthCap, model.Config.MaxPositions - 1);
-        int[] maxLengths = sources.Select(s => Math.Min(cap, MaxLength(s.Length, options))).ToArray();
+        int[] maxLengths = sources.Select(s => options.OutputLimit(s.Length, model.Config)).ToArray();
         int maxSteps = maxLengths.Max();
         var finished = sources.Select(_ => new List<Hypothesis>()).ToArray();
 
@@ -145,7 +149,4 @@ public sealed class BeamSearch(ArTransformer model)
 
     private static Hypothesis Finish(int[] tokens, float logProb, double lengthPenalty) =>
         new(tokens, logProb / Math.Pow(tokens.Length + 1, lengthPenalty), logProb);
-
-    private static int MaxLength(int sourceLength, BeamSearchOptions o) =>
-        Math.Max(1, Math.Min(o.MaxLengthCap, (int)(o.MaxLengthA * sourceLength) + o.MaxLengthB));
 }

@@ -58,6 +58,10 @@ public sealed class EmRun
         this.cancel = cancel;
         train = Limit(data.Split("train"), options.TrainLimit);
         valid = Limit(data.Split("valid"), options.ValidLimit);
+        // The decoding passes' widths are bounded now rather than after hours of training.
+        var teacher = options.InitialAr is { } initialAr ? ModelStore.ReadManifest(initialAr).Config : options.Architecture.Resolve(ModelKind.Autoregressive, data.Tokenizer.VocabSize);
+        Distillation.BatchSize(teacher, train.Source, options.NBest, "--nbest", DecodingMemory.DefaultBudgetBytes);
+        Distillation.BatchSize(teacher, train.Source, options.DistillBeam, "--distill-beam", DecodingMemory.DefaultBudgetBytes);
         var statePath = Path.Combine(runDir, StateFile);
         if (File.Exists(statePath) && !resume)
             throw NatEmException.In(runDir, "already holds an EM run; pass --resume to continue it or choose a new --out", ExitCodes.Usage);
