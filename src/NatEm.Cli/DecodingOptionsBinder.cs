@@ -13,7 +13,7 @@ public sealed class DecodingOptionsBinder
 {
     private static readonly TranslationOptions Defaults = new();
 
-    public readonly Option<string> Model = new("--model") { Description = "Model directory (a checkpoint, RUN/checkpoint_best, an EM model or an averaged model)", Required = true };
+    public readonly Option<string> Model = new("--model") { Description = "Model directory (a checkpoint, an EM model or an averaged model), or a run directory: its checkpoint_best (else checkpoint_last)", Required = true };
     public readonly Option<int?> Beam = new("--beam") { Description = $"AR only: beam size, 1 = greedy (default {Defaults.Beam.Beam})" };
     public readonly Option<double?> LengthPenalty = new("--length-penalty") { Description = $"AR only: rank hypotheses by log-prob / length^P (default {Defaults.Beam.LengthPenalty})" };
     public readonly Option<string?> Decoder = new("--decoder") { Description = $"NAR only: argmax, dedup or odd (default {Defaults.Nar.Decoder.ToString().ToLowerInvariant()})" };
@@ -48,7 +48,7 @@ public sealed class DecodingOptionsBinder
     /// <summary>Loads the model (and the re-scorer), checks the options fit its kind and returns the translator with its options.</summary>
     public (Translator Translator, TranslationOptions Options) Bind(ParseResult p, int nBest = 1)
     {
-        var modelDir = p.GetValue(Model)!;
+        var modelDir = ModelArguments.Resolve(p, p.GetValue(Model)!);
         var kind = ModelStore.ReadManifest(modelDir).Kind;
         bool nar = kind == ModelKind.NonAutoregressive;
         var misplaced = (nar ? ArOnly : NarOnly).Where(option => p.GetResult(option) is { Implicit: false }).Select(o => o.Name).ToList();
@@ -79,7 +79,7 @@ public sealed class DecodingOptionsBinder
             torch.set_num_threads(threads);
         }
         var model = ModelStore.Load(modelDir, kind);
-        return (new Translator(model, LoadRescorer(p.GetValue(Rescore), model)), options);
+        return (new Translator(model, LoadRescorer(ModelArguments.ResolveOptional(p, p.GetValue(Rescore)), model)), options);
     }
 
     private static ArTransformer? LoadRescorer(string? dir, LoadedModel model)

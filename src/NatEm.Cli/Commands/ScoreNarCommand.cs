@@ -21,7 +21,7 @@ public static class ScoreNarCommand
 
         command.SetAction(p => CliErrors.Run(p, () =>
         {
-            var modelDir = p.GetValue(model)!;
+            var modelDir = ModelArguments.Resolve(p, p.GetValue(model)!);
             int n = p.GetValue(nBest);
             if (n < 1) throw new NatEmException("--nbest must be at least 1", ExitCodes.Usage);
             var kind = ModelStore.ReadManifest(modelDir).Kind;

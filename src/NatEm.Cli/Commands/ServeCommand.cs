@@ -32,7 +32,8 @@ public static class ServeCommand
 
         command.SetAction(p => CliErrors.Run(p, () =>
         {
-            var manifest = ModelStore.ReadManifest(p.GetValue(model)!);
+            var modelDir = ModelArguments.Resolve(p, p.GetValue(model)!);
+            var manifest = ModelStore.ReadManifest(modelDir);
             Option wrongKind = manifest.Kind == ModelKind.Autoregressive ? decoder : beam;
             if (p.GetResult(wrongKind) is { Implicit: false })
                 throw new NatEmException($"{wrongKind.Name} does not apply to {ModelStore.DescribeWithArticle(manifest.Kind)} model", ExitCodes.Usage);
@@ -60,7 +61,7 @@ public static class ServeCommand
                 MaxBodyBytes = p.GetValue(maxBody),
             };
             options.Validate();
-            var loaded = ModelStore.Load(p.GetValue(model)!);
+            var loaded = ModelStore.Load(modelDir);
             Serve(loaded, options).GetAwaiter().GetResult();
             return ExitCodes.Ok;
         }));

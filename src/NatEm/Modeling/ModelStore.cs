@@ -58,6 +58,27 @@ public static class ModelStore
             AtomicFile.WriteAllBytes(Path.Combine(dir, file), File.ReadAllBytes(Path.Combine(sourceDir, file)));
     }
 
+    /// <summary>
+    /// The model directory a path stands for: a model directory as it is; a training run directory's
+    /// checkpoint_best, or its checkpoint_last when no best exists yet; an EM run directory's final model.
+    /// The note says which was chosen (null when the path is a model directory itself).
+    /// </summary>
+    public static (string Directory, string? Note) Resolve(string path)
+    {
+        if (File.Exists(Path.Combine(path, ManifestFile)) || !Directory.Exists(path)) return (path, null);
+        foreach (var (name, what) in new[]
+                 {
+                     ("checkpoint_best", "its best checkpoint"),
+                     ("checkpoint_last", "its last checkpoint, since it has no checkpoint_best yet"),
+                     ("model", "the EM run's final model"),
+                 })
+        {
+            var candidate = Path.Combine(path, name);
+            if (File.Exists(Path.Combine(candidate, ManifestFile))) return (candidate, $"{path} is a run directory: using {candidate} ({what})");
+        }
+        return (path, null);
+    }
+
     /// <summary>A model directory loaded whole: manifest, model with weights, tokenizer.</summary>
     public static LoadedModel Load(string dir, ModelKind? expectedKind = null)
     {

@@ -136,4 +136,26 @@ public sealed class TranslateCommandTests(TinyModels models)
         Assert.Equal(ExitCodes.Environment, exitCode);
         Assert.Equal($"natem: error: {models.Scratch}: is a directory; expected a file name to write", error.TrimEnd());
     }
+
+    [Fact]
+    public void ARunDirectoryStandsForItsBestCheckpointOrElseItsLast()
+    {
+        var input = models.WriteLines("red cat sees the dog", "a big fish eats");
+        var best = Path.Combine(models.ArRun, "checkpoint_best");
+        var (exitCode, output, error) = TinyModels.Run("translate", "--model", models.ArRun, "--input", input);
+
+        Assert.True(exitCode == ExitCodes.Ok, error);
+        Assert.Equal($"natem: {models.ArRun} is a run directory: using {best} (its best checkpoint)", error.TrimEnd());
+        Assert.Equal(TinyModels.Run("translate", "--model", best, "--input", input).Output, output);
+
+        // An interrupted run may have only checkpoint_last.
+        var interrupted = models.NewPath("interrupted-run");
+        Directory.CreateDirectory(interrupted);
+        Directory.CreateSymbolicLink(Path.Combine(interrupted, "checkpoint_last"), Path.GetFullPath(models.Ar));
+        (exitCode, output, error) = TinyModels.Run("translate", "--model", interrupted, "--input", input);
+
+        Assert.True(exitCode == ExitCodes.Ok, error);
+        Assert.Contains($"using {Path.Combine(interrupted, "checkpoint_last")} (its last checkpoint, since it has no checkpoint_best yet)", error);
+        Assert.Equal(TinyModels.Run("translate", "--model", models.Ar, "--input", input).Output, output);
+    }
 }
