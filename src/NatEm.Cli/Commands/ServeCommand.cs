@@ -38,10 +38,11 @@ public static class ServeCommand
 
         command.SetAction(p => CliErrors.Run(p, () =>
         {
-            var manifest = ModelStore.ReadManifest(p.GetValue(model)!);
+            var modelDir = ModelArguments.Resolve(p, p.GetValue(model)!);
+            var manifest = ModelStore.ReadManifest(modelDir);
             Option wrongKind = manifest.Kind == ModelKind.Autoregressive ? decoder : beam;
             if (p.GetResult(wrongKind) is { Implicit: false })
-                throw new NatEmException($"{wrongKind.Name} does not apply to a {ModelStore.Describe(manifest.Kind)} model", ExitCodes.Usage);
+                throw new NatEmException($"{wrongKind.Name} does not apply to {ModelStore.DescribeWithArticle(manifest.Kind)} model", ExitCodes.Usage);
             if (p.GetValue(threads) is { } count)
             {
                 if (count < 1) throw new NatEmException("--threads must be at least 1", ExitCodes.Usage);
@@ -70,7 +71,7 @@ public static class ServeCommand
                 RequestTimeout = Seconds(p.GetValue(timeout)),
             };
             options.Validate();
-            var loaded = ModelStore.Load(p.GetValue(model)!);
+            var loaded = ModelStore.Load(modelDir);
             loaded.Model.FreezeForInference(PrecisionOption.Resolve(p.GetValue(precision)));
             Serve(loaded, options, p.InvocationConfiguration.Error).GetAwaiter().GetResult();
             // A drained shutdown on SIGINT/SIGTERM is how a service stops: success, not an interruption.

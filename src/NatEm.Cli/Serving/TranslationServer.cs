@@ -113,6 +113,7 @@ public sealed partial class TranslationServer : IAsyncDisposable
     public static TranslationServer Create(LoadedModel model, ServeOptions options)
     {
         options.Validate();
+        options.Decoding.ValidateWidth(model.Manifest.Config, model.Manifest.Kind);
         return new TranslationServer(model, options);
     }
 
@@ -265,6 +266,14 @@ public sealed partial class TranslationServer : IAsyncDisposable
             if (nbest < 1 || nbest > decoding.Beam.Beam)
                 throw new RequestRejected(StatusCodes.Status400BadRequest, $"nbest: must be between 1 and the server's beam ({decoding.Beam.Beam})");
             decoding = decoding with { Beam = decoding.Beam with { NBest = nbest } };
+        }
+        try
+        {
+            decoding.ValidateWidth(translator.Model.Manifest.Config, translator.Model.Manifest.Kind);
+        }
+        catch (NatEmException e) when (e.ExitCode == ExitCodes.Usage)
+        {
+            throw new RequestRejected(StatusCodes.Status400BadRequest, e.Message);
         }
         return decoding;
     }

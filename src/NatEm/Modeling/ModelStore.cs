@@ -28,6 +28,8 @@ public sealed record ModelManifest
     public required TokenizerInfo Tokenizer { get; init; }
     /// <summary>Resolved training options and provenance (free-form; informative only).</summary>
     public JsonObject? Training { get; init; }
+    /// <summary>SHA-256 of weights.bin (hex), checked at load; absent in format version 1.</summary>
+    public string? WeightsSha256 { get; init; }
 }
 
 /// <summary>
@@ -36,7 +38,10 @@ public sealed record ModelManifest
 /// </summary>
 public static class ModelStore
 {
-    /// <summary>2 added <see cref="ModelManifest.WeightsDtype"/>; format 1 directories load as float32.</summary>
+    /// <summary>
+    /// 2 added <see cref="ModelManifest.WeightsSha256"/> and <see cref="ModelManifest.WeightsDtype"/>; version 1
+    /// directories still load, unchecked, as float32.
+    /// </summary>
     public const int FormatVersion = 2;
     public const string ManifestFile = "model.json", WeightsFile = "weights.bin";
 
@@ -55,8 +60,8 @@ public static class ModelStore
     /// <summary>The files of a model directory, written into <paramref name="dir"/> (a checkpoint adds its own beside them).</summary>
     public static void WriteFiles(string dir, ModelManifest manifest, ITranslationModel model, string tokenizerSourceDir)
     {
-        SaveManifest(dir, manifest);
         SaveWeights(dir, model, manifest.WeightsDtype);
+        SaveManifest(dir, manifest with { FormatVersion = FormatVersion, WeightsSha256 = Sha256(Path.Combine(dir, WeightsFile)) });
         SaveTokenizer(dir, tokenizerSourceDir, manifest.Tokenizer);
     }
 
@@ -91,11 +96,38 @@ public static class ModelStore
     private static void SaveManifest(string dir, ModelManifest manifest) =>
         AtomicFile.WriteAllText(Path.Combine(dir, ManifestFile), JsonSerializer.Serialize(manifest, Json));
 
+    private static string Sha256(string path)
+    {
+        using var stream = File.OpenRead(path);
+        return Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(stream));
+    }
+
     /// <summary>Copies the tokenizer's files from <paramref name="sourceDir"/> into the model directory.</summary>
     private static void SaveTokenizer(string dir, string sourceDir, TokenizerInfo tokenizer)
     {
         foreach (var file in tokenizer.Files)
             AtomicFile.WriteAllBytes(Path.Combine(dir, file), File.ReadAllBytes(Path.Combine(sourceDir, file)));
+    }
+
+    /// <summary>
+    /// The model directory a path stands for: a model directory as it is; a training run directory's
+    /// checkpoint_best, or its checkpoint_last when no best exists yet; an EM run directory's final model.
+    /// The note says which was chosen (null when the path is a model directory itself).
+    /// </summary>
+    public static (string Directory, string? Note) Resolve(string path)
+    {
+        if (File.Exists(Path.Combine(path, ManifestFile)) || !Directory.Exists(path)) return (path, null);
+        foreach (var (name, what) in new[]
+                 {
+                     ("checkpoint_best", "its best checkpoint"),
+                     ("checkpoint_last", "its last checkpoint, since it has no checkpoint_best yet"),
+                     ("model", "the EM run's final model"),
+                 })
+        {
+            var candidate = Path.Combine(path, name);
+            if (File.Exists(Path.Combine(candidate, ManifestFile))) return (candidate, $"{path} is a run directory: using {candidate} ({what})");
+        }
+        return (path, null);
     }
 
     /// <summary>A model directory loaded whole: manifest, model with weights, tokenizer.</summary>
@@ -158,18 +190,24 @@ public static class ModelStore
         var manifest = ReadManifest(dir);
         if (expectedKind is { } kind && manifest.Kind != kind)
             throw NatEmException.In(Path.Combine(dir, ManifestFile),
-                $"this is a {Describe(manifest.Kind)} model, but the command needs a {Describe(kind)} model", ExitCodes.BadModel);
+                $"this is {DescribeWithArticle(manifest.Kind)} model, but the command needs {DescribeWithArticle(kind)} model", ExitCodes.BadModel);
         var model = TranslationModels.Create(manifest.Kind, manifest.Config);
         LoadWeights(dir, model);
         return model;
     }
 
-    /// <summary>Loads weights.bin into <paramref name="model"/>: float32, whatever the dtype model.json says the file has.</summary>
+    /// <summary>
+    /// Loads weights.bin into <paramref name="model"/> as float32, whatever dtype model.json says the file has, checking
+    /// its checksum (when model.json has one) and that every weight is finite.
+    /// </summary>
     public static void LoadWeights(string dir, ITranslationModel model)
     {
-        var dtype = ReadManifest(dir).WeightsDtype;
+        var manifest = ReadManifest(dir);
+        var dtype = manifest.WeightsDtype;
         var path = Path.Combine(dir, WeightsFile);
         if (!File.Exists(path)) throw NatEmException.In(path, "missing model weights", ExitCodes.BadModel);
+        if (manifest.WeightsSha256 is { } expected && !string.Equals(Sha256(path), expected, StringComparison.OrdinalIgnoreCase))
+            throw NatEmException.In(path, $"SHA-256 differs from the weights_sha256 in {ManifestFile}: the file is damaged or was replaced", ExitCodes.BadModel);
         try
         {
             if (dtype != WeightsDtype.Fp32) model.Module.to(ScalarTypeOf(dtype));
@@ -180,9 +218,19 @@ public static class ModelStore
         {
             throw NatEmException.In(path, $"unreadable or truncated weights ({e.Message.Split('\n')[0]})", ExitCodes.BadModel);
         }
+        using var _ = no_grad();
+        foreach (var (name, weights) in model.Module.state_dict())
+        {
+            using var finite = weights.isfinite().all();
+            if (!finite.item<bool>())
+                throw NatEmException.In(path, $"{name} holds NaN or infinite values (a diverged training run or a damaged file)", ExitCodes.BadModel);
+        }
     }
 
     public static string Describe(ModelKind kind) => kind == ModelKind.Autoregressive ? "autoregressive (AR)" : "non-autoregressive (NAR)";
+
+    /// <summary>"an autoregressive (AR)" or "a non-autoregressive (NAR)".</summary>
+    public static string DescribeWithArticle(ModelKind kind) => (kind == ModelKind.Autoregressive ? "an " : "a ") + Describe(kind);
 }
 
 public sealed record LoadedModel(string Directory, ModelManifest Manifest, ITranslationModel Model, ISubwordTokenizer Tokenizer);

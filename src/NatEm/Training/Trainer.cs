@@ -247,7 +247,7 @@ public sealed class Trainer
     {
         if (!resume && checkpoints.HasLast)
             throw NatEmException.In(checkpoints.RunDir, "already holds checkpoints; pass --resume to continue that run or choose a new --out", ExitCodes.Usage);
-        Directory.CreateDirectory(checkpoints.RunDir);
+        AtomicFile.CreateDirectory(checkpoints.RunDir);
         File.Delete(logPath);
         torch.manual_seed(options.Seed);
         return new TrainerState();
