@@ -65,7 +65,7 @@ public static class PrepareCommand
                 Filter = new FilterOptions(parseResult.GetValue(maxLength), parseResult.GetValue(maxRatio)),
             };
             options.Validate();
-            var console = AnsiConsole.Create(new AnsiConsoleSettings { Out = new AnsiConsoleOutput(parseResult.InvocationConfiguration.Output) });
+            var console = AnsiConsole.Create(new AnsiConsoleSettings { Out = new AnsiConsoleOutput(parseResult.InvocationConfiguration.Output) }).Unwrapped();
             parseResult.InvocationConfiguration.Output.WriteLine(SplitNote(options));
             var result = RunWithProgress(console, options);
             PrintStatistics(console, result, options.OutputDirectory);
@@ -96,6 +96,11 @@ public static class PrepareCommand
 
     private static PrepareResult RunWithProgress(IAnsiConsole console, PrepareOptions options)
     {
+        if (!ConsoleProgress.IsLive(console))
+        {
+            var lines = Enum.GetValues<PrepareStage>().ToDictionary(stage => stage, stage => new PercentLines(StageNames[stage], console.Profile.Out.Writer));
+            return DataPreparer.Prepare(options, new SynchronousProgress<PrepareProgress>(report => lines[report.Stage].Report(report.Done, report.Total)));
+        }
         PrepareResult? result = null;
         console.Progress()
             .AutoClear(false)

@@ -52,6 +52,7 @@ public static class DataPreparer
             encoder.EncodeTrain(train, textChecks, options.Filter),
         };
         splits.AddRange(inputs.Skip(1).Select(encoder.EncodeWhole));
+        progress?.Report(new PrepareProgress(PrepareStage.Encoding, inputs.Sum(t => 2L * t.Count), inputs.Sum(t => 2L * t.Count)));
         EndStage(PrepareStage.Encoding);
 
         WriteSplits(dir, options, splits.Select(s => s.Data).ToList(), progress);

@@ -45,4 +45,21 @@ public sealed class TrainCommandTests(TinyModels models)
         Assert.StartsWith($"natem: error: {run}: --resume: no such run directory", error);
         Assert.False(Directory.Exists(run));
     }
+
+    [Fact]
+    public void ProgressWithoutATerminalIsOneUnwrappedLinePerStepWithValidationDecodingProgress()
+    {
+        var (exitCode, output, error) = TinyModels.Run("train-ar", "--data", models.Data.Directory, "--out", models.NewPath("plain-progress"),
+            "--preset", "tiny", "--max-updates", "6", "--log-every", "2", "--validate-every", "3", "--threads", "1");
+
+        Assert.True(exitCode == ExitCodes.Ok, error);
+        var lines = output.Split('\n', StringSplitOptions.RemoveEmptyEntries);
+        Assert.True(lines.Length == lines.Distinct().Count(), output);
+        Assert.Equal(3, lines.Count(l => l.StartsWith("train-ar | upd ", StringComparison.Ordinal)));
+        Assert.Contains(lines, l => l.StartsWith("train-ar | upd 6 ", StringComparison.Ordinal) && l.Contains("tok/s | lr ", StringComparison.Ordinal));
+        Assert.Contains(lines, l => l.StartsWith("train-ar: stopped (max updates (6)) after 6 updates", StringComparison.Ordinal) && l.EndsWith("-> checkpoints/update_0000003", StringComparison.Ordinal));
+        Assert.Contains("train-ar: validation 1 decoding: 100% (12/12)", lines);
+        Assert.Contains("train-ar: validation 2 decoding: 100% (12/12)", lines);
+        Assert.Equal(2, lines.Count(l => l.StartsWith("train-ar: update ", StringComparison.Ordinal) && l.Contains(": valid loss ", StringComparison.Ordinal)));
+    }
 }
