@@ -62,4 +62,24 @@ public sealed class TrainCommandTests(TinyModels models)
         Assert.Contains("train-ar: validation 2 decoding: 100% (12/12)", lines);
         Assert.Equal(2, lines.Count(l => l.StartsWith("train-ar: update ", StringComparison.Ordinal) && l.Contains(": valid loss ", StringComparison.Ordinal)));
     }
+
+    [Theory]
+    [InlineData("--max-epochs", "0")]
+    [InlineData("--max-updates", "-1")]
+    [InlineData("--max-minutes", "0")]
+    public void ANonPositiveLimitIsAUsageErrorNamingTheOption(string option, string value)
+    {
+        var (exitCode, _, error) = TinyModels.Run("train-ar", "--data", models.Data.Directory, "--out", models.NewPath("limits"), option, value);
+
+        Assert.Equal(ExitCodes.Usage, exitCode);
+        Assert.Contains($"{option} must be positive", error);
+    }
+
+    [Fact]
+    public void BenchUsesAllCoresByDefaultLikeEveryCommand()
+    {
+        var (_, output, _) = TinyModels.Run("bench", "--help");
+        Assert.Contains("libtorch threads (default: all cores, as every command)", output);
+        Assert.DoesNotContain("[default: ", output.Split('\n').Single(l => l.Contains("--threads", StringComparison.Ordinal)));
+    }
 }
