@@ -82,4 +82,15 @@ public sealed class TrainCommandTests(TinyModels models)
         Assert.Contains("libtorch threads (default: all cores, as every command)", output);
         Assert.DoesNotContain("[default: ", output.Split('\n').Single(l => l.Contains("--threads", StringComparison.Ordinal)));
     }
+
+    [Fact]
+    public void MaxTokensBeyondTheMemoryLimitIsAUsageError()
+    {
+        var (exitCode, _, error) = TinyModels.Run("train-ar", "--data", models.Data.Directory, "--out", models.NewPath("huge-batch"), "--preset", "tiny",
+            "--max-updates", "1", "--max-tokens", "2000000000");
+
+        Assert.Equal(ExitCodes.Usage, exitCode);
+        Assert.Contains("--max-tokens 2000000000 needs about ", error);
+        Assert.Contains("the largest --max-tokens that fits is ", error);
+    }
 }
