@@ -22,6 +22,7 @@ public sealed class DecodingOptionsBinder
     public readonly Option<int?> BatchSize = new("--batch-size") { Description = $"Sentences decoded together (default {Defaults.BatchSize})" };
     public readonly Option<int?> MaxInputTokens = new("--max-input-tokens") { Description = $"Longer inputs are truncated, with a warning (default {Defaults.MaxInputTokens})" };
     public readonly Option<int?> Threads = new("--threads") { Description = "libtorch threads (default: all cores)" };
+    public readonly Option<Precision?> Precision = PrecisionOption.ForInference();
 
     /// <summary>Options that only the command adds (like translate's --nbest) but that are AR-only too.</summary>
     private readonly Option[] _extraArOnly;
@@ -41,7 +42,7 @@ public sealed class DecodingOptionsBinder
 
     public void AddTo(Command command)
     {
-        foreach (var option in new Option[] { Model, Beam, LengthPenalty, Decoder, LengthBeam, Rescore, BatchSize, MaxInputTokens, Threads })
+        foreach (var option in new Option[] { Model, Beam, LengthPenalty, Decoder, LengthBeam, Rescore, BatchSize, MaxInputTokens, Threads, Precision })
             command.Options.Add(option);
     }
 
@@ -78,8 +79,12 @@ public sealed class DecodingOptionsBinder
             if (threads < 1) throw new NatEmException("--threads must be at least 1", ExitCodes.Usage);
             torch.set_num_threads(threads);
         }
+        var precision = PrecisionOption.Resolve(p.GetValue(Precision));
         var model = ModelStore.Load(modelDir, kind);
-        return (new Translator(model, LoadRescorer(ModelArguments.ResolveOptional(p, p.GetValue(Rescore)), model)), options);
+        model.Model.FreezeForInference(precision);
+        var rescorer = LoadRescorer(ModelArguments.ResolveOptional(p, p.GetValue(Rescore)), model);
+        rescorer?.FreezeForInference(precision);
+        return (new Translator(model, rescorer), options);
     }
 
     private static ArTransformer? LoadRescorer(string? dir, LoadedModel model)

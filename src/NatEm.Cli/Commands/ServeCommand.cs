@@ -24,10 +24,11 @@ public static class ServeCommand
         var threads = new Option<int?>("--threads") { Description = "libtorch threads (default: all cores)" };
         var maxTexts = new Option<int>("--max-texts") { Description = "Texts per request", DefaultValueFactory = _ => Defaults.MaxTexts };
         var maxChars = new Option<int>("--max-chars") { Description = "Characters per text", DefaultValueFactory = _ => Defaults.MaxChars };
+        var precision = PrecisionOption.ForInference();
         var maxBody = new Option<long>("--max-body-bytes") { Description = "Request body size", DefaultValueFactory = _ => Defaults.MaxBodyBytes };
 
         var command = new Command("serve", "Serve a model over HTTP: POST /v1/translate, GET /healthz, /v1/models, /metrics");
-        foreach (var option in new Option[] { model, decoder, beam, urls, maxBatchTokens, maxDelay, workers, threads, maxTexts, maxChars, maxBody })
+        foreach (var option in new Option[] { model, decoder, beam, urls, maxBatchTokens, maxDelay, workers, threads, precision, maxTexts, maxChars, maxBody })
             command.Options.Add(option);
 
         command.SetAction(p => CliErrors.Run(p, () =>
@@ -62,6 +63,7 @@ public static class ServeCommand
             };
             options.Validate();
             var loaded = ModelStore.Load(modelDir);
+            loaded.Model.FreezeForInference(PrecisionOption.Resolve(p.GetValue(precision)));
             Serve(loaded, options).GetAwaiter().GetResult();
             return ExitCodes.Ok;
         }));

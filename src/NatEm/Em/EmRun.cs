@@ -66,7 +66,7 @@ public sealed class EmRun
         if (File.Exists(statePath) && !resume)
             throw NatEmException.In(runDir, "already holds an EM run; pass --resume to continue it or choose a new --out", ExitCodes.Usage);
         state = File.Exists(statePath) ? ReadState(statePath) : new EmState();
-        if (state.Options is { } saved && saved != JsonSerializer.Serialize(options, ModelStore.Json))
+        if (state.Options is { } saved && !SameOptionsIgnoringPrecision(saved, JsonSerializer.Serialize(options, ModelStore.Json)))
             throw NatEmException.In(statePath, "was started with different EM options; resume with the same options", ExitCodes.Usage);
         state = state with { Options = JsonSerializer.Serialize(options, ModelStore.Json) };
         AtomicFile.CreateDirectory(runDir);
@@ -251,6 +251,22 @@ public sealed class EmRun
     private static NarTransformer LoadNar(string dir) => (NarTransformer)ModelStore.LoadModel(dir, ModelKind.NonAutoregressive);
 
     private static ParallelSplit Limit(ParallelSplit split, int? limit) => limit is { } n ? split.Take(n) : split;
+
+    /// <summary>
+    /// Whether two serialized <see cref="EmOptions"/> agree on everything but the training precision, which a run may
+    /// change when it resumes (checkpoints are fp32 either way) and which runs from before it existed lack.
+    /// </summary>
+    private static bool SameOptionsIgnoringPrecision(string saved, string current)
+    {
+        static JsonNode? WithoutPrecision(string json)
+        {
+            var node = JsonNode.Parse(json);
+            foreach (var training in new[] { "ar_training", "nar_training" })
+                (node?[training] as JsonObject)?.Remove("precision");
+            return node;
+        }
+        return JsonNode.DeepEquals(WithoutPrecision(saved), WithoutPrecision(current));
+    }
 
     private void Finish(string stage)
     {

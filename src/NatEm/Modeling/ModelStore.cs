@@ -1,16 +1,28 @@
 using System.Text.Json;
 using System.Text.Json.Nodes;
+using System.Text.Json.Serialization;
 using NatEm.Data;
 using NatEm.Text;
+using TorchSharp;
 using static TorchSharp.torch;
 
 namespace NatEm.Modeling;
+
+/// <summary>
+/// The element type of the parameters in <c>weights.bin</c>. Models always compute from float32 master weights
+/// (or the precision chosen at load); a half-precision file only halves the download (CTranslate2's
+/// <c>--quantization bfloat16</c>).
+/// </summary>
+[JsonConverter(typeof(JsonStringEnumConverter<WeightsDtype>))]
+public enum WeightsDtype { Fp32, Bf16, Fp16 }
 
 /// <summary>The model.json of a model directory: everything needed to rebuild the model without flags.</summary>
 public sealed record ModelManifest
 {
     public int FormatVersion { get; init; } = ModelStore.FormatVersion;
     public ModelKind Kind { get; init; }
+    /// <summary>How weights.bin stores the parameters; absent in format 1 (always float32).</summary>
+    public WeightsDtype WeightsDtype { get; init; } = WeightsDtype.Fp32;
     public required TransformerConfig Config { get; init; }
     /// <summary>The tokenizer whose files sit beside model.json.</summary>
     public required TokenizerInfo Tokenizer { get; init; }
@@ -26,24 +38,63 @@ public sealed record ModelManifest
 /// </summary>
 public static class ModelStore
 {
-    /// <summary>2 added <see cref="ModelManifest.WeightsSha256"/>; version 1 directories still load, unchecked.</summary>
+    /// <summary>
+    /// 2 added <see cref="ModelManifest.WeightsSha256"/> and <see cref="ModelManifest.WeightsDtype"/>; version 1
+    /// directories still load, unchecked, as float32.
+    /// </summary>
     public const int FormatVersion = 2;
     public const string ManifestFile = "model.json", WeightsFile = "weights.bin";
 
     public static readonly JsonSerializerOptions Json = new() { WriteIndented = true, PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower };
 
-    /// <summary>Writes weights.bin, then model.json with the weights' checksum (and the current format version).</summary>
-    public static void Save(string dir, ModelManifest manifest, ITranslationModel model)
+    /// <summary>
+    /// Writes a new model directory atomically: manifest, weights stored as <see cref="ModelManifest.WeightsDtype"/>,
+    /// and the tokenizer's files copied from <paramref name="tokenizerSourceDir"/>. Fails if it exists.
+    /// </summary>
+    public static void Save(string dir, ModelManifest manifest, ITranslationModel model, string tokenizerSourceDir)
     {
-        var weights = Path.Combine(dir, WeightsFile);
-        AtomicFile.Write(weights, s =>
-        {
-            using var writer = new BinaryWriter(s, System.Text.Encoding.UTF8, leaveOpen: true);
-            model.Module.save(writer);
-        });
-        manifest = manifest with { FormatVersion = FormatVersion, WeightsSha256 = Sha256(weights) };
-        AtomicFile.WriteAllText(Path.Combine(dir, ManifestFile), JsonSerializer.Serialize(manifest, Json));
+        if (Path.Exists(dir)) throw NatEmException.In(dir, "already exists; remove it or choose another --out", ExitCodes.Usage);
+        AtomicFile.WriteDirectory(dir, temp => WriteFiles(temp, manifest, model, tokenizerSourceDir));
     }
+
+    /// <summary>The files of a model directory, written into <paramref name="dir"/> (a checkpoint adds its own beside them).</summary>
+    public static void WriteFiles(string dir, ModelManifest manifest, ITranslationModel model, string tokenizerSourceDir)
+    {
+        SaveWeights(dir, model, manifest.WeightsDtype);
+        SaveManifest(dir, manifest with { FormatVersion = FormatVersion, WeightsSha256 = Sha256(Path.Combine(dir, WeightsFile)) });
+        SaveTokenizer(dir, tokenizerSourceDir, manifest.Tokenizer);
+    }
+
+    /// <summary>
+    /// Saves the weights in <paramref name="dtype"/>. A half-precision save rounds the model's own float32 weights
+    /// to that type, so the model in memory computes exactly what a reload of the file will.
+    /// </summary>
+    private static void SaveWeights(string dir, ITranslationModel model, WeightsDtype dtype)
+    {
+        if (dtype != WeightsDtype.Fp32) model.Module.to(ScalarTypeOf(dtype));
+        try
+        {
+            AtomicFile.Write(Path.Combine(dir, WeightsFile), s =>
+            {
+                using var writer = new BinaryWriter(s, System.Text.Encoding.UTF8, leaveOpen: true);
+                model.Module.save(writer);
+            });
+        }
+        finally
+        {
+            if (dtype != WeightsDtype.Fp32) model.Module.to(ScalarType.Float32);
+        }
+    }
+
+    private static ScalarType ScalarTypeOf(WeightsDtype dtype) => dtype switch
+    {
+        WeightsDtype.Bf16 => ScalarType.BFloat16,
+        WeightsDtype.Fp16 => ScalarType.Float16,
+        _ => ScalarType.Float32,
+    };
+
+    private static void SaveManifest(string dir, ModelManifest manifest) =>
+        AtomicFile.WriteAllText(Path.Combine(dir, ManifestFile), JsonSerializer.Serialize(manifest, Json));
 
     private static string Sha256(string path)
     {
@@ -52,7 +103,7 @@ public static class ModelStore
     }
 
     /// <summary>Copies the tokenizer's files from <paramref name="sourceDir"/> into the model directory.</summary>
-    public static void SaveTokenizer(string dir, string sourceDir, TokenizerInfo tokenizer)
+    private static void SaveTokenizer(string dir, string sourceDir, TokenizerInfo tokenizer)
     {
         foreach (var file in tokenizer.Files)
             AtomicFile.WriteAllBytes(Path.Combine(dir, file), File.ReadAllBytes(Path.Combine(sourceDir, file)));
@@ -145,16 +196,23 @@ public static class ModelStore
         return model;
     }
 
-    /// <summary>Loads weights.bin into <paramref name="model"/>, checking its checksum (when model.json has one) and that every weight is finite.</summary>
+    /// <summary>
+    /// Loads weights.bin into <paramref name="model"/> as float32, whatever dtype model.json says the file has, checking
+    /// its checksum (when model.json has one) and that every weight is finite.
+    /// </summary>
     public static void LoadWeights(string dir, ITranslationModel model)
     {
+        var manifest = ReadManifest(dir);
+        var dtype = manifest.WeightsDtype;
         var path = Path.Combine(dir, WeightsFile);
         if (!File.Exists(path)) throw NatEmException.In(path, "missing model weights", ExitCodes.BadModel);
-        if (ReadManifest(dir).WeightsSha256 is { } expected && !string.Equals(Sha256(path), expected, StringComparison.OrdinalIgnoreCase))
+        if (manifest.WeightsSha256 is { } expected && !string.Equals(Sha256(path), expected, StringComparison.OrdinalIgnoreCase))
             throw NatEmException.In(path, $"SHA-256 differs from the weights_sha256 in {ManifestFile}: the file is damaged or was replaced", ExitCodes.BadModel);
         try
         {
+            if (dtype != WeightsDtype.Fp32) model.Module.to(ScalarTypeOf(dtype));
             model.Module.load(path, strict: true);
+            if (dtype != WeightsDtype.Fp32) model.Module.to(ScalarType.Float32);
         }
         catch (Exception e) when (e is not NatEmException)
         {

@@ -64,6 +64,7 @@ public sealed class Trainer
             : $"skipping {overBudget.Length} of {train.Count} training pairs that alone exceed --max-tokens {options.MaxTokens} "
               + $"(first: pair {overBudget[0] + 1}, {TokenBatcher.PaddedLength(sourceLengths, targetLengths, overBudget[0])} tokens)";
         this.model = model;
+        model.Precision = options.Precision;
         this.options = options;
         this.train = train;
         this.valid = valid;
@@ -239,8 +240,8 @@ public sealed class Trainer
         var provenance = (JsonObject)contents.Provenance.DeepClone();
         provenance["options"] = JsonSerializer.SerializeToNode(options, ModelStore.Json);
         provenance["update"] = state.Update;
-        ModelStore.Save(dir, new ModelManifest { Kind = model.Kind, Config = model.Config, Tokenizer = contents.Tokenizer, Training = provenance }, model);
-        ModelStore.SaveTokenizer(dir, contents.TokenizerDirectory, contents.Tokenizer);
+        ModelStore.WriteFiles(dir, new ModelManifest { Kind = model.Kind, Config = model.Config, Tokenizer = contents.Tokenizer, Training = provenance },
+            model, contents.TokenizerDirectory);
         optimizer.save_state_dict(Path.Combine(dir, CheckpointDirectory.OptimizerFile));
         CheckpointDirectory.WriteState(dir, state);
     });

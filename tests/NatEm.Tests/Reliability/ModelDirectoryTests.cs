@@ -144,7 +144,7 @@ public sealed class ModelDirectoryTests(TinyModels models)
             File.Copy(file, Path.Combine(dir, Path.GetFileName(file)));
         var model = ModelStore.LoadModel(dir);
         edit(model);
-        ModelStore.Save(dir, ModelStore.ReadManifest(dir), model);
+        ModelStore.WriteFiles(dir, ModelStore.ReadManifest(dir), model, dir);
         return dir;
     }
 

@@ -203,6 +203,8 @@ public class TranslationServerTests(ServingModels models) : IClassFixture<Servin
     {
         public TransformerConfig Config => inner.Config;
         public ModelKind Kind => inner.Kind;
+        public Precision Precision { get => inner.Precision; set => inner.Precision = value; }
+        public void FreezeForInference(Precision precision) => inner.FreezeForInference(precision);
         public torch.nn.Module Module => inner.Module;
     }
 
