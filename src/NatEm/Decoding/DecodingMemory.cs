@@ -44,7 +44,7 @@ public static class DecodingMemory
     {
         long attention = (long)c.Heads * Math.Min(tokens, c.MaxPositions);
         long perToken = 3L * c.VocabSize + (long)(c.EncoderLayers + c.DecoderLayers) * (10L * c.ModelDim + 2L * c.FeedForwardDim + 2 * attention);
-        return 4 * tokens * perToken;
+        return 4L * tokens * perToken;
     }
 
     private static long EncoderFloats(TransformerConfig c, int sourceLength) =>
