@@ -7,18 +7,58 @@ using Spectre.Console;
 
 namespace NatEm.Cli;
 
-/// <summary>Runs a <see cref="Trainer"/> with a console progress bar and one line per validation.</summary>
+/// <summary>
+/// Runs a <see cref="Trainer"/> with a console progress bar and one line per validation; when the console is not
+/// interactive, one plain line per logged update and per validation instead (<see cref="ConsoleProgress"/>).
+/// </summary>
 public static class ConsoleTraining
 {
+    /// <summary>Where <see cref="ValidationProgress"/> goes while <see cref="Run"/> shows a training run.</summary>
+    private static Action<int, int>? s_validationSink;
+
+    /// <summary>Progress of the validation decoding of the run <see cref="Run"/> is showing (ignored outside one).</summary>
+    public static IProgress<(int Done, int Total)> ValidationProgress { get; } =
+        new SynchronousProgress<(int Done, int Total)>(p => s_validationSink?.Invoke(p.Done, p.Total));
+
     public static void PrintConfiguration(string title, object configuration)
     {
         AnsiConsole.MarkupLineInterpolated($"[bold]{title}[/]");
         Console.WriteLine(JsonSerializer.Serialize(configuration, ModelStore.Json));
     }
 
-    public static TrainingResult Run(Trainer trainer, string title, bool resume, CancellationToken cancel)
+    /// <summary>Shows the run on the terminal, or as plain lines on <paramref name="output"/> when one is given or the terminal is not interactive.</summary>
+    public static TrainingResult Run(Trainer trainer, string title, bool resume, CancellationToken cancel, TextWriter? output = null)
     {
         if (trainer.SkippedExamplesWarning is { } warning) Console.Error.WriteLine($"natem: warning: {title}: {warning}");
+        output ??= ConsoleProgress.IsLive(AnsiConsole.Console) ? null : Console.Out;
+        var result = output is null ? RunLive(trainer, title, resume, cancel) : RunPlain(trainer, title, resume, cancel, output);
+        var state = result.State;
+        (output ?? Console.Out).WriteLine(string.Create(CultureInfo.InvariantCulture,
+            $"{title}: stopped ({state.StopReason}) after {state.Update} updates, {state.ElapsedSeconds / 60:F1} min; best {result.BestCheckpoint} -> {new DirectoryInfo(result.BestCheckpoint).LinkTarget}"));
+        return result;
+    }
+
+    private static TrainingResult RunPlain(Trainer trainer, string title, bool resume, CancellationToken cancel, TextWriter output)
+    {
+        PercentLines? validation = null;
+        int validations = 0;
+        s_validationSink = (done, total) =>
+        {
+            if (done == 0 || validation is null) validation = new PercentLines($"{title}: validation {++validations} decoding", output);
+            validation.Report(done, total);
+        };
+        try
+        {
+            return trainer.Run(resume, new SynchronousProgress<TrainingProgress>(p => output.WriteLine(p.ValidLoss is null ? UpdateLine(title, p) : ValidationLine(title, p))), cancel);
+        }
+        finally
+        {
+            s_validationSink = null;
+        }
+    }
+
+    private static TrainingResult RunLive(Trainer trainer, string title, bool resume, CancellationToken cancel)
+    {
         TrainingResult? result = null;
         AnsiConsole.Progress()
             .AutoClear(false)
@@ -27,24 +67,33 @@ public static class ConsoleTraining
             .Start(context =>
             {
                 var task = context.AddTask(title, maxValue: 1.0);
+                s_validationSink = (done, total) => task.Description = $"{title} | validation decoding {done}/{total}";
                 var progress = new SynchronousProgress<TrainingProgress>(p =>
                 {
-                    if (p.ValidLoss is not null)
-                        AnsiConsole.MarkupLineInterpolated(
-                            $"[grey]{title}: update {p.Update} epoch {p.Epoch}: valid loss {F(p.ValidLoss.Value)}{(p.ValidBleu is { } b ? $" BLEU {F(b)}" : "")}[/]");
-                    else
-                        task.Description = $"{title} | upd {p.Update} ep {p.Epoch} | loss {F(p.Loss)} ppl {F(p.Perplexity)}"
-                            + (p.LengthLoss is { } l ? $" len {F(l)}" : "") + $" | {p.TokensPerSecond:F0} tok/s | lr {p.LearningRate:G3}";
+                    if (p.ValidLoss is not null) AnsiConsole.MarkupLineInterpolated($"[grey]{ValidationLine(title, p)}[/]");
+                    else task.Description = UpdateLine(title, p);
                     if (p.Fraction is { } f) task.Value = f;
                 });
-                result = trainer.Run(resume, progress, cancel);
+                try
+                {
+                    result = trainer.Run(resume, progress, cancel);
+                }
+                finally
+                {
+                    s_validationSink = null;
+                }
                 task.Value = 1.0;
             });
-        var state = result!.State;
-        AnsiConsole.MarkupLineInterpolated(
-            $"{title}: stopped ({state.StopReason}) after {state.Update} updates, {state.ElapsedSeconds / 60:F1} min; best {result.BestCheckpoint} -> {new DirectoryInfo(result.BestCheckpoint).LinkTarget}");
-        return result;
+        return result!;
     }
+
+    private static string UpdateLine(string title, TrainingProgress p) =>
+        $"{title} | upd {p.Update} ep {p.Epoch} | loss {F(p.Loss)} ppl {F(p.Perplexity)}" + (p.LengthLoss is { } l ? $" len {F(l)}" : "")
+        + string.Create(CultureInfo.InvariantCulture, $" | {p.TokensPerSecond:F0} tok/s | lr {p.LearningRate:G3}")
+        + (p.Fraction is { } f ? string.Create(CultureInfo.InvariantCulture, $" | {100 * f:F0}%") : "");
+
+    private static string ValidationLine(string title, TrainingProgress p) =>
+        $"{title}: update {p.Update} epoch {p.Epoch}: valid loss {F(p.ValidLoss!.Value)}{(p.ValidBleu is { } b ? $" BLEU {F(b)}" : "")}";
 
     private static string F(double value) => value.ToString("F2", CultureInfo.InvariantCulture);
 }

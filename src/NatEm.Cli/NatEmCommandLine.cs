@@ -16,6 +16,7 @@ public static class NatEmCommandLine
         configuration ??= new InvocationConfiguration();
         // Output (numbers in logs, tables and reports) looks the same whatever the user's locale.
         CultureInfo.DefaultThreadCurrentCulture = CultureInfo.DefaultThreadCurrentUICulture = CultureInfo.CurrentCulture = CultureInfo.InvariantCulture;
+        Spectre.Console.AnsiConsole.Console.Unwrapped();
         var verbose = new Option<bool>("--verbose") { Description = "Print stack traces on errors", Recursive = true };
         var root = new RootCommand("NatEm: non-autoregressive translation trained with the EM method of Sun & Yang (ICML 2020)") { verbose };
         foreach (var command in CommandCatalog.All()) root.Subcommands.Add(command);

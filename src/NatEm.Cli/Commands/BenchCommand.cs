@@ -31,7 +31,7 @@ public static class BenchCommand
             Description = "Comma-separated batch sizes; must include 1 (latency, floor ratio and plot come from the batch-1 run)",
             DefaultValueFactory = _ => string.Join(',', Defaults.BatchSizes),
         };
-        var threads = new Option<int>("--threads") { Description = "libtorch threads", DefaultValueFactory = _ => Environment.ProcessorCount };
+        var threads = new Option<int?>("--threads") { Description = "libtorch threads (default: all cores, as every command)" };
         var warmup = new Option<int>("--warmup") { Description = "Untimed sentences decoded before timing each batch size", DefaultValueFactory = _ => Defaults.WarmupSentences };
         var repeat = new Option<int>("--repeat") { Description = "Timed runs per batch size; the fastest counts", DefaultValueFactory = _ => Defaults.Repeats };
         var output = new Option<string>("--out") { Description = "Directory for bench.json and bench.png", DefaultValueFactory = _ => "." };
@@ -49,7 +49,7 @@ public static class BenchCommand
             };
             options.Validate();
             if (!options.BatchSizes.Contains(1)) throw new NatEmException("--batch-sizes must include 1", ExitCodes.Usage);
-            int threadCount = p.GetValue(threads);
+            int threadCount = p.GetValue(threads) ?? Environment.ProcessorCount;
             if (threadCount < 1) throw new NatEmException("--threads must be at least 1", ExitCodes.Usage);
             if (p.GetValue(limit) is < 1) throw new NatEmException("--limit must be at least 1", ExitCodes.Usage);
 

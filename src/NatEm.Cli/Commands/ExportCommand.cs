@@ -19,14 +19,14 @@ public static class ExportCommand
 
     public static Command Create()
     {
-        var model = new Option<string>("--model") { Description = "Model directory to export (e.g. RUN/checkpoint_best or an averaged model)", Required = true };
+        var model = new Option<string>("--model") { Description = "Model directory to export (a checkpoint or an averaged model), or a run directory: its checkpoint_best (else checkpoint_last)", Required = true };
         var output = new Option<string>("--out") { Description = "New model directory (must not exist)", Required = true };
         var dtype = DtypeOption();
         var command = new Command("export", "Write a shippable copy of a model directory: weights only, optionally in bf16/fp16");
         foreach (var option in new Option[] { model, output, dtype }) command.Options.Add(option);
         command.SetAction(p => CliErrors.Run(p, () =>
         {
-            var sourceDir = p.GetValue(model)!;
+            var sourceDir = ModelArguments.Resolve(p, p.GetValue(model)!);
             var outputDir = p.GetValue(output)!;
             var loaded = ModelStore.Load(sourceDir);
             var provenance = loaded.Manifest.Training?.DeepClone().AsObject() ?? [];

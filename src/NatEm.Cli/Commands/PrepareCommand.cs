@@ -25,11 +25,14 @@ public static class PrepareCommand
         var sentencePiece = new Option<string>("--spm-model") { Description = "Use this SentencePiece .model instead of learning BPE" };
         var maxLength = new Option<int>("--max-length") { Description = "Drop training pairs longer than this many subword tokens", DefaultValueFactory = _ => 250 };
         var maxRatio = new Option<double>("--max-ratio") { Description = "Drop training pairs whose word counts differ by more than this factor", DefaultValueFactory = _ => 2.5 };
+        var validSize = new Option<int?>("--valid-size") { Description = "Without --valid: sentence pairs held out of --corpus at random as the valid split (default 5%, at most 1,000; 0 = none)" };
+        var testSize = new Option<int?>("--test-size") { Description = "Without --test: sentence pairs held out of --corpus at random as the test split (default 5%, at most 1,000; 0 = none)" };
+        var splitSeed = new Option<int>("--split-seed") { Description = "Seed of the random hold-out", DefaultValueFactory = _ => 1 };
         var output = new Option<string>("--out") { Description = "Directory to write the prepared data to", Required = true };
 
         var command = new Command("prepare", "Normalize, filter and BPE-encode a parallel corpus into a prepared data directory");
         foreach (var option in new Option[] { corpus, trainSource, trainTarget, valid, validSource, validTarget, test, testSource, testTarget,
-                     sourceLanguage, targetLanguage, merges, sentencePiece, maxLength, maxRatio, output })
+                     validSize, testSize, splitSeed, sourceLanguage, targetLanguage, merges, sentencePiece, maxLength, maxRatio, output })
             command.Options.Add(option);
 
         command.SetAction(parseResult => CliErrors.Run(parseResult, () =>
@@ -52,6 +55,9 @@ public static class PrepareCommand
                 Train = Input(corpus, trainSource, trainTarget),
                 Valid = Input(valid, validSource, validTarget),
                 Test = Input(test, testSource, testTarget),
+                ValidSize = parseResult.GetValue(validSize),
+                TestSize = parseResult.GetValue(testSize),
+                HoldOutSeed = parseResult.GetValue(splitSeed),
                 SourceLanguage = parseResult.GetValue(sourceLanguage)!,
                 TargetLanguage = parseResult.GetValue(targetLanguage)!,
                 Merges = parseResult.GetValue(merges),
@@ -59,12 +65,25 @@ public static class PrepareCommand
                 Filter = new FilterOptions(parseResult.GetValue(maxLength), parseResult.GetValue(maxRatio)),
             };
             options.Validate();
-            var console = AnsiConsole.Create(new AnsiConsoleSettings { Out = new AnsiConsoleOutput(parseResult.InvocationConfiguration.Output) });
+            var console = AnsiConsole.Create(new AnsiConsoleSettings { Out = new AnsiConsoleOutput(parseResult.InvocationConfiguration.Output) }).Unwrapped();
+            parseResult.InvocationConfiguration.Output.WriteLine(SplitNote(options));
             var result = RunWithProgress(console, options);
             PrintStatistics(console, result, options.OutputDirectory);
             return ExitCodes.Ok;
         }));
         return command;
+    }
+
+    /// <summary>Says where valid and test come from, in particular whether the bundled Bible's book split is used.</summary>
+    private static string SplitNote(PrepareOptions options)
+    {
+        if (options.Train is null) return $"Corpus: the bundled Bible ({BibleCorpus.FileName}) with its fixed book split into train, valid and test.";
+        var bundled = options.Train is CorpusInput.Tsv tsv && Path.GetFileName(tsv.Path) == BibleCorpus.FileName
+            ? " This is the bundled Bible, but given as --corpus its book split is not used; omit --corpus to use it."
+            : "";
+        string From(CorpusInput? file, int? size, string name) => file is not null ? $"{name} from its own file"
+            : size == 0 ? $"no {name} split" : $"{name} held out at random (--{name}-size {(size is { } n ? n.ToString(CultureInfo.InvariantCulture) : "default: 5%, at most 1,000")})";
+        return $"Splits: {From(options.Valid, options.ValidSize, "valid")}, {From(options.Test, options.TestSize, "test")}.{bundled}";
     }
 
     private static readonly IReadOnlyDictionary<PrepareStage, string> StageNames = new Dictionary<PrepareStage, string>
@@ -77,6 +96,11 @@ public static class PrepareCommand
 
     private static PrepareResult RunWithProgress(IAnsiConsole console, PrepareOptions options)
     {
+        if (!ConsoleProgress.IsLive(console))
+        {
+            var lines = Enum.GetValues<PrepareStage>().ToDictionary(stage => stage, stage => new PercentLines(StageNames[stage], console.Profile.Out.Writer));
+            return DataPreparer.Prepare(options, new SynchronousProgress<PrepareProgress>(report => lines[report.Stage].Report(report.Done, report.Total)));
+        }
         PrepareResult? result = null;
         console.Progress()
             .AutoClear(false)

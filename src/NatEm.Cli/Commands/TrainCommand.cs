@@ -58,8 +58,10 @@ public static class TrainCommand
             var model = initial ?? TranslationModels.Create(kind, config, options.Seed);
             var provenance = new JsonObject { ["data"] = Path.GetFullPath(prepared.Directory), ["command"] = command.Name };
             var trainer = new Trainer(model, options, runDir, new ParallelExamples(train.Source, trainTargets), ParallelExamples.Of(valid),
-                ModelDirectoryContents.From(prepared, provenance), m => ValidationBleu.Score(m, prepared.Tokenizer, valid));
-            ConsoleTraining.Run(trainer, command.Name, training.ResumeOf(p, runDir), interrupts.Token);
+                ModelDirectoryContents.From(prepared, provenance), m => ValidationBleu.Score(m, prepared.Tokenizer, valid, progress: ConsoleTraining.ValidationProgress));
+            // Only a terminal gets live bars; captured output (a test, an embedding program) gets plain lines.
+            var progressOutput = p.InvocationConfiguration.Output == Console.Out ? null : p.InvocationConfiguration.Output;
+            ConsoleTraining.Run(trainer, command.Name, training.ResumeOf(p, runDir), interrupts.Token, progressOutput);
             return ExitCodes.Ok;
         }));
         return command;

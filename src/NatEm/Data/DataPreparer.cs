@@ -52,6 +52,7 @@ public static class DataPreparer
             encoder.EncodeTrain(train, textChecks, options.Filter),
         };
         splits.AddRange(inputs.Skip(1).Select(encoder.EncodeWhole));
+        progress?.Report(new PrepareProgress(PrepareStage.Encoding, inputs.Sum(t => 2L * t.Count), inputs.Sum(t => 2L * t.Count)));
         EndStage(PrepareStage.Encoding);
 
         WriteSplits(dir, options, splits.Select(s => s.Data).ToList(), progress);
@@ -75,12 +76,34 @@ public static class DataPreparer
         }
         else
         {
-            inputs = [new(Train, options.Train.Read(options.SourceLanguage, options.TargetLanguage))];
-            if (options.Valid is not null) inputs.Add(new(Valid, options.Valid.Read(options.SourceLanguage, options.TargetLanguage)));
-            if (options.Test is not null) inputs.Add(new(Test, options.Test.Read(options.SourceLanguage, options.TargetLanguage)));
+            var train = options.Train.Read(options.SourceLanguage, options.TargetLanguage);
+            var valid = options.Valid?.Read(options.SourceLanguage, options.TargetLanguage);
+            var test = options.Test?.Read(options.SourceLanguage, options.TargetLanguage);
+            int validSize = valid is null ? options.ValidSize ?? PrepareOptions.DefaultHoldOut(train.Count) : 0;
+            int testSize = test is null ? options.TestSize ?? PrepareOptions.DefaultHoldOut(train.Count) : 0;
+            if (validSize + testSize >= train.Count)
+                throw NatEmException.In(train.Origin, $"has {train.Count} sentence pairs, too few to hold out {validSize} for valid and {testSize} for test and keep some for training", ExitCodes.Usage);
+            var (heldValid, heldTest, rest) = HoldOut(train, validSize, testSize, options.HoldOutSeed);
+            inputs = [new(Train, rest)];
+            if ((valid ?? heldValid) is { } v) inputs.Add(new(Valid, v));
+            if ((test ?? heldTest) is { } t) inputs.Add(new(Test, t));
         }
         progress?.Report(new PrepareProgress(PrepareStage.Reading, 1, 1));
         return inputs;
+    }
+
+    /// <summary>Splits off randomly chosen (seeded) pairs as valid and test; the rest stays in corpus order.</summary>
+    private static (ParallelText? Valid, ParallelText? Test, ParallelText Train) HoldOut(ParallelText corpus, int validSize, int testSize, int seed)
+    {
+        if (validSize + testSize == 0) return (null, null, corpus);
+        var shuffled = Enumerable.Range(0, corpus.Count).ToArray();
+        new Random(seed).Shuffle(shuffled);
+        ParallelText? Part(string name, int[] rows) => rows.Length == 0 ? null : new($"{corpus.Origin} ({rows.Length} pairs held out as {name}, seed {seed})",
+            [.. rows.Order().Select(i => corpus.Source[i])], [.. rows.Order().Select(i => corpus.Target[i])]);
+        var heldOut = shuffled[..(validSize + testSize)].ToHashSet();
+        var train = Enumerable.Range(0, corpus.Count).Where(i => !heldOut.Contains(i)).ToArray();
+        return (Part(Valid, shuffled[..validSize]), Part(Test, shuffled[validSize..(validSize + testSize)]),
+            new(corpus.Origin, [.. train.Select(i => corpus.Source[i])], [.. train.Select(i => corpus.Target[i])]));
     }
 
     private sealed record NamedText(string Name, ParallelText Text)

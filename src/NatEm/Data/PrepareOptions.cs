@@ -10,11 +10,24 @@ public sealed record PrepareOptions
     /// supplies valid and test.</summary>
     public CorpusInput? Train { get; init; }
 
-    /// <summary>Validation corpus; only with <see cref="Train"/>. Without it the directory has no valid split.</summary>
+    /// <summary>Validation corpus; only with <see cref="Train"/>. Without it, <see cref="ValidSize"/> pairs are held out of the training corpus.</summary>
     public CorpusInput? Valid { get; init; }
 
-    /// <summary>Test corpus; only with <see cref="Train"/>. Without it the directory has no test split.</summary>
+    /// <summary>Test corpus; only with <see cref="Train"/>. Without it, <see cref="TestSize"/> pairs are held out of the training corpus.</summary>
     public CorpusInput? Test { get; init; }
+
+    /// <summary>Pairs held out of a user corpus as the valid split when no <see cref="Valid"/> is given; null (default)
+    /// = <see cref="DefaultHoldOut"/>; 0 = no valid split.</summary>
+    public int? ValidSize { get; init; }
+
+    /// <summary>Pairs held out as the test split when no <see cref="Test"/> is given; null (default) = <see cref="DefaultHoldOut"/>.</summary>
+    public int? TestSize { get; init; }
+
+    /// <summary>Seed of the random choice of held-out pairs (default 1).</summary>
+    public int HoldOutSeed { get; init; } = 1;
+
+    /// <summary>The default hold-out: 5% of the corpus, at most 1,000 pairs (none below 20 pairs).</summary>
+    public static int DefaultHoldOut(int pairs) => Math.Min(1000, pairs / 20);
 
     /// <summary>Source language: TSV column name and text-file extension (default "en").</summary>
     public string SourceLanguage { get; init; } = "en";
@@ -41,6 +54,11 @@ public sealed record PrepareOptions
         if (SourceLanguage == TargetLanguage) throw Usage($"source and target language are both '{SourceLanguage}'");
         if (Train is null && (Valid is not null || Test is not null))
             throw Usage("valid and test files can only be given together with a training corpus");
+        if (Train is null && (ValidSize is not null || TestSize is not null))
+            throw Usage("--valid-size and --test-size hold pairs out of a --corpus; the bundled Bible has its fixed book split");
+        if (Valid is not null && ValidSize is not null) throw Usage("give a validation corpus or --valid-size, not both");
+        if (Test is not null && TestSize is not null) throw Usage("give a test corpus or --test-size, not both");
+        if (ValidSize < 0 || TestSize < 0) throw Usage("--valid-size and --test-size must be at least 0");
         if (Merges is < 0 or > 1_000_000) throw Usage($"BPE merges must be between 0 and 1,000,000, got {Merges}");
         Filter.Validate();
     }

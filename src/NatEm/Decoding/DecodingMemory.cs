@@ -4,8 +4,8 @@ using NatEm.Modeling;
 namespace NatEm.Decoding;
 
 /// <summary>
-/// Rough upper estimates of the memory one decoding batch needs, so that search widths, lengths and batch sizes
-/// can be bounded before a run grows until the kernel kills it. The estimates count the float32 tensors that grow
+/// Rough upper estimates of the memory one decoding (or training) batch needs, so that search widths, lengths and
+/// batch sizes can be bounded before a run grows until the kernel kills it. The estimates count the float32 tensors that grow
 /// with the options; weights and framework overhead come on top.
 /// </summary>
 public static class DecodingMemory
@@ -36,6 +36,17 @@ public static class DecodingMemory
         return 4 * (candidates * targetLength * perPosition + sentences * EncoderFloats(c, sourceLength));
     }
 
+    /// <summary>
+    /// A training batch of <paramref name="tokens"/> padded tokens: for each token the logits, log-probabilities and
+    /// their gradient over the vocabulary, and every layer's saved activations, gradients and attention rows.
+    /// </summary>
+    public static long TrainingBytes(TransformerConfig c, int tokens)
+    {
+        long attention = (long)c.Heads * Math.Min(tokens, c.MaxPositions);
+        long perToken = 3L * c.VocabSize + (long)(c.EncoderLayers + c.DecoderLayers) * (10L * c.ModelDim + 2L * c.FeedForwardDim + 2 * attention);
+        return 4L * tokens * perToken;
+    }
+
     private static long EncoderFloats(TransformerConfig c, int sourceLength) =>
         (long)sourceLength * (4L * c.ModelDim + c.FeedForwardDim + (long)c.Heads * sourceLength);
 
@@ -59,7 +70,7 @@ public static class DecodingMemory
         if (needed <= budget) return;
         int largest = LargestFitting(bytes, value, budget);
         throw new NatEmException(
-            $"{option} {value} needs about {Format(needed)} of memory {situation}, more than the decoding memory limit of {Format(budget)}; "
+            $"{option} {value} needs about {Format(needed)} of memory {situation}, more than the memory limit of {Format(budget)}; "
             + (largest > 0 ? $"the largest {option} that fits is {largest}" : "no value fits"),
             ExitCodes.Usage);
     }

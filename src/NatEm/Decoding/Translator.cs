@@ -105,19 +105,22 @@ public sealed class Translator(LoadedModel model, ArTransformer? rescorer = null
         return sources;
     }
 
-    /// <summary>Decodes token-id sources; output order equals input order.</summary>
-    public Translation[] TranslateIds(IReadOnlyList<int[]> sources, TranslationOptions options)
+    /// <summary>Decodes token-id sources; output order equals input order. Progress counts sources decoded, from (0, total).</summary>
+    public Translation[] TranslateIds(IReadOnlyList<int[]> sources, TranslationOptions options, IProgress<(int Done, int Total)>? progress = null)
     {
         options.ValidateWidth(model.Model.Config, model.Model.Kind);
         var results = new Translation[sources.Count];
         var order = Enumerable.Range(0, sources.Count).Where(i => sources[i].Length > 0).OrderBy(i => sources[i].Length).ToArray();
         foreach (var i in Enumerable.Range(0, sources.Count).Where(i => sources[i].Length == 0))
             results[i] = new Translation("", 0, [], [("", 0)]);
+        int done = sources.Count - order.Length;
+        progress?.Report((done, sources.Count));
         foreach (var chunk in Batches(order, sources, options))
         {
             var batch = chunk.Select(i => sources[i]).ToList();
             var decoded = Decode(batch, options);
             for (int j = 0; j < chunk.Length; j++) results[chunk[j]] = decoded[j];
+            progress?.Report((done += chunk.Length, sources.Count));
         }
         return results;
     }

@@ -47,9 +47,11 @@ public sealed record EmOptions
     {
         void Require(bool ok, string problem) { if (!ok) throw new NatEmException($"invalid EM option: {problem}", ExitCodes.Usage); }
         Require(Iterations >= 0, "--iterations must be ≥ 0");
-        Require(NBest >= 1 && DistillBeam >= 1, "--nbest and --distill-beam must be ≥ 1");
+        Require(NBest >= 1, "--nbest must be ≥ 1");
+        Require(DistillBeam >= 1, "--distill-beam must be ≥ 1");
         Require(BudgetMinutes is null or > 0, "--budget-minutes must be positive");
-        Require(TrainLimit is null or > 0 && ValidLimit is null or > 0, "limits must be positive");
+        Require(TrainLimit is null or > 0, "--train-limit must be positive");
+        Require(ValidLimit is null or > 0, "--valid-limit must be positive");
         ArTraining.Validate();
         NarTraining.Validate();
     }

@@ -13,14 +13,19 @@ public static class EvaluationFiles
     /// </summary>
     public static IReadOnlyList<string> ReadLines(string path)
     {
+        if (Directory.Exists(path)) throw NatEmException.In(path, "is a directory; expected a file", ExitCodes.Environment);
         byte[] bytes;
         try
         {
             bytes = File.ReadAllBytes(path);
         }
+        catch (Exception e) when (e is FileNotFoundException or DirectoryNotFoundException)
+        {
+            throw NatEmException.In(path, "file not found");
+        }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
-            throw NatEmException.In(path, $"cannot read: {e.Message}");
+            throw NatEmException.In(path, $"cannot read: {e.Message}", ExitCodes.Environment);
         }
 
         var lines = new List<string>();

@@ -15,10 +15,11 @@ public static class ValidationBleu
         Nar = new NarDecodingOptions { Decoder = NarDecoder.Odd, LengthBeam = 1 },
     };
 
-    public static double Score(ITranslationModel model, ISubwordTokenizer tokenizer, ParallelSplit split, TranslationOptions? options = null)
+    public static double Score(ITranslationModel model, ISubwordTokenizer tokenizer, ParallelSplit split, TranslationOptions? options = null,
+        IProgress<(int Done, int Total)>? progress = null)
     {
         var translator = new Translator(new LoadedModel("", null!, model, tokenizer));
-        var hypotheses = translator.TranslateIds(split.Source, options ?? FastDecoding).Select(t => t.Text).ToList();
+        var hypotheses = translator.TranslateIds(split.Source, options ?? FastDecoding, progress).Select(t => t.Text).ToList();
         return new Bleu().CorpusScore(hypotheses, split.TargetText).Score;
     }
 }

@@ -2,6 +2,7 @@ using System.Diagnostics;
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using NatEm.Data;
+using NatEm.Decoding;
 using NatEm.Modeling;
 using TorchSharp;
 using static TorchSharp.torch;
@@ -53,6 +54,8 @@ public sealed class Trainer
         ModelDirectoryContents contents, Func<ITranslationModel, double>? validationBleu = null)
     {
         options.Validate();
+        DecodingMemory.Require("--max-tokens", options.MaxTokens, tokens => DecodingMemory.TrainingBytes(model.Config, tokens),
+            DecodingMemory.DefaultBudgetBytes, "per training batch");
         if (train.Count == 0) throw new NatEmException("no training examples", ExitCodes.BadInput);
         // Like fairseq, pairs over the --max-tokens budget are skipped (and counted for a warning) rather than fatal.
         var (sourceLengths, targetLengths) = (SourceLengths(train), TargetLengths(train));

@@ -58,9 +58,14 @@ public sealed record TrainingOptions
         Require(WarmupUpdates >= 0, "--warmup must be non-negative");
         Require(ClipNorm >= 0, "--clip-norm must be non-negative");
         Require(LabelSmoothing is >= 0 and < 1, "--label-smoothing must be in [0, 1)");
-        Require(MaxUpdates is null or > 0 && MaxEpochs is null or > 0 && MaxMinutes is null or > 0, "limits must be positive");
+        Require(MaxUpdates is null or > 0, "--max-updates must be positive");
+        Require(MaxEpochs is null or > 0, "--max-epochs must be positive");
+        Require(MaxMinutes is null or > 0, "--max-minutes must be positive");
         Require(MaxUpdates is not null || MaxEpochs is not null || MaxMinutes is not null, "set at least one of --max-updates, --max-epochs, --max-minutes");
-        Require(ValidateEvery >= 0 && LogEvery >= 1 && KeepLast >= 0 && Patience is null or >= 1, "intervals must be positive");
+        Require(ValidateEvery >= 0, "--validate-every must be non-negative");
+        Require(LogEvery >= 1, "--log-every must be at least 1");
+        Require(KeepLast >= 0, "--keep-last must be non-negative");
+        Require(Patience is null or >= 1, "--patience must be at least 1");
         Require(Threads >= 0, "--threads must be non-negative");
     }
 

@@ -45,4 +45,52 @@ public sealed class TrainCommandTests(TinyModels models)
         Assert.StartsWith($"natem: error: {run}: --resume: no such run directory", error);
         Assert.False(Directory.Exists(run));
     }
+
+    [Fact]
+    public void ProgressWithoutATerminalIsOneUnwrappedLinePerStepWithValidationDecodingProgress()
+    {
+        var (exitCode, output, error) = TinyModels.Run("train-ar", "--data", models.Data.Directory, "--out", models.NewPath("plain-progress"),
+            "--preset", "tiny", "--max-updates", "6", "--log-every", "2", "--validate-every", "3", "--threads", "1");
+
+        Assert.True(exitCode == ExitCodes.Ok, error);
+        var lines = output.Split('\n', StringSplitOptions.RemoveEmptyEntries);
+        Assert.True(lines.Length == lines.Distinct().Count(), output);
+        Assert.Equal(3, lines.Count(l => l.StartsWith("train-ar | upd ", StringComparison.Ordinal)));
+        Assert.Contains(lines, l => l.StartsWith("train-ar | upd 6 ", StringComparison.Ordinal) && l.Contains("tok/s | lr ", StringComparison.Ordinal));
+        Assert.Contains(lines, l => l.StartsWith("train-ar: stopped (max updates (6)) after 6 updates", StringComparison.Ordinal) && l.EndsWith("-> checkpoints/update_0000003", StringComparison.Ordinal));
+        Assert.Contains("train-ar: validation 1 decoding: 100% (12/12)", lines);
+        Assert.Contains("train-ar: validation 2 decoding: 100% (12/12)", lines);
+        Assert.Equal(2, lines.Count(l => l.StartsWith("train-ar: update ", StringComparison.Ordinal) && l.Contains(": valid loss ", StringComparison.Ordinal)));
+    }
+
+    [Theory]
+    [InlineData("--max-epochs", "0")]
+    [InlineData("--max-updates", "-1")]
+    [InlineData("--max-minutes", "0")]
+    public void ANonPositiveLimitIsAUsageErrorNamingTheOption(string option, string value)
+    {
+        var (exitCode, _, error) = TinyModels.Run("train-ar", "--data", models.Data.Directory, "--out", models.NewPath("limits"), option, value);
+
+        Assert.Equal(ExitCodes.Usage, exitCode);
+        Assert.Contains($"{option} must be positive", error);
+    }
+
+    [Fact]
+    public void BenchUsesAllCoresByDefaultLikeEveryCommand()
+    {
+        var (_, output, _) = TinyModels.Run("bench", "--help");
+        Assert.Contains("libtorch threads (default: all cores, as every command)", output);
+        Assert.DoesNotContain("[default: ", output.Split('\n').Single(l => l.Contains("--threads", StringComparison.Ordinal)));
+    }
+
+    [Fact]
+    public void MaxTokensBeyondTheMemoryLimitIsAUsageError()
+    {
+        var (exitCode, _, error) = TinyModels.Run("train-ar", "--data", models.Data.Directory, "--out", models.NewPath("huge-batch"), "--preset", "tiny",
+            "--max-updates", "1", "--max-tokens", "2000000000");
+
+        Assert.Equal(ExitCodes.Usage, exitCode);
+        Assert.Contains("--max-tokens 2000000000 needs about ", error);
+        Assert.Contains("the largest --max-tokens that fits is ", error);
+    }
 }

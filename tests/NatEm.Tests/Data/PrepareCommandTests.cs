@@ -29,6 +29,11 @@ public sealed class PrepareCommandTests : IDisposable
 
         Assert.Equal(ExitCodes.Ok, exitCode);
         Assert.Contains("train", text);
+        // Not a terminal: one plain line per step, no repeats.
+        var lines = text.Split('\n', StringSplitOptions.RemoveEmptyEntries);
+        Assert.Single(lines, l => l.StartsWith("Reading and normalizing: 100%", StringComparison.Ordinal));
+        Assert.Single(lines, l => l.StartsWith("Encoding: 100%", StringComparison.Ordinal));
+        Assert.Equal(lines.Length, lines.Distinct().Count());
         Assert.Contains("Vocabulary:", text);
         var data = PreparedData.Load(output);
         Assert.Equal(["ein Haus", "ein Hund", "der Hund"], data.Split("train").SourceText);

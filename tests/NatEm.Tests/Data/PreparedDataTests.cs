@@ -40,6 +40,7 @@ public sealed class PreparedCorpusFixture : IDisposable
             OutputDirectory = Directory,
             Train = new CorpusInput.FilePair(_inputs.Write("train.en", string.Join('\n', sources)), _inputs.Write("train.es", string.Join('\n', targets))),
             Valid = new CorpusInput.Tsv(_inputs.Write("valid.tsv", "es\ten\nla casa.\tthe house.\nun perro rojo\ta red dog\n")),
+            TestSize = 0,
             Merges = 60,
             Filter = new FilterOptions(MaxTokens: 40),
         });

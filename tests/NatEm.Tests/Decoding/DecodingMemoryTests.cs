@@ -19,7 +19,7 @@ public sealed class DecodingMemoryTests(TinyModels models)
         Assert.Equal(ExitCodes.Usage, exitCode);
         Assert.Equal("", output);
         Assert.StartsWith($"natem: error: {option} {value} needs about ", error);
-        Assert.Contains("more than the decoding memory limit of ", error);
+        Assert.Contains("more than the memory limit of ", error);
         Assert.Contains($"the largest {option} that fits is ", error);
     }
 

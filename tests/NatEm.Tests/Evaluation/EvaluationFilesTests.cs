@@ -74,6 +74,15 @@ public sealed class EvaluationFilesTests : IDisposable
     }
 
     [Fact]
+    public void ADirectoryIsAnEnvironmentErrorNamingIt()
+    {
+        var error = Assert.Throws<NatEmException>(() => EvaluationFiles.ReadLines(_directory));
+
+        Assert.Equal($"{_directory}: is a directory; expected a file", error.Message);
+        Assert.Equal(ExitCodes.Environment, error.ExitCode);
+    }
+
+    [Fact]
     public void CarriageReturnInsideAReferenceLineDoesNotChangeBleu()
     {
         // sacreBLEU's test.sh "control character" case.
