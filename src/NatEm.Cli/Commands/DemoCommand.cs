@@ -78,8 +78,8 @@ public static class DemoCommand
             {
                 if (command.Options.Except(own).FirstOrDefault(o => p.GetResult(o) is { Implicit: false }) is { } trainingOption)
                     throw new NatEmException($"{trainingOption.Name} applies to training: use it with --from-scratch", ExitCodes.Usage);
-                teacher = ShippedModel(p.GetValue(ar)!, ModelKind.Autoregressive);
-                student = ShippedModel(p.GetValue(nar)!, ModelKind.NonAutoregressive);
+                teacher = ShippedModel(p, p.GetValue(ar)!, ModelKind.Autoregressive);
+                student = ShippedModel(p, p.GetValue(nar)!, ModelKind.NonAutoregressive);
                 // Token ids are only comparable under one vocabulary (re-scoring feeds NAR outputs to the AR model).
                 if (teacher.Manifest.Tokenizer.Kind != student.Manifest.Tokenizer.Kind || teacher.Tokenizer.VocabSize != student.Tokenizer.VocabSize)
                     throw NatEmException.In(student.Directory, $"has another tokenizer than {teacher.Directory}; the demo's models must come from the same prepared data", ExitCodes.Usage);
@@ -98,11 +98,11 @@ public static class DemoCommand
         return command;
     }
 
-    private static LoadedModel ShippedModel(string dir, ModelKind kind)
+    private static LoadedModel ShippedModel(ParseResult p, string dir, ModelKind kind)
     {
-        if (!Directory.Exists(dir) && !Path.IsPathRooted(dir))
+        if (!Directory.Exists(dir))
             throw NatEmException.In(dir, "model directory not found: run the demo from the repository root, pass --ar/--nar, or train with --from-scratch", ExitCodes.BadModel);
-        return ModelStore.Load(dir, kind);
+        return ModelStore.Load(ModelArguments.Resolve(p, dir), kind);
     }
 
     /// <summary>The demo's test set from the bundled corpus's test books, encoded with the model's own tokenizer.</summary>
