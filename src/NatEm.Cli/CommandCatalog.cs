@@ -18,6 +18,7 @@ public static class CommandCatalog
         ScoreNarCommand.Create(),
         AverageCommand.Create(),
         BenchCommand.Create(),
+        BenchTrainingCommand.Create(),
         ServeCommand.Create(),
         LoadtestCommand.Create(),
     ];
