@@ -129,10 +129,7 @@ public static class BenchCommand
     private static IReadOnlyList<Precision> ParsePrecisions(string? text)
     {
         if (text is null) return DefaultPrecisions;
-        var parsed = text.Split(',', StringSplitOptions.TrimEntries).Select(item => Enum.TryParse<Precision>(item, ignoreCase: true, out var precision) && Enum.IsDefined(precision)
-            ? PrecisionOption.Resolve(precision)
-            : throw new NatEmException($"--precision: '{item}' is not Fp32 or Bf16", ExitCodes.Usage)).ToList();
-        return [Precision.Fp32, .. parsed.Distinct().Where(p => p != Precision.Fp32)];
+        return [Precision.Fp32, .. PrecisionOption.ParseList(text).Where(p => p != Precision.Fp32)];
     }
 
     private static string F(double? value, string format = "F2") => value?.ToString(format, CultureInfo.InvariantCulture) ?? "–";

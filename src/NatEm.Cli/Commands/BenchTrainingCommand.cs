@@ -37,10 +37,7 @@ public static class BenchTrainingCommand
                 MaxTokens = p.GetValue(maxTokens),
                 WarmupUpdates = p.GetValue(warmup),
                 TimedUpdates = p.GetValue(updates),
-                Precisions = p.GetValue(precisions)!.Split(',', StringSplitOptions.TrimEntries).Select(item =>
-                    Enum.TryParse<Precision>(item, ignoreCase: true, out var precision) && Enum.IsDefined(precision)
-                        ? PrecisionOption.Resolve(precision)
-                        : throw new NatEmException($"--precision: '{item}' is not Fp32 or Bf16", ExitCodes.Usage)).Distinct().ToList(),
+                Precisions = PrecisionOption.ParseList(p.GetValue(precisions)!),
             };
             var prepared = PreparedData.Load(p.GetValue(data)!);
             var results = TrainingBenchmark.Run(ParallelExamples.Of(prepared.Split("train")), prepared.Tokenizer.VocabSize, options,
