@@ -13,7 +13,7 @@ public sealed class DecodingOptionsBinder
 {
     private static readonly TranslationOptions Defaults = new();
 
-    public readonly Option<string> Model = new("--model") { Description = "Model directory (a checkpoint, RUN/checkpoint_best, an EM model or an averaged model)", Required = true };
+    public readonly Option<string> Model = new("--model") { Description = "Model directory (a checkpoint, an EM model or an averaged model), or a run directory: its checkpoint_best (else checkpoint_last)", Required = true };
     public readonly Option<int?> Beam = new("--beam") { Description = $"AR only: beam size, 1 = greedy (default {Defaults.Beam.Beam})" };
     public readonly Option<double?> LengthPenalty = new("--length-penalty") { Description = $"AR only: rank hypotheses by log-prob / length^P (default {Defaults.Beam.LengthPenalty})" };
     public readonly Option<string?> Decoder = new("--decoder") { Description = $"NAR only: argmax, dedup or odd (default {Defaults.Nar.Decoder.ToString().ToLowerInvariant()})" };
@@ -29,7 +29,11 @@ public sealed class DecodingOptionsBinder
 
     public DecodingOptionsBinder(params Option[] extraArOnly)
     {
-        Decoder.AcceptOnlyFromAmong([.. Enum.GetNames<NarDecoder>().Select(n => n.ToLowerInvariant())]);
+        Decoder.Validators.Add(result =>
+        {
+            if (result.GetValueOrDefault<string?>() is { } name && !Enum.GetNames<NarDecoder>().Contains(name, StringComparer.OrdinalIgnoreCase))
+                result.AddError($"--decoder must be argmax, dedup or odd, not '{name}'");
+        });
         _extraArOnly = extraArOnly;
     }
 
@@ -45,12 +49,12 @@ public sealed class DecodingOptionsBinder
     /// <summary>Loads the model (and the re-scorer), checks the options fit its kind and returns the translator with its options.</summary>
     public (Translator Translator, TranslationOptions Options) Bind(ParseResult p, int nBest = 1)
     {
-        var modelDir = p.GetValue(Model)!;
+        var modelDir = ModelArguments.Resolve(p, p.GetValue(Model)!);
         var kind = ModelStore.ReadManifest(modelDir).Kind;
         bool nar = kind == ModelKind.NonAutoregressive;
         var misplaced = (nar ? ArOnly : NarOnly).Where(option => p.GetResult(option) is { Implicit: false }).Select(o => o.Name).ToList();
         if (misplaced.Count > 0)
-            throw NatEmException.In(modelDir, $"is a {ModelStore.Describe(kind)} model, so {string.Join(", ", misplaced)} does not apply; "
+            throw NatEmException.In(modelDir, $"is {ModelStore.DescribeWithArticle(kind)} model, so {string.Join(", ", misplaced)} does not apply; "
                 + (nar ? "use --decoder, --length-beam or --rescore, or give an AR model" : "use --beam, --length-penalty or --nbest, or give a NAR model"), ExitCodes.Usage);
 
         var options = Defaults with
@@ -78,7 +82,7 @@ public sealed class DecodingOptionsBinder
         var precision = PrecisionOption.Resolve(p.GetValue(Precision));
         var model = ModelStore.Load(modelDir, kind);
         model.Model.FreezeForInference(precision);
-        var rescorer = LoadRescorer(p.GetValue(Rescore), model);
+        var rescorer = LoadRescorer(ModelArguments.ResolveOptional(p, p.GetValue(Rescore)), model);
         rescorer?.FreezeForInference(precision);
         return (new Translator(model, rescorer), options);
     }

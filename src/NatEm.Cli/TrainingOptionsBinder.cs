@@ -45,6 +45,15 @@ public sealed class TrainingOptionsBinder(bool narArchitecture)
         foreach (var option in All) command.Options.Add(option);
     }
 
+    /// <summary>--resume, which needs a started run (a run directory is created when a run starts): a typo in --out must not start afresh.</summary>
+    public bool ResumeOf(ParseResult p, string runDir)
+    {
+        if (!p.GetValue(Resume)) return false;
+        if (!Directory.Exists(runDir))
+            throw NatEmException.In(runDir, "--resume: no such run directory; check --out, or drop --resume to start a new run", ExitCodes.Usage);
+        return true;
+    }
+
     /// <summary>Training options: defaults overridden by the flags given.</summary>
     public TrainingOptions Bind(ParseResult p, TrainingOptions? baseline = null)
     {

@@ -66,7 +66,7 @@ public static class BenchCommand
             {
                 LoadedModel Load(string dir, ModelKind kind)
                 {
-                    var loaded = PreparedDataModels.LoadMatching(dir, kind, prepared);
+                    var loaded = PreparedDataModels.LoadMatching(ModelArguments.Resolve(p, dir), kind, prepared);
                     loaded.Model.FreezeForInference(precision);
                     return loaded;
                 }

@@ -237,9 +237,8 @@ public sealed class Trainer
         var provenance = (JsonObject)contents.Provenance.DeepClone();
         provenance["options"] = JsonSerializer.SerializeToNode(options, ModelStore.Json);
         provenance["update"] = state.Update;
-        ModelStore.SaveManifest(dir, new ModelManifest { Kind = model.Kind, Config = model.Config, Tokenizer = contents.Tokenizer, Training = provenance });
-        ModelStore.SaveWeights(dir, model);
-        ModelStore.SaveTokenizer(dir, contents.TokenizerDirectory, contents.Tokenizer);
+        ModelStore.WriteFiles(dir, new ModelManifest { Kind = model.Kind, Config = model.Config, Tokenizer = contents.Tokenizer, Training = provenance },
+            model, contents.TokenizerDirectory);
         optimizer.save_state_dict(Path.Combine(dir, CheckpointDirectory.OptimizerFile));
         CheckpointDirectory.WriteState(dir, state);
     });
@@ -248,7 +247,7 @@ public sealed class Trainer
     {
         if (!resume && checkpoints.HasLast)
             throw NatEmException.In(checkpoints.RunDir, "already holds checkpoints; pass --resume to continue that run or choose a new --out", ExitCodes.Usage);
-        Directory.CreateDirectory(checkpoints.RunDir);
+        AtomicFile.CreateDirectory(checkpoints.RunDir);
         File.Delete(logPath);
         torch.manual_seed(options.Seed);
         return new TrainerState();
