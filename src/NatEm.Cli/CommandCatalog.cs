@@ -20,6 +20,7 @@ public static class CommandCatalog
         ExportCommand.Create(),
         CurveCommand.Create(),
         BenchCommand.Create(),
+        BenchTrainingCommand.Create(),
         ServeCommand.Create(),
         LoadtestCommand.Create(),
     ];

@@ -19,6 +19,12 @@ public static class PrecisionOption
         Description = $"Compute dtype of decoding: Fp32 or Bf16, the weights cast once at load (default: Bf16 where the CPU has avx512_bf16 or amx_bf16, else Fp32; here {Precisions.MachineDefault})",
     };
 
+    /// <summary>A comma-separated list of precisions (bench commands), each resolved as by <see cref="Resolve"/>, without repeats.</summary>
+    public static List<Precision> ParseList(string text) => text.Split(',', StringSplitOptions.TrimEntries).Select(item =>
+        Enum.TryParse<Precision>(item, ignoreCase: true, out var precision) && Enum.IsDefined(precision)
+            ? Resolve(precision)
+            : throw new NatEmException($"--precision: '{item}' is not Fp32 or Bf16", ExitCodes.Usage)).Distinct().ToList();
+
     /// <summary>The given precision or the machine's default, warning once per process about one this CPU runs slowly.</summary>
     public static Precision Resolve(Precision? given)
     {

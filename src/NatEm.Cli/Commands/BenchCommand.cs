@@ -34,10 +34,15 @@ public static class BenchCommand
         var threads = new Option<int?>("--threads") { Description = "libtorch threads (default: all cores, as every command)" };
         var warmup = new Option<int>("--warmup") { Description = "Untimed sentences decoded before timing each batch size", DefaultValueFactory = _ => Defaults.WarmupSentences };
         var repeat = new Option<int>("--repeat") { Description = "Timed runs per batch size; the fastest counts", DefaultValueFactory = _ => Defaults.Repeats };
+        var precisions = new Option<string?>("--precision")
+        {
+            Description = "Comma-separated precisions to time every decoder in (Fp32, Bf16), weights cast once at load; decoders other than fp32 are labelled with theirs "
+                + $"(default: Fp32 and, where the CPU has native bf16, Bf16; here {string.Join(',', DefaultPrecisions)})",
+        };
         var output = new Option<string>("--out") { Description = "Directory for bench.json and bench.png", DefaultValueFactory = _ => "." };
 
         var command = new Command("bench", "Measure BLEU, latency and throughput of AR and NAR decoders, against this machine's speed floor");
-        foreach (var option in new Option[] { ar, nar, fullGrid, data, split, limit, batchSizes, threads, warmup, repeat, output })
+        foreach (var option in new Option[] { ar, nar, fullGrid, data, split, limit, batchSizes, threads, warmup, repeat, precisions, output })
             command.Options.Add(option);
         command.SetAction(p => CliErrors.Run(p, () =>
         {
@@ -56,14 +61,24 @@ public static class BenchCommand
             var prepared = PreparedData.Load(p.GetValue(data)!);
             var test = prepared.Split(p.GetValue(split)!);
             if (p.GetValue(limit) is { } n) test = test.Take(n);
-            var arModel = PreparedDataModels.LoadMatching(ModelArguments.Resolve(p, p.GetValue(ar)!), ModelKind.Autoregressive, prepared);
-            var narModels = ParseNarModels(p.GetValue(nar)!)
-                .Select(n => new BenchNarModel(n.Label, PreparedDataModels.LoadMatching(ModelArguments.Resolve(p, n.Directory), ModelKind.NonAutoregressive, prepared))).ToList();
+            var narDirectories = ParseNarModels(p.GetValue(nar)!);
+            var decoders = ParsePrecisions(p.GetValue(precisions)).SelectMany(precision =>
+            {
+                LoadedModel Load(string dir, ModelKind kind)
+                {
+                    var loaded = PreparedDataModels.LoadMatching(ModelArguments.Resolve(p, dir), kind, prepared);
+                    loaded.Model.FreezeForInference(precision);
+                    return loaded;
+                }
+                var narModels = narDirectories.Select(n => new BenchNarModel(n.Label, Load(n.Directory, ModelKind.NonAutoregressive))).ToList();
+                return DecodingBenchmark.StandardDecoders(Load(p.GetValue(ar)!, ModelKind.Autoregressive), narModels, p.GetValue(fullGrid))
+                    .Select(d => precision == Precision.Fp32 ? d : d with { Name = $"{d.Name} ({precision.ToString().ToLowerInvariant()})" });
+            }).ToList();
 
             torch.set_num_threads(threadCount);
             var machine = MachineSpeed.Measure();
             AnsiConsole.MarkupLineInterpolated($"[grey]this machine at {threadCount} thread(s): matrix product {machine.MatmulGflops:F1} GFLOP/s, copy {machine.CopyGigabytesPerSecond:F1} GB/s[/]");
-            var result = DecodingBenchmark.Run(DecodingBenchmark.StandardDecoders(arModel, narModels, p.GetValue(fullGrid)), test, options, machine,
+            var result = DecodingBenchmark.Run(decoders, test, options, machine,
                 new SynchronousProgress<string>(name => AnsiConsole.MarkupLineInterpolated($"[grey]timing {name}…[/]")));
 
             var dir = p.GetValue(output)!;
@@ -106,6 +121,15 @@ public static class BenchCommand
         }
         AnsiConsole.Write(throughput);
         AnsiConsole.MarkupLineInterpolated($"[grey]Speedups are relative to {result.Baseline}; the floor is the least time this machine's measured speeds allow (see DecoderCost).[/]");
+    }
+
+    private static IReadOnlyList<Precision> DefaultPrecisions => Precisions.HasNativeBf16 ? [Precision.Fp32, Precision.Bf16] : [Precision.Fp32];
+
+    /// <summary>`--precision` of bench: a comma-separated list; fp32 is always timed, as the speedups' baseline is an fp32 decoder.</summary>
+    private static IReadOnlyList<Precision> ParsePrecisions(string? text)
+    {
+        if (text is null) return DefaultPrecisions;
+        return [Precision.Fp32, .. PrecisionOption.ParseList(text).Where(p => p != Precision.Fp32)];
     }
 
     private static string F(double? value, string format = "F2") => value?.ToString(format, CultureInfo.InvariantCulture) ?? "–";

@@ -51,7 +51,7 @@ public static class TrainCommand
             var train = prepared.Split("train");
             if (p.GetValue(trainLimit) is { } limit)
                 train = limit > 0 ? train.Take(limit) : throw new NatEmException("--train-limit must be positive", ExitCodes.Usage);
-            var trainTargets = nar ? NarTargets(p.GetValue(targets), ModelArguments.ResolveOptional(p, p.GetValue(distillFrom)), p.GetValue(distillBeam), prepared, train, runDir, interrupts.Token) : train.Target;
+            var trainTargets = nar ? NarTargets(p.GetValue(targets), ModelArguments.ResolveOptional(p, p.GetValue(distillFrom)), p.GetValue(distillBeam), options.Precision, prepared, train, runDir, interrupts.Token) : train.Target;
 
             ConsoleTraining.PrintConfiguration($"natem {command.Name}", new { kind, config, options, data = prepared.Directory, run = runDir });
             var valid = prepared.Split("valid");
@@ -67,7 +67,7 @@ public static class TrainCommand
         return command;
     }
 
-    private static int[][] NarTargets(string? targetsFile, string? distillFrom, int beam, PreparedData prepared, ParallelSplit train, string runDir, CancellationToken cancel)
+    private static int[][] NarTargets(string? targetsFile, string? distillFrom, int beam, Precision precision, PreparedData prepared, ParallelSplit train, string runDir, CancellationToken cancel)
     {
         if (targetsFile is not null && distillFrom is not null)
             throw new NatEmException("give --targets or --distill-from, not both", ExitCodes.Usage);
@@ -80,6 +80,7 @@ public static class TrainCommand
         }
         if (distillFrom is null) return train.Target;
         var teacher = (ArTransformer)ModelStore.LoadModel(distillFrom, ModelKind.Autoregressive);
+        teacher.FreezeForInference(precision);
         return ConsoleStages.Run("distilling", progress =>
             Distillation.BestTranslations(teacher, train.Source, beam, Path.Combine(runDir, "distill"), progress, cancel));
     }

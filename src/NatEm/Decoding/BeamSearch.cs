@@ -69,11 +69,12 @@ public sealed class BeamSearch(ArTransformer model)
         var active = Enumerable.Range(0, sources.Count).ToList();
         var histories = Enumerable.Range(0, sources.Count * beam).Select(_ => Array.Empty<int>()).ToArray();
 
+        var neverNext = tensor(new long[] { SpecialTokens.Pad, SpecialTokens.Bos });
         for (int step = 0; active.Count > 0; step++)
         {
             using var stepScope = torch.NewDisposeScope();
             var logProbs = model.DecodeStep(previous, state);
-            logProbs.index_fill_(1, tensor(new long[] { SpecialTokens.Pad, SpecialTokens.Bos }), float.NegativeInfinity);
+            logProbs.index_fill_(1, neverNext, float.NegativeInfinity);
             var mustEnd = active.Select(s => step >= maxLengths[s] - 1).ToArray();
             if (mustEnd.Any(x => x))
             {
@@ -124,18 +125,23 @@ public sealed class BeamSearch(ArTransformer model)
                     nextHistories.Add([.. histories[row], token]);
                 }
             }
+            bool sameSentences = stillActive.Count == active.Count;
             active = stillActive;
             if (active.Count == 0) break;
 
             var rowTensor = tensor(nextRows.ToArray());
-            var nextState = state.Select(rowTensor);
-            var moved = nextState.Tensors.ToList();
+            bool identity = sameSentences && nextRows.Select((row, i) => row == i).All(x => x);
+            var nextState = state.Select(rowTensor, sameSentences, identity);
+            // Tensors the next state shares with this one stay where they are; only the new ones leave the step's scope.
+            var kept = state.Tensors.ToHashSet(ReferenceEqualityComparer.Instance);
+            var moved = nextState.Tensors.Where(t => !kept.Contains(t)).ToList();
             previous = tensor(nextTokens.ToArray());
             scores = tensor(nextScores.ToArray());
             moved.Add(previous);
             moved.Add(scores);
             stepScope.MoveToOuter(moved);
-            foreach (var old in state.Tensors) old.Dispose();
+            var shared = nextState.Tensors.ToHashSet(ReferenceEqualityComparer.Instance);
+            foreach (var old in state.Tensors.Where(t => !shared.Contains(t))) old.Dispose();
             state = nextState;
             histories = nextHistories.ToArray();
         }

@@ -247,8 +247,16 @@ public sealed class EmRun
         return result;
     }
 
-    private static ArTransformer LoadAr(string dir) => (ArTransformer)ModelStore.LoadModel(dir, ModelKind.Autoregressive);
-    private static NarTransformer LoadNar(string dir) => (NarTransformer)ModelStore.LoadModel(dir, ModelKind.NonAutoregressive);
+    // Models loaded by the EM run only decode or score, in their stage's training precision, with weights cast once.
+    private ArTransformer LoadAr(string dir) => (ArTransformer)LoadForDecoding(dir, ModelKind.Autoregressive, options.ArTraining.Precision);
+    private NarTransformer LoadNar(string dir) => (NarTransformer)LoadForDecoding(dir, ModelKind.NonAutoregressive, options.NarTraining.Precision);
+
+    private static ITranslationModel LoadForDecoding(string dir, ModelKind kind, Precision precision)
+    {
+        var model = ModelStore.LoadModel(dir, kind);
+        model.FreezeForInference(precision);
+        return model;
+    }
 
     private static ParallelSplit Limit(ParallelSplit split, int? limit) => limit is { } n ? split.Take(n) : split;
 

@@ -49,13 +49,15 @@ public sealed class DecoderState
     internal void Advance() => Steps++;
 
     /// <summary>
-    /// The cache restricted to (and reordered by) <paramref name="rows"/>, e.g. surviving beams; the new
-    /// tensors join the caller's current dispose scope.
+    /// The cache restricted to (and reordered by) <paramref name="rows"/>, e.g. surviving beams; the new tensors join
+    /// the caller's current dispose scope. With <paramref name="sameSentences"/> (rows only reorder hypotheses within
+    /// the same sentences, whose encoder memory is identical) the memory tensors are shared rather than copied; when
+    /// <paramref name="identity"/> (rows 0, 1, … of the same sentences, e.g. greedy search) the state itself is kept.
     /// </summary>
-    public DecoderState Select(Tensor rows) => new(
-        MemoryKeys.Select(t => t.index_select(0, rows)).ToArray(),
-        MemoryValues.Select(t => t.index_select(0, rows)).ToArray(),
-        MemoryKeyMask.index_select(0, rows),
+    public DecoderState Select(Tensor rows, bool sameSentences = false, bool identity = false) => identity ? this : new(
+        sameSentences ? MemoryKeys : MemoryKeys.Select(t => t.index_select(0, rows)).ToArray(),
+        sameSentences ? MemoryValues : MemoryValues.Select(t => t.index_select(0, rows)).ToArray(),
+        sameSentences ? MemoryKeyMask : MemoryKeyMask.index_select(0, rows),
         selfKeys.Select(t => t.index_select(0, rows)).ToArray(),
         selfValues.Select(t => t.index_select(0, rows)).ToArray(),
         Steps);

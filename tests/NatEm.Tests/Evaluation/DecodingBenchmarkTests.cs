@@ -183,6 +183,15 @@ public class DecodingBenchmarkTests
         using var grid = JsonDocument.Parse(File.ReadAllText(Path.Combine(output, BenchmarkReportWriter.JsonFile)));
         Assert.Equal(2 + 2 * 9, grid.RootElement.GetProperty("decoders").GetArrayLength());
         Assert.Equal(ExitCodes.Usage, Run([.. common, "--nar", narDir, "--nar", $"b={narDir}"]));
+
+        // Both precisions: every decoder twice, the bf16 ones labelled; fp32 (the speedups' baseline) is always timed.
+        Assert.Equal(ExitCodes.Usage, Run([.. common, "--nar", narDir, "--precision", "fp16"]));
+        Assert.Equal(ExitCodes.Ok, OnOneThread(() => Run([.. common, "--nar", narDir, "--batch-sizes", "1", "--threads", "1", "--precision", "bf16"])));
+        using var both = JsonDocument.Parse(File.ReadAllText(Path.Combine(output, BenchmarkReportWriter.JsonFile)));
+        var names = both.RootElement.GetProperty("decoders").EnumerateArray().Select(d => d.GetProperty("name").GetString()).ToList();
+        Assert.Equal(12, names.Count);
+        Assert.Equal(6, names.Count(n => n!.EndsWith(" (bf16)")));
+        Assert.Contains("AR beam 4 (bf16)", names);
     }
 
     /// <summary>

@@ -1,0 +1,60 @@
+using System.CommandLine;
+using System.Globalization;
+using NatEm.Data;
+using NatEm.Evaluation;
+using NatEm.Modeling;
+using NatEm.Training;
+using Spectre.Console;
+using TorchSharp;
+
+namespace NatEm.Cli.Commands;
+
+/// <summary>`natem bench-training`: training throughput of the AR trainer in each precision beside libtorch's nn.Transformer.</summary>
+public static class BenchTrainingCommand
+{
+    private static readonly TrainingBenchmarkOptions Defaults = new();
+
+    public static Command Create()
+    {
+        var data = new Option<string>("--data") { Description = "Prepared data directory (natem prepare); its first training batches are timed", Required = true };
+        var preset = new Option<string>("--preset") { Description = "Model size: tiny, small or base", DefaultValueFactory = _ => Defaults.Preset };
+        var maxTokens = new Option<int>("--max-tokens") { Description = "Padded tokens per batch", DefaultValueFactory = _ => Defaults.MaxTokens };
+        var warmup = new Option<int>("--warmup") { Description = "Untimed updates first", DefaultValueFactory = _ => Defaults.WarmupUpdates };
+        var updates = new Option<int>("--updates") { Description = "Timed updates per trainer", DefaultValueFactory = _ => Defaults.TimedUpdates };
+        var precisions = new Option<string>("--precision") { Description = "Comma-separated precisions of the NatEm trainer", DefaultValueFactory = _ => "Fp32,Bf16" };
+        var threads = new Option<int>("--threads") { Description = "libtorch threads", DefaultValueFactory = _ => Environment.ProcessorCount };
+
+        var command = new Command("bench-training", "Measure training target tokens/s of the AR trainer in fp32 and bf16, beside libtorch's nn.Transformer of the same shape");
+        foreach (var option in new Option[] { data, preset, maxTokens, warmup, updates, precisions, threads })
+            command.Options.Add(option);
+        command.SetAction(p => CliErrors.Run(p, () =>
+        {
+            if (p.GetValue(threads) < 1) throw new NatEmException("--threads must be at least 1", ExitCodes.Usage);
+            torch.set_num_threads(p.GetValue(threads));
+            var options = new TrainingBenchmarkOptions
+            {
+                Preset = p.GetValue(preset)!,
+                MaxTokens = p.GetValue(maxTokens),
+                WarmupUpdates = p.GetValue(warmup),
+                TimedUpdates = p.GetValue(updates),
+                Precisions = PrecisionOption.ParseList(p.GetValue(precisions)!),
+            };
+            var prepared = PreparedData.Load(p.GetValue(data)!);
+            var results = TrainingBenchmark.Run(ParallelExamples.Of(prepared.Split("train")), prepared.Tokenizer.VocabSize, options,
+                new SynchronousProgress<string>(name => AnsiConsole.MarkupLineInterpolated($"[grey]timing {name}…[/]")));
+
+            var first = results[0].MedianTargetTokensPerSecond;
+            var peer = results[^1].MedianTargetTokensPerSecond;
+            var table = new Table().Title($"training target tokens/s, {options.Preset}, {options.MaxTokens}-token batches, {options.TimedUpdates} timed updates, {p.GetValue(threads)} threads")
+                .AddColumns("trainer", "median", "min", "max", $"× {results[0].Name}", "× peer");
+            foreach (var r in results)
+                table.AddRow(r.Name, F(r.MedianTargetTokensPerSecond, "F0"), F(r.MinTargetTokensPerSecond, "F0"), F(r.MaxTargetTokensPerSecond, "F0"),
+                    F(r.MedianTargetTokensPerSecond / first, "F2"), F(r.MedianTargetTokensPerSecond / peer, "F2"));
+            AnsiConsole.Write(table);
+            return ExitCodes.Ok;
+        }));
+        return command;
+    }
+
+    private static string F(double value, string format) => value.ToString(format, CultureInfo.InvariantCulture);
+}
