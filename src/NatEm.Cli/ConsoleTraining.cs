@@ -34,7 +34,7 @@ public static class ConsoleTraining
                             $"[grey]{title}: update {p.Update} epoch {p.Epoch}: valid loss {F(p.ValidLoss.Value)}{(p.ValidBleu is { } b ? $" BLEU {F(b)}" : "")}[/]");
                     else
                         task.Description = $"{title} | upd {p.Update} ep {p.Epoch} | loss {F(p.Loss)} ppl {F(p.Perplexity)}"
-                            + (p.LengthLoss is { } l ? $" len {F(l)}" : "") + $" | {p.TokensPerSecond:F0} tok/s | lr {p.LearningRate:G3}";
+                            + (p.LengthLoss is { } l ? $" len {F(l)}" : "") + (p.RevealedFraction is { } r ? $" glanced {r:P0}" : "") + $" | {p.TokensPerSecond:F0} tok/s | lr {p.LearningRate:G3}";
                     if (p.Fraction is { } f) task.Value = f;
                 });
                 result = trainer.Run(resume, progress, cancel);

@@ -26,6 +26,8 @@ public sealed record TrainingOptions
     public double LabelSmoothing { get; init; } = 0.1;
     /// <summary>NAR only: weight of the length-prediction loss.</summary>
     public double LengthLossWeight { get; init; } = 0.1;
+    /// <summary>NAR only: glancing training (GLAT) with this ratio schedule; null = off (the paper's plain M-step).</summary>
+    public GlancingSchedule? Glancing { get; init; }
 
     public int? MaxUpdates { get; init; }
     public int? MaxEpochs { get; init; }
@@ -57,6 +59,7 @@ public sealed record TrainingOptions
         Require(MaxUpdates is not null || MaxEpochs is not null || MaxMinutes is not null, "set at least one of --max-updates, --max-epochs, --max-minutes");
         Require(ValidateEvery >= 0 && LogEvery >= 1 && KeepLast >= 0 && Patience is null or >= 1, "intervals must be positive");
         Require(Threads >= 0, "--threads must be non-negative");
+        Glancing?.Validate();
     }
 
     /// <summary>Inverse-square-root schedule with linear warm-up (fairseq inverse_sqrt).</summary>
