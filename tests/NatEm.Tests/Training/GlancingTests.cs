@@ -231,8 +231,8 @@ public sealed class GlancingTests(ITestOutputHelper output)
     /// Glancing is meant for multi-modal targets: a vanilla NAR model mixes the two modes position by position, while
     /// glancing teaches the decoder to keep one. Measured here (seed 7, one thread): vanilla peaks at 72 % of sources
     /// translated exactly into one of their targets (update 50) and then falls below 20 %; glancing passes 80 % at update
-    /// 50. On the one-mode task (<see cref="SyntheticTask"/>) glancing is slower instead: 95 BLEU after 110 updates
-    /// against 80 (uniform copy), as it trains on fewer positions per update.
+    /// 50. On the one-mode task (<see cref="SyntheticTask"/>, measured with an earlier version of this test) glancing
+    /// was slower instead: 95 BLEU after 110 updates against 80 (uniform copy); it trains on fewer positions per update.
     /// </summary>
     [Fact]
     public void GlancingFitsATwoModeDatasetInFewerUpdates()
