@@ -24,6 +24,13 @@ public static class CliErrors
             if (Verbose) errors.WriteLine(e);
             return e.ExitCode;
         }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            // The messages of these exceptions name the path (e.g. "Access to the path '/proc/x' is denied.").
+            errors.WriteLine($"natem: error: {e.Message}");
+            if (Verbose) errors.WriteLine(e);
+            return ExitCodes.Environment;
+        }
         catch (OperationCanceledException)
         {
             errors.WriteLine("natem: interrupted");

@@ -17,6 +17,8 @@ public static class CommandCatalog
         ScoreCommand.Create(),
         ScoreNarCommand.Create(),
         AverageCommand.Create(),
+        ExportCommand.Create(),
+        CurveCommand.Create(),
         BenchCommand.Create(),
         ServeCommand.Create(),
         LoadtestCommand.Create(),

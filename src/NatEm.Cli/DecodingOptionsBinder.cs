@@ -13,7 +13,7 @@ public sealed class DecodingOptionsBinder
 {
     private static readonly TranslationOptions Defaults = new();
 
-    public readonly Option<string> Model = new("--model") { Description = "Model directory (a checkpoint, RUN/checkpoint_best, an EM model or an averaged model)", Required = true };
+    public readonly Option<string> Model = new("--model") { Description = "Model directory (a checkpoint, an EM model or an averaged model), or a run directory: its checkpoint_best (else checkpoint_last)", Required = true };
     public readonly Option<int?> Beam = new("--beam") { Description = $"AR only: beam size, 1 = greedy (default {Defaults.Beam.Beam})" };
     public readonly Option<double?> LengthPenalty = new("--length-penalty") { Description = $"AR only: rank hypotheses by log-prob / length^P (default {Defaults.Beam.LengthPenalty})" };
     public readonly Option<string?> Decoder = new("--decoder") { Description = $"NAR only: argmax, dedup or odd (default {Defaults.Nar.Decoder.ToString().ToLowerInvariant()})" };
@@ -22,13 +22,18 @@ public sealed class DecodingOptionsBinder
     public readonly Option<int?> BatchSize = new("--batch-size") { Description = $"Sentences decoded together (default {Defaults.BatchSize})" };
     public readonly Option<int?> MaxInputTokens = new("--max-input-tokens") { Description = $"Longer inputs are truncated, with a warning (default {Defaults.MaxInputTokens})" };
     public readonly Option<int?> Threads = new("--threads") { Description = "libtorch threads (default: all cores)" };
+    public readonly Option<Precision?> Precision = PrecisionOption.ForInference();
 
     /// <summary>Options that only the command adds (like translate's --nbest) but that are AR-only too.</summary>
     private readonly Option[] _extraArOnly;
 
     public DecodingOptionsBinder(params Option[] extraArOnly)
     {
-        Decoder.AcceptOnlyFromAmong([.. Enum.GetNames<NarDecoder>().Select(n => n.ToLowerInvariant())]);
+        Decoder.Validators.Add(result =>
+        {
+            if (result.GetValueOrDefault<string?>() is { } name && !Enum.GetNames<NarDecoder>().Contains(name, StringComparer.OrdinalIgnoreCase))
+                result.AddError($"--decoder must be argmax, dedup or odd, not '{name}'");
+        });
         _extraArOnly = extraArOnly;
     }
 
@@ -37,19 +42,19 @@ public sealed class DecodingOptionsBinder
 
     public void AddTo(Command command)
     {
-        foreach (var option in new Option[] { Model, Beam, LengthPenalty, Decoder, LengthBeam, Rescore, BatchSize, MaxInputTokens, Threads })
+        foreach (var option in new Option[] { Model, Beam, LengthPenalty, Decoder, LengthBeam, Rescore, BatchSize, MaxInputTokens, Threads, Precision })
             command.Options.Add(option);
     }
 
     /// <summary>Loads the model (and the re-scorer), checks the options fit its kind and returns the translator with its options.</summary>
     public (Translator Translator, TranslationOptions Options) Bind(ParseResult p, int nBest = 1)
     {
-        var modelDir = p.GetValue(Model)!;
+        var modelDir = ModelArguments.Resolve(p, p.GetValue(Model)!);
         var kind = ModelStore.ReadManifest(modelDir).Kind;
         bool nar = kind == ModelKind.NonAutoregressive;
         var misplaced = (nar ? ArOnly : NarOnly).Where(option => p.GetResult(option) is { Implicit: false }).Select(o => o.Name).ToList();
         if (misplaced.Count > 0)
-            throw NatEmException.In(modelDir, $"is a {ModelStore.Describe(kind)} model, so {string.Join(", ", misplaced)} does not apply; "
+            throw NatEmException.In(modelDir, $"is {ModelStore.DescribeWithArticle(kind)} model, so {string.Join(", ", misplaced)} does not apply; "
                 + (nar ? "use --decoder, --length-beam or --rescore, or give an AR model" : "use --beam, --length-penalty or --nbest, or give a NAR model"), ExitCodes.Usage);
 
         var options = Defaults with
@@ -74,8 +79,12 @@ public sealed class DecodingOptionsBinder
             if (threads < 1) throw new NatEmException("--threads must be at least 1", ExitCodes.Usage);
             torch.set_num_threads(threads);
         }
+        var precision = PrecisionOption.Resolve(p.GetValue(Precision));
         var model = ModelStore.Load(modelDir, kind);
-        return (new Translator(model, LoadRescorer(p.GetValue(Rescore), model)), options);
+        model.Model.FreezeForInference(precision);
+        var rescorer = LoadRescorer(ModelArguments.ResolveOptional(p, p.GetValue(Rescore)), model);
+        rescorer?.FreezeForInference(precision);
+        return (new Translator(model, rescorer), options);
     }
 
     private static ArTransformer? LoadRescorer(string? dir, LoadedModel model)

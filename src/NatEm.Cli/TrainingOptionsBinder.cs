@@ -31,6 +31,7 @@ public sealed class TrainingOptionsBinder(bool narArchitecture)
     public readonly Option<string?> BestMetric = new("--best-metric") { Description = "bleu or loss: what selects checkpoint_best (default bleu)" };
     public readonly Option<int?> Seed = new("--seed") { Description = $"Random seed (default {Defaults.Seed})" };
     public readonly Option<int?> Threads = new("--threads") { Description = "libtorch threads (default: all cores)" };
+    public readonly Option<Precision?> Precision = PrecisionOption.ForTraining();
     public readonly Option<bool> Resume = new("--resume") { Description = "Continue the run in --out from its last checkpoint" };
     public readonly Option<NarDecoderInput?> DecoderInput = new("--decoder-input") { Description = $"NAR decoder input: Placeholder (the paper's) or UniformCopy (Gu et al.) (default {ArchitectureDefaults.DecoderInput})" };
     public readonly Option<string?> Glancing = new("--glancing")
@@ -42,12 +43,21 @@ public sealed class TrainingOptionsBinder(bool narArchitecture)
     public readonly Option<LengthPrediction?> LengthPrediction = new("--length-prediction") { Description = $"NAR length classifier: Absolute (the paper's) or Offset (fairseq) (default {ArchitectureDefaults.LengthPrediction})" };
 
     public IEnumerable<Option> All => [Preset, MaxTokens, UpdateFrequency, LearningRate, Warmup, ClipNorm, LabelSmoothing, Dropout, MaxUpdates,
-        MaxEpochs, MaxMinutes, ValidateEvery, LogEvery, Patience, KeepLast, BestMetric, Seed, Threads, Resume,
+        MaxEpochs, MaxMinutes, ValidateEvery, LogEvery, Patience, KeepLast, BestMetric, Seed, Threads, Precision, Resume,
         .. narArchitecture ? new Option[] { DecoderInput, LengthPrediction, Glancing } : []];
 
     public void AddTo(Command command)
     {
         foreach (var option in All) command.Options.Add(option);
+    }
+
+    /// <summary>--resume, which needs a started run (a run directory is created when a run starts): a typo in --out must not start afresh.</summary>
+    public bool ResumeOf(ParseResult p, string runDir)
+    {
+        if (!p.GetValue(Resume)) return false;
+        if (!Directory.Exists(runDir))
+            throw NatEmException.In(runDir, "--resume: no such run directory; check --out, or drop --resume to start a new run", ExitCodes.Usage);
+        return true;
     }
 
     /// <summary>Training options: defaults overridden by the flags given.</summary>
@@ -72,6 +82,7 @@ public sealed class TrainingOptionsBinder(bool narArchitecture)
             BestMetric = p.GetValue(BestMetric) is { } metric ? ParseMetric(metric) : d.BestMetric,
             Seed = p.GetValue(Seed) ?? d.Seed,
             Threads = p.GetValue(Threads) ?? d.Threads,
+            Precision = PrecisionOption.Resolve(p.GetValue(Precision) ?? d.Precision),
         };
         options.Validate();
         return options;

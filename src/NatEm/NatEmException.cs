@@ -12,6 +12,10 @@ public static class ExitCodes
     public const int BadInput = 3;
     /// <summary>A model directory is missing, corrupt, of the wrong kind or of an unsupported format version.</summary>
     public const int BadModel = 4;
+    /// <summary>The environment refused: a path cannot be read or written (permission denied, a directory where a
+    /// file is expected or the reverse, a full or read-only disk), or `serve` cannot listen on an address (in use,
+    /// not on this machine, a privileged port).</summary>
+    public const int Environment = 5;
     /// <summary>Interrupted by SIGINT/SIGTERM after saving a resumable checkpoint.</summary>
     public const int Interrupted = 130;
 }

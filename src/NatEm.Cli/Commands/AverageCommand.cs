@@ -12,8 +12,9 @@ public static class AverageCommand
         var last = new Option<int?>("--last") { Description = "Average the newest N numbered checkpoints of --run" };
         var inputs = new Option<string[]>("--inputs") { Description = "Checkpoint directories to average (instead of --run/--last)", AllowMultipleArgumentsPerToken = true };
         var output = new Option<string>("--out") { Description = "New model directory (must not exist)", Required = true };
+        var dtype = ExportCommand.DtypeOption();
         var command = new Command("average", "Average the weights of the last N checkpoints of a run (or of given checkpoints) into a new model directory");
-        foreach (var option in new Option[] { run, last, inputs, output }) command.Options.Add(option);
+        foreach (var option in new Option[] { run, last, inputs, output, dtype }) command.Options.Add(option);
 
         command.SetAction(p => CliErrors.Run(p, () =>
         {
@@ -25,7 +26,7 @@ public static class AverageCommand
                 throw new NatEmException("give either --run with --last, or --inputs", ExitCodes.Usage);
             var checkpoints = fromInputs ? given : CheckpointAveraging.LastNumbered(runDir!, lastCount!.Value);
             var outputDir = p.GetValue(output)!;
-            CheckpointAveraging.Average(checkpoints, outputDir);
+            CheckpointAveraging.Average(checkpoints, outputDir, p.GetValue(dtype));
             p.InvocationConfiguration.Output.WriteLine($"averaged {checkpoints.Count} checkpoints into {outputDir}: {string.Join(", ", checkpoints.Select(Path.GetFileName))}");
             return ExitCodes.Ok;
         }));

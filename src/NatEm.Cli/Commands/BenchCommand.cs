@@ -56,9 +56,9 @@ public static class BenchCommand
             var prepared = PreparedData.Load(p.GetValue(data)!);
             var test = prepared.Split(p.GetValue(split)!);
             if (p.GetValue(limit) is { } n) test = test.Take(n);
-            var arModel = PreparedDataModels.LoadMatching(p.GetValue(ar)!, ModelKind.Autoregressive, prepared);
+            var arModel = PreparedDataModels.LoadMatching(ModelArguments.Resolve(p, p.GetValue(ar)!), ModelKind.Autoregressive, prepared);
             var narModels = ParseNarModels(p.GetValue(nar)!)
-                .Select(n => new BenchNarModel(n.Label, PreparedDataModels.LoadMatching(n.Directory, ModelKind.NonAutoregressive, prepared))).ToList();
+                .Select(n => new BenchNarModel(n.Label, PreparedDataModels.LoadMatching(ModelArguments.Resolve(p, n.Directory), ModelKind.NonAutoregressive, prepared))).ToList();
 
             torch.set_num_threads(threadCount);
             var machine = MachineSpeed.Measure();

@@ -1,21 +1,32 @@
 using System.CommandLine;
 using NatEm.Data;
+using NatEm.Decoding;
 using NatEm.Em;
 using NatEm.Evaluation;
 using NatEm.Modeling;
 using NatEm.Training;
+using Spectre.Console;
 
 namespace NatEm.Cli.Commands;
 
 /// <summary>
-/// `natem demo`: the main job on the bundled corpus. Prepares the Bible en→es data, runs EM with a budget
-/// sized for about 22 minutes on 2 cores, then compares AR beam search with the EM-trained NAR model on the
-/// test split. Rerunning continues an interrupted demo.
+/// `natem demo`, the main job. By default it loads the models shipped under <c>models/bible.en-es/</c> and compares
+/// AR beam search with the NAR decoders on a fixed part of the Bible test split: quality, batch-1 latency,
+/// batch-64 throughput, a few example verses and the plot (a few minutes). <c>--from-scratch</c> instead runs the
+/// whole pipeline on the bundled corpus: prepare, EM with a budget of about 20 minutes, the same comparison.
 /// </summary>
 public static class DemoCommand
 {
+    public const string ShippedAr = "models/bible.en-es/ar", ShippedNar = "models/bible.en-es/nar";
+
+    /// <summary>Every 4th verse of the test books: 315 verses drawn evenly from all eight books.</summary>
+    public const int TestStride = 4;
+
+    /// <summary>Verses (indices into the demo's test set) shown side by side.</summary>
+    private static readonly int[] ExampleVerses = [3, 60, 120, 200, 290];
+
     /// <summary>
-    /// Demo settings: a subset of the training data so that decoding passes fit in the budget, and uniform-copy
+    /// From-scratch settings: a subset of the training data so that decoding passes fit in the budget, and uniform-copy
     /// NAR models, which learn several times faster than the paper's placeholder input in minutes of training
     /// (BENCHMARKS.md, "NAR variants").
     /// </summary>
@@ -32,36 +43,85 @@ public static class DemoCommand
         NarTraining = new TrainingOptions { MaxEpochs = 50, ValidateEvery = 0, Patience = 3, WarmupUpdates = 300, LearningRate = 1e-3 },
     };
 
-    /// <summary>The final comparison times batch 64 only: per-sentence latency runs would not fit the demo's budget.</summary>
-    private static readonly DecodingBenchmarkOptions DemoComparison = new() { BatchSizes = [64], Repeats = 1 };
+    /// <summary>Batch 1 gives the latency and speedup a user of `translate` sees; batch 64 the throughput of a server.</summary>
+    private static readonly DecodingBenchmarkOptions Comparison = new() { BatchSizes = [1, 64], Repeats = 1, WarmupSentences = 4 };
 
     public static Command Create()
     {
-        var output = new Option<string>("--out") { Description = "Demo directory (prepared data, EM run, results)", DefaultValueFactory = _ => "runs/demo" };
-        var testLimit = new Option<int>("--test-limit") { Description = "Test sentences decoded for the final table", DefaultValueFactory = _ => 300 };
+        var output = new Option<string>("--out") { Description = "Demo directory: bench.json/.md/.png (and with --from-scratch the prepared data and EM run)", DefaultValueFactory = _ => "runs/demo" };
+        var fromScratch = new Option<bool>("--from-scratch") { Description = "Train the models instead: prepare the corpus and run EM (about 22 minutes on 2 cores); rerunning resumes" };
+        var ar = new Option<string>("--ar") { Description = "AR model directory to compare", DefaultValueFactory = _ => ShippedAr };
+        var nar = new Option<string>("--nar") { Description = "NAR model directory to compare", DefaultValueFactory = _ => ShippedNar };
         var binder = new EmOptionsBinder();
-        var command = new Command("demo", "Prepare the bundled Bible corpus, run EM (~22 min on 2 cores), compare AR and NAR on the test split");
-        command.Options.Add(output);
-        command.Options.Add(testLimit);
+        var command = new Command("demo", "Compare the shipped AR and NAR Bible en→es models on the test split (or train them: --from-scratch)");
+        Option[] own = [output, fromScratch, ar, nar];
+        foreach (var option in own) command.Options.Add(option);
         binder.AddTo(command);
         command.SetAction(p => CliErrors.Run(p, () =>
         {
-            using var interrupts = new Interrupts();
             var dir = p.GetValue(output)!;
-            var dataDir = Path.Combine(dir, "data");
-            if (!File.Exists(Path.Combine(dataDir, DataManifest.FileName)))
-                DataPreparer.Prepare(new PrepareOptions { OutputDirectory = dataDir }, null);
-            var prepared = PreparedData.Load(dataDir);
-            var runDir = Path.Combine(dir, "em");
-            var report = EmCommand.Run(prepared, binder.Bind(p, DemoEm), runDir, resume: true, interrupts.Token);
+            LoadedModel teacher, student;
+            ParallelSplit test;
+            if (p.GetValue(fromScratch))
+            {
+                using var interrupts = new Interrupts();
+                var dataDir = Path.Combine(dir, "data");
+                if (!File.Exists(Path.Combine(dataDir, DataManifest.FileName)))
+                    DataPreparer.Prepare(new PrepareOptions { OutputDirectory = dataDir }, null);
+                var prepared = PreparedData.Load(dataDir);
+                var report = EmCommand.Run(prepared, binder.Bind(p, DemoEm), Path.Combine(dir, "em"), resume: true, interrupts.Token);
+                teacher = ModelStore.Load(report.FinalTeacher, ModelKind.Autoregressive);
+                student = ModelStore.Load(report.FinalModel, ModelKind.NonAutoregressive);
+                test = prepared.Split("test").EveryNth(TestStride);
+            }
+            else
+            {
+                if (command.Options.Except(own).FirstOrDefault(o => p.GetResult(o) is { Implicit: false }) is { } trainingOption)
+                    throw new NatEmException($"{trainingOption.Name} applies to training: use it with --from-scratch", ExitCodes.Usage);
+                teacher = ShippedModel(p.GetValue(ar)!, ModelKind.Autoregressive);
+                student = ShippedModel(p.GetValue(nar)!, ModelKind.NonAutoregressive);
+                // Token ids are only comparable under one vocabulary (re-scoring feeds NAR outputs to the AR model).
+                if (teacher.Manifest.Tokenizer.Kind != student.Manifest.Tokenizer.Kind || teacher.Tokenizer.VocabSize != student.Tokenizer.VocabSize)
+                    throw NatEmException.In(student.Directory, $"has another tokenizer than {teacher.Directory}; the demo's models must come from the same prepared data", ExitCodes.Usage);
+                test = BibleTestVerses(teacher);
+            }
 
-            var test = prepared.Split("test").Take(p.GetValue(testLimit));
-            var teacher = ModelStore.Load(report.FinalTeacher, ModelKind.Autoregressive);
-            var nar = ModelStore.Load(report.FinalModel, ModelKind.NonAutoregressive);
-            var comparison = DecodingBenchmark.Run(DecodingBenchmark.StandardDecoders(teacher, nar), test, DemoComparison);
-            BenchCommand.PrintTable(comparison, $"Bible en→es test, first {test.Count} verses, {Environment.ProcessorCount} cores");
+            AnsiConsole.MarkupLineInterpolated($"[grey]AR {teacher.Directory}, NAR {student.Directory}; timing {test.Count} test verses at batch 1 and 64…[/]");
+            var comparison = DecodingBenchmark.Run(DecodingBenchmark.StandardDecoders(teacher, student), test, Comparison,
+                progress: new SynchronousProgress<string>(name => AnsiConsole.MarkupLineInterpolated($"[grey]  {name}[/]")));
+            BenchCommand.PrintTable(comparison, $"Bible en→es {test.Name}, {test.Count} verses, {Environment.ProcessorCount} cores");
+            PrintExamples(teacher, student, test);
+            BenchmarkReportWriter.Write(dir, comparison);
+            AnsiConsole.MarkupLineInterpolated($"Written: {Path.Combine(dir, BenchmarkReportWriter.PlotFile)} and {BenchmarkReportWriter.JsonFile}, {BenchmarkReportWriter.MarkdownFile}");
             return ExitCodes.Ok;
         }));
         return command;
+    }
+
+    private static LoadedModel ShippedModel(string dir, ModelKind kind)
+    {
+        if (!Directory.Exists(dir) && !Path.IsPathRooted(dir))
+            throw NatEmException.In(dir, "model directory not found: run the demo from the repository root, pass --ar/--nar, or train with --from-scratch", ExitCodes.BadModel);
+        return ModelStore.Load(dir, kind);
+    }
+
+    /// <summary>The demo's test set from the bundled corpus's test books, encoded with the model's own tokenizer.</summary>
+    public static ParallelSplit BibleTestVerses(LoadedModel model)
+    {
+        var text = BibleCorpus.ReadSplits("en", "es").Test;
+        return new ParallelSplit("test", [.. text.Source.Select(model.Tokenizer.Encode)], [.. text.Target.Select(model.Tokenizer.Encode)],
+            text.Source, text.Target).EveryNth(TestStride);
+    }
+
+    private static void PrintExamples(LoadedModel teacher, LoadedModel student, ParallelSplit test)
+    {
+        var shown = ExampleVerses.Where(i => i < test.Count).ToArray();
+        var sources = shown.Select(i => test.Source[i]).ToArray();
+        var arOutput = new Translator(teacher).TranslateIds(sources, new TranslationOptions { Beam = new BeamSearchOptions { Beam = 4 } });
+        var narOutput = new Translator(student).TranslateIds(sources, new TranslationOptions { Nar = new NarDecodingOptions { Decoder = NarDecoder.Odd } });
+        var table = new Table().Title("Examples").AddColumns("source", "reference", "AR beam 4", "NAR odd");
+        for (int k = 0; k < shown.Length; k++)
+            table.AddRow(Markup.Escape(test.SourceText[shown[k]]), Markup.Escape(test.TargetText[shown[k]]), Markup.Escape(arOutput[k].Text), Markup.Escape(narOutput[k].Text));
+        AnsiConsole.Write(table);
     }
 }

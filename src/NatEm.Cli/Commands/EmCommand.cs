@@ -22,7 +22,8 @@ public static class EmCommand
             using var interrupts = new Interrupts();
             var prepared = PreparedData.Load(p.GetValue(data)!);
             var options = binder.Bind(p);
-            Run(prepared, options, p.GetValue(output)!, p.GetValue(binder.Training.Resume), interrupts.Token);
+            var runDir = p.GetValue(output)!;
+            Run(prepared, options, runDir, binder.Training.ResumeOf(p, runDir), interrupts.Token);
             return ExitCodes.Ok;
         }));
         return command;
@@ -82,7 +83,7 @@ public sealed class EmOptionsBinder
             BudgetMinutes = p.GetValue(Budget) ?? d.BudgetMinutes,
             TrainLimit = p.GetValue(TrainLimit) ?? d.TrainLimit,
             ValidLimit = p.GetValue(ValidLimit) ?? d.ValidLimit,
-            InitialAr = p.GetValue(InitialAr) ?? d.InitialAr,
+            InitialAr = ModelArguments.ResolveOptional(p, p.GetValue(InitialAr)) ?? d.InitialAr,
         };
         options.Validate();
         return options;

@@ -21,6 +21,8 @@ public static class LoadtestCommand
         var json = new Option<bool>("--json") { Description = "Print the result as JSON" };
         var command = new Command("loadtest", "Load-test a `natem serve` server: requests/s, sentences/s, p50/p90/p99 latency");
         foreach (var option in new Option[] { url, texts, clients, requests, perRequest, json }) command.Options.Add(option);
+        var apiKey = new ApiKeyOptions("The API key the server requires (prefer --api-key-file)");
+        apiKey.AddTo(command);
 
         command.SetAction(p => CliErrors.Run(p, () =>
         {
@@ -40,6 +42,7 @@ public static class LoadtestCommand
                 Clients = p.GetValue(clients),
                 Requests = p.GetValue(requests),
                 TextsPerRequest = p.GetValue(perRequest),
+                ApiKey = apiKey.Bind(p),
             }).GetAwaiter().GetResult();
             var output = p.InvocationConfiguration.Output;
             output.WriteLine(p.GetValue(json) ? JsonSerializer.Serialize(result, Json) : Describe(result));

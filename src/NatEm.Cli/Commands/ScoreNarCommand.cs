@@ -21,12 +21,12 @@ public static class ScoreNarCommand
 
         command.SetAction(p => CliErrors.Run(p, () =>
         {
-            var modelDir = p.GetValue(model)!;
+            var modelDir = ModelArguments.Resolve(p, p.GetValue(model)!);
             int n = p.GetValue(nBest);
             if (n < 1) throw new NatEmException("--nbest must be at least 1", ExitCodes.Usage);
             var kind = ModelStore.ReadManifest(modelDir).Kind;
             if (kind != ModelKind.NonAutoregressive)
-                throw NatEmException.In(modelDir, $"is an {ModelStore.Describe(kind)} model; score-nar needs a NAR model (train-nar or natem em)", ExitCodes.Usage);
+                throw NatEmException.In(modelDir, $"is {ModelStore.DescribeWithArticle(kind)} model; score-nar needs a NAR model (train-nar or natem em)", ExitCodes.Usage);
             var sourcePath = p.GetValue(sources)!;
             var candidatePath = p.GetValue(candidates)!;
             var sourceLines = ReadLines(sourcePath);

@@ -45,13 +45,13 @@ public static class TrainCommand
             var prepared = PreparedData.Load(p.GetValue(data)!);
             var options = nar ? training.BindNar(p) : training.Bind(p);
             if (nar && p.GetValue(lengthWeight) is { } weight) options = options with { LengthLossWeight = weight };
-            var initial = p.GetValue(initFrom) is { } initDir ? PreparedDataModels.LoadMatching(initDir, kind, prepared).Model : null;
+            var initial = p.GetValue(initFrom) is { } initDir ? PreparedDataModels.LoadMatching(ModelArguments.Resolve(p, initDir), kind, prepared).Model : null;
             var config = initial?.Config ?? training.Architecture(p).Resolve(kind, prepared.Tokenizer.VocabSize);
             var runDir = p.GetValue(output)!;
             var train = prepared.Split("train");
             if (p.GetValue(trainLimit) is { } limit)
                 train = limit > 0 ? train.Take(limit) : throw new NatEmException("--train-limit must be positive", ExitCodes.Usage);
-            var trainTargets = nar ? NarTargets(p.GetValue(targets), p.GetValue(distillFrom), p.GetValue(distillBeam), prepared, train, runDir, interrupts.Token) : train.Target;
+            var trainTargets = nar ? NarTargets(p.GetValue(targets), ModelArguments.ResolveOptional(p, p.GetValue(distillFrom)), p.GetValue(distillBeam), prepared, train, runDir, interrupts.Token) : train.Target;
 
             ConsoleTraining.PrintConfiguration($"natem {command.Name}", new { kind, config, options, data = prepared.Directory, run = runDir });
             var valid = prepared.Split("valid");
@@ -59,7 +59,7 @@ public static class TrainCommand
             var provenance = new JsonObject { ["data"] = Path.GetFullPath(prepared.Directory), ["command"] = command.Name };
             var trainer = new Trainer(model, options, runDir, new ParallelExamples(train.Source, trainTargets), ParallelExamples.Of(valid),
                 ModelDirectoryContents.From(prepared, provenance), m => ValidationBleu.Score(m, prepared.Tokenizer, valid));
-            ConsoleTraining.Run(trainer, command.Name, p.GetValue(training.Resume), interrupts.Token);
+            ConsoleTraining.Run(trainer, command.Name, training.ResumeOf(p, runDir), interrupts.Token);
             return ExitCodes.Ok;
         }));
         return command;

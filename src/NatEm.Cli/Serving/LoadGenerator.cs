@@ -16,6 +16,8 @@ public sealed record LoadTestOptions
     public int Requests { get; init; } = 500;
     /// <summary>Texts per request.</summary>
     public int TextsPerRequest { get; init; } = 1;
+    /// <summary>Sent as a bearer token when the server requires one.</summary>
+    public string? ApiKey { get; init; }
 
     public void Validate()
     {
@@ -38,6 +40,7 @@ public static class LoadGenerator
     {
         options.Validate();
         using var http = new HttpClient { BaseAddress = options.Url, Timeout = TimeSpan.FromMinutes(5) };
+        if (options.ApiKey is { } key) http.DefaultRequestHeaders.Authorization = new("Bearer", key);
         var latencies = new double[options.Requests];
         int next = -1, failed = 0;
         var clock = Stopwatch.StartNew();

@@ -3,28 +3,41 @@ using NatEm.Serving;
 
 namespace NatEm.Cli.Serving;
 
-/// <summary>Settings of <see cref="TranslationServer"/>: address, default decoding, batching and request limits.</summary>
+/// <summary>Settings of <see cref="TranslationServer"/>: addresses, access, default decoding, batching and request limits.</summary>
 public sealed record ServeOptions
 {
-    /// <summary>Addresses to listen on (semicolon-separated); loopback only by default, port 0 picks a free port.</summary>
+    /// <summary>Addresses to listen on (semicolon-separated, see <see cref="ListenAddress"/>); loopback only by default, port 0 picks a free port.</summary>
     public string Urls { get; init; } = "http://127.0.0.1:5080";
+    /// <summary>When set, /v1/* and /metrics require <c>Authorization: Bearer KEY</c> (401 otherwise); /healthz stays open.</summary>
+    public string? ApiKey { get; init; }
     /// <summary>Default decoding: beam size for AR models, decoder for NAR models (requests may override nbest / decoder).</summary>
     public TranslationOptions Decoding { get; init; } = new();
     public BatchingOptions Batching { get; init; } = new();
     /// <summary>Texts one request may carry (413 beyond).</summary>
     public int MaxTexts { get; init; } = 64;
-    /// <summary>Characters one text may have (413 beyond).</summary>
+    /// <summary>Unicode code points one text may have (413 beyond); code points, so that an emoji counts once.</summary>
     public int MaxChars { get; init; } = 2000;
     /// <summary>Request body size in bytes (413 beyond).</summary>
     public long MaxBodyBytes { get; init; } = 1_000_000;
+    /// <summary>A translation request not answered within this time gets 503; its texts still waiting are dropped from the queue.</summary>
+    public TimeSpan RequestTimeout { get; init; } = TimeSpan.FromSeconds(60);
+
+    /// <summary>Longer timeouts would hold connections for no client that is still waiting.</summary>
+    public static readonly TimeSpan MaxRequestTimeout = TimeSpan.FromHours(1);
 
     public void Validate()
     {
         Decoding.Validate();
         Batching.Validate();
-        if (string.IsNullOrWhiteSpace(Urls)) throw new NatEmException("--urls must name at least one address", ExitCodes.Usage);
+        ListenAddress.ParseAll(Urls);
+        if (ApiKey is not null && (ApiKey.Length == 0 || ApiKey.Any(char.IsWhiteSpace)))
+            throw new NatEmException("--api-key must be non-empty and without spaces", ExitCodes.Usage);
         if (MaxTexts < 1) throw new NatEmException("--max-texts must be at least 1", ExitCodes.Usage);
+        if (Batching.MaxQueuedSentences < MaxTexts)
+            throw new NatEmException($"--max-queued-texts ({Batching.MaxQueuedSentences}) must be at least --max-texts ({MaxTexts}), or a full request could never be queued", ExitCodes.Usage);
         if (MaxChars < 1) throw new NatEmException("--max-chars must be at least 1", ExitCodes.Usage);
         if (MaxBodyBytes < 2) throw new NatEmException("--max-body-bytes must be at least 2", ExitCodes.Usage);
+        if (RequestTimeout <= TimeSpan.Zero || RequestTimeout > MaxRequestTimeout)
+            throw new NatEmException($"--request-timeout-s must be above 0 and at most {MaxRequestTimeout.TotalSeconds}", ExitCodes.Usage);
     }
 }

@@ -1,15 +1,23 @@
 using System.Diagnostics;
+using System.Globalization;
+using System.Net.Http.Headers;
+using System.Security.Cryptography;
+using System.Text;
 using System.Text.Json;
 using System.Text.Json.Nodes;
+using System.Text.RegularExpressions;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.WebUtilities;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Console;
 using NatEm.Decoding;
 using NatEm.Modeling;
 using NatEm.Serving;
+using Prometheus;
 
 namespace NatEm.Cli.Serving;
 
@@ -18,16 +26,21 @@ namespace NatEm.Cli.Serving;
 /// <c>GET /healthz</c>, <c>GET /v1/models</c> and <c>GET /metrics</c>. Texts are encoded on the request
 /// thread and decoded by a <see cref="TranslationBatcher"/>. When the application stops (SIGINT/SIGTERM),
 /// the batcher stops waiting for company, so queued requests are answered before Kestrel closes.
+/// The host is built empty: no appsettings.json, no ASPNETCORE_* or DOTNET_* variables, so only
+/// <see cref="ServeOptions"/> decides where and how it listens.
 /// </summary>
-public sealed class TranslationServer : IAsyncDisposable
+public sealed partial class TranslationServer : IAsyncDisposable
 {
     public const string TranslatePath = "/v1/translate", HealthPath = "/healthz", ModelsPath = "/v1/models", MetricsPath = "/metrics";
     private static readonly string[] Endpoints = [TranslatePath, HealthPath, ModelsPath, MetricsPath];
+    private const string EndpointList = "POST /v1/translate, GET /healthz, GET /v1/models, GET /metrics";
 
     private readonly WebApplication app;
     private readonly TranslationBatcher batcher;
     private readonly Translator translator;
     private readonly ServeOptions options;
+    private readonly IReadOnlyList<ListenAddress> addresses;
+    private readonly byte[]? apiKeyHash;
     private readonly string modelName;
     private readonly ILogger logger;
 
@@ -36,17 +49,25 @@ public sealed class TranslationServer : IAsyncDisposable
     private TranslationServer(LoadedModel model, ServeOptions options)
     {
         this.options = options;
+        addresses = ListenAddress.ParseAll(options.Urls);
+        // Hashing first makes the comparison constant-time in the key's length too.
+        apiKeyHash = options.ApiKey is { } key ? SHA256.HashData(Encoding.UTF8.GetBytes(key)) : null;
         translator = new Translator(model);
         modelName = Path.GetFileName(Path.TrimEndingDirectorySeparator(Path.GetFullPath(model.Directory)));
         batcher = TranslationBatcher.For(translator, options.Batching);
         Metrics = new ServerMetrics(() => batcher.QueuedSentences);
         batcher.BatchDecoded += Metrics.RecordBatch;
 
-        // No command-line args: `natem serve` flags are not ASP.NET configuration.
-        var builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions { Args = [] });
-        builder.WebHost.UseUrls(options.Urls);
-        builder.WebHost.ConfigureKestrel(kestrel => kestrel.Limits.MaxRequestBodySize = options.MaxBodyBytes);
-        builder.Logging.AddFilter("Microsoft", LogLevel.Warning);
+        var builder = WebApplication.CreateEmptyBuilder(new WebApplicationOptions { Args = [] });
+        builder.WebHost.UseKestrelCore().ConfigureKestrel(kestrel =>
+        {
+            kestrel.Limits.MaxRequestBodySize = options.MaxBodyBytes;
+            foreach (var address in addresses) address.Bind(kestrel);
+        });
+        builder.Services.AddRoutingCore();
+        // The log goes to stderr, like every other natem message.
+        builder.Logging.AddSimpleConsole(console => console.SingleLine = true).AddFilter("Microsoft", LogLevel.Warning);
+        builder.Services.Configure<ConsoleLoggerOptions>(console => console.LogToStandardErrorThreshold = LogLevel.Trace);
         app = builder.Build();
         logger = app.Services.GetRequiredService<ILoggerFactory>().CreateLogger("NatEm.Serve");
         // Truncation changes the answer, so the operator sees every occurrence (the client gets the translation).
@@ -70,23 +91,61 @@ public sealed class TranslationServer : IAsyncDisposable
                 Metrics.RecordRequest(Endpoints.Contains(path) ? path : "other", context.Response.StatusCode, clock.Elapsed);
             }
         });
+        // Routing's 404 and 405 have no body; the README promises JSON errors.
+        app.UseStatusCodePages(context => WriteErrorAsync(context.HttpContext, context.HttpContext.Response.StatusCode, DescribeStatus(context.HttpContext)));
+        app.Use(async (context, next) =>
+        {
+            if (apiKeyHash is null || !NeedsApiKey(context.Request.Path) || HasApiKey(context.Request))
+            {
+                await next(context);
+                return;
+            }
+            context.Response.Headers.WWWAuthenticate = "Bearer";
+            await WriteErrorAsync(context, StatusCodes.Status401Unauthorized, "this endpoint needs the server's API key: send 'Authorization: Bearer KEY'");
+        });
         // Cast: a method group returning Task<IResult> would bind as a RequestDelegate and drop the result.
         app.MapPost(TranslatePath, (Delegate)TranslateAsync);
         app.MapGet(HealthPath, () => Results.Json(new { status = "ok" }, ApiJson.Options));
         app.MapGet(ModelsPath, () => Results.Json(new JsonObject { ["models"] = new JsonArray(Describe(model)) }, ApiJson.Options));
-        app.MapGet(MetricsPath, () => Results.Text(Metrics.Render(), ServerMetrics.ContentType));
+        app.MapMetrics(MetricsPath, Metrics.Registry);
     }
 
     public static TranslationServer Create(LoadedModel model, ServeOptions options)
     {
         options.Validate();
+        options.Decoding.ValidateWidth(model.Manifest.Config, model.Manifest.Kind);
         return new TranslationServer(model, options);
     }
 
     /// <summary>The bound addresses (with the real port when the URL asked for port 0); valid after <see cref="StartAsync"/>.</summary>
     public IReadOnlyList<string> Urls => [.. app.Urls];
 
-    public Task StartAsync() => app.StartAsync();
+    /// <summary>Binds every address; one that cannot be bound (in use, not on this machine, privileged) is an error naming it.</summary>
+    public async Task StartAsync()
+    {
+        try
+        {
+            await app.StartAsync();
+        }
+        catch (IOException e)
+        {
+            // Kestrel names the address: "Failed to bind to address http://127.0.0.1:5080: address already in use."
+            var failed = KestrelBindFailure().Match(e.Message);
+            string where = failed.Success ? failed.Groups[1].Value : string.Join(", ", addresses.Select(a => a.Display));
+            string why = failed.Success ? failed.Groups[2].Value : e.InnerException?.Message ?? e.Message;
+            throw new NatEmException($"cannot listen on {where}: {why}", ExitCodes.Environment, e);
+        }
+        catch (System.Net.Sockets.SocketException e)
+        {
+            throw new NatEmException($"cannot listen on {string.Join(", ", addresses.Select(a => a.Display))}: {e.Message}", ExitCodes.Environment, e);
+        }
+    }
+
+    [GeneratedRegex(@"^Failed to bind to address (\S+): (.+?)\.?$")]
+    private static partial Regex KestrelBindFailure();
+
+    /// <summary>The --urls addresses that let other machines connect.</summary>
+    public IReadOnlyList<ListenAddress> PublicAddresses => [.. addresses.Where(a => !a.IsLoopback)];
 
     /// <summary>Stops accepting connections; queued and running requests are answered first.</summary>
     public Task StopAsync() => app.StopAsync();
@@ -103,27 +162,39 @@ public sealed class TranslationServer : IAsyncDisposable
     private async Task<IResult> TranslateAsync(HttpContext context)
     {
         var clock = Stopwatch.StartNew();
+        // A browser sends a cross-site form or text/plain POST without asking first; JSON needs a CORS preflight.
+        if (!context.Request.HasJsonContentType())
+            return Error(StatusCodes.Status415UnsupportedMediaType, "the request body must be JSON, sent with Content-Type: application/json");
+        using var deadline = CancellationTokenSource.CreateLinkedTokenSource(context.RequestAborted);
+        deadline.CancelAfter(options.RequestTimeout);
         string[] texts;
         TranslationOptions decoding;
+        Translation[] translations;
         try
         {
-            var request = await ReadRequestAsync(context.Request);
+            var request = await ReadRequestAsync(context.Request, deadline.Token);
             texts = CheckTexts(request.Texts);
             decoding = DecodingFor(request);
+            translations = await batcher.TranslateAsync(translator.Encode(texts, decoding), decoding, deadline.Token);
         }
         catch (RequestRejected rejected)
         {
             return Error(rejected.Status, rejected.Message);
         }
-
-        Translation[] translations;
-        try
+        catch (BadHttpRequestException e)
         {
-            translations = await batcher.TranslateAsync(translator.Encode(texts, decoding), decoding);
+            return Error(e.StatusCode, $"malformed request: {e.Message}");
         }
-        catch (OperationCanceledException)
+        catch (ServiceUnavailableException unavailable)
         {
-            return Error(StatusCodes.Status503ServiceUnavailable, "the server is shutting down");
+            if (unavailable.RetryAfter is { } retryAfter) context.Response.Headers.RetryAfter = ((int)Math.Ceiling(retryAfter.TotalSeconds)).ToString(CultureInfo.InvariantCulture);
+            return Error(StatusCodes.Status503ServiceUnavailable, unavailable.Message);
+        }
+        catch (OperationCanceledException) when (deadline.IsCancellationRequested)
+        {
+            // Either the client went away (nobody reads this) or the timeout passed.
+            return Error(StatusCodes.Status503ServiceUnavailable,
+                string.Create(CultureInfo.InvariantCulture, $"the translation did not finish within --request-timeout-s {options.RequestTimeout.TotalSeconds}"));
         }
         catch (Exception e)
         {
@@ -137,12 +208,12 @@ public sealed class TranslationServer : IAsyncDisposable
         return Results.Json(new TranslateResponse(results, modelName, clock.Elapsed.TotalMilliseconds), ApiJson.Options);
     }
 
-    private async Task<TranslateRequest> ReadRequestAsync(HttpRequest request)
+    private async Task<TranslateRequest> ReadRequestAsync(HttpRequest request, CancellationToken cancel)
     {
         if (request.ContentLength > options.MaxBodyBytes) throw BodyTooLarge(request.HttpContext.Response);
         try
         {
-            return await JsonSerializer.DeserializeAsync<TranslateRequest>(request.Body, ApiJson.Options, request.HttpContext.RequestAborted)
+            return await JsonSerializer.DeserializeAsync<TranslateRequest>(request.Body, ApiJson.Options, cancel)
                 ?? throw new RequestRejected(StatusCodes.Status400BadRequest, "the request body must be a JSON object");
         }
         catch (JsonException e)
@@ -170,8 +241,9 @@ public sealed class TranslationServer : IAsyncDisposable
         for (int i = 0; i < texts.Length; i++)
         {
             if (texts[i] is not { } text) throw new RequestRejected(StatusCodes.Status400BadRequest, $"texts[{i}]: must be a string, not null");
-            if (text.Length > options.MaxChars)
-                throw new RequestRejected(StatusCodes.Status413PayloadTooLarge, $"texts[{i}]: {text.Length} characters, at most {options.MaxChars}");
+            int codePoints = text.EnumerateRunes().Count();
+            if (codePoints > options.MaxChars)
+                throw new RequestRejected(StatusCodes.Status413PayloadTooLarge, $"texts[{i}]: {codePoints} characters (Unicode code points), at most {options.MaxChars}");
         }
         return Array.ConvertAll(texts, text => text!);
     }
@@ -195,6 +267,14 @@ public sealed class TranslationServer : IAsyncDisposable
                 throw new RequestRejected(StatusCodes.Status400BadRequest, $"nbest: must be between 1 and the server's beam ({decoding.Beam.Beam})");
             decoding = decoding with { Beam = decoding.Beam with { NBest = nbest } };
         }
+        try
+        {
+            decoding.ValidateWidth(translator.Model.Manifest.Config, translator.Model.Manifest.Kind);
+        }
+        catch (NatEmException e) when (e.ExitCode == ExitCodes.Usage)
+        {
+            throw new RequestRejected(StatusCodes.Status400BadRequest, e.Message);
+        }
         return decoding;
     }
 
@@ -216,6 +296,33 @@ public sealed class TranslationServer : IAsyncDisposable
     }
 
     private static IResult Error(int status, string message) => Results.Json(new ErrorResponse(message), ApiJson.Options, statusCode: status);
+
+    private static Task WriteErrorAsync(HttpContext context, int status, string message)
+    {
+        context.Response.StatusCode = status;
+        return context.Response.WriteAsJsonAsync(new ErrorResponse(message), ApiJson.Options);
+    }
+
+    private static string DescribeStatus(HttpContext context)
+    {
+        var (request, response) = (context.Request, context.Response);
+        string target = $"{request.Method} {request.Path}";
+        return response.StatusCode switch
+        {
+            StatusCodes.Status404NotFound => $"{target}: no such endpoint; the endpoints are {EndpointList}",
+            StatusCodes.Status405MethodNotAllowed => $"{target}: method not allowed; this path takes {response.Headers.Allow}",
+            var status => $"{target}: {ReasonPhrases.GetReasonPhrase(status)}",
+        };
+    }
+
+    /// <summary>The API key guards the service and its traffic figures; the health check stays open for probes.</summary>
+    private static bool NeedsApiKey(PathString path) => path.StartsWithSegments("/v1") || path.StartsWithSegments(MetricsPath);
+
+    private bool HasApiKey(HttpRequest request) =>
+        AuthenticationHeaderValue.TryParse(request.Headers.Authorization, out var header)
+        && header.Scheme.Equals("Bearer", StringComparison.OrdinalIgnoreCase)
+        && header.Parameter is { } token
+        && CryptographicOperations.FixedTimeEquals(SHA256.HashData(Encoding.UTF8.GetBytes(token)), apiKeyHash!);
 
     /// <summary>A client error: answered with its status and message, never logged as a server failure.</summary>
     private sealed class RequestRejected(int status, string message) : Exception(message)

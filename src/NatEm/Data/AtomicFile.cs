@@ -9,11 +9,21 @@ public static class AtomicFile
     public static void Write(string path, Action<Stream> write)
     {
         var full = Path.GetFullPath(path);
-        Directory.CreateDirectory(Path.GetDirectoryName(full)!);
+        if (Directory.Exists(full)) throw NatEmException.In(path, "is a directory; expected a file name to write", ExitCodes.Environment);
+        CreateDirectory(Path.GetDirectoryName(full)!);
         var tmp = $"{full}.{Environment.ProcessId}.{Guid.NewGuid():N}.tmp";
         try
         {
-            using (var stream = new FileStream(tmp, FileMode.CreateNew, FileAccess.Write, FileShare.None, 1 << 16))
+            FileStream stream;
+            try
+            {
+                stream = new FileStream(tmp, FileMode.CreateNew, FileAccess.Write, FileShare.None, 1 << 16);
+            }
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+            {
+                throw NatEmException.In(path, $"cannot write: {e.Message}", ExitCodes.Environment);
+            }
+            using (stream)
             {
                 write(stream);
                 stream.Flush(flushToDisk: true);
@@ -23,6 +33,20 @@ public static class AtomicFile
         finally
         {
             if (File.Exists(tmp)) File.Delete(tmp);
+        }
+    }
+
+    /// <summary>Creates a directory (and its parents) or says in one line why it cannot (a file in the way, no permission).</summary>
+    public static void CreateDirectory(string path)
+    {
+        if (File.Exists(path)) throw NatEmException.In(path, "is a file; expected a directory", ExitCodes.Environment);
+        try
+        {
+            Directory.CreateDirectory(path);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            throw NatEmException.In(path, $"cannot create directory: {e.Message}", ExitCodes.Environment);
         }
     }
 
@@ -47,7 +71,7 @@ public static class AtomicFile
         var full = Path.GetFullPath(path);
         var temp = Path.Combine(Path.GetDirectoryName(full)!, $".{Path.GetFileName(full)}.{Environment.ProcessId}.tmp");
         if (Directory.Exists(temp)) Directory.Delete(temp, recursive: true);
-        Directory.CreateDirectory(temp);
+        CreateDirectory(temp);
         try
         {
             writeFiles(temp);

@@ -34,7 +34,7 @@ public static class DataPreparer
 
         var inputs = ReadInputs(options, progress);
         var dir = options.OutputDirectory;
-        Directory.CreateDirectory(dir);
+        AtomicFile.CreateDirectory(dir);
         // Only a finished preparation has a manifest, so remove an old one before replacing the other files.
         File.Delete(Path.Combine(dir, DataManifest.FileName));
         EndStage(PrepareStage.Reading);

@@ -9,6 +9,16 @@ public sealed record ParallelSplit(string Name, int[][] Source, int[][] Target, 
 {
     public int Count => Source.Length;
 
+    /// <summary>Sentences 0, n, 2n, …: a fixed subset spread over the whole split.</summary>
+    public ParallelSplit EveryNth(int n) => this with
+    {
+        Name = $"{Name} (every {n}th)",
+        Source = Source.Where((_, i) => i % n == 0).ToArray(),
+        Target = Target.Where((_, i) => i % n == 0).ToArray(),
+        SourceText = SourceText.Where((_, i) => i % n == 0).ToArray(),
+        TargetText = TargetText.Where((_, i) => i % n == 0).ToArray(),
+    };
+
     /// <summary>The first <paramref name="count"/> sentences (all of them when there are fewer).</summary>
     public ParallelSplit Take(int count)
     {

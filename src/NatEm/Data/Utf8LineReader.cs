@@ -1,6 +1,7 @@
 using System.Buffers;
 using System.Diagnostics.CodeAnalysis;
-using System.IO.Compression;
+using ICSharpCode.SharpZipLib;
+using ICSharpCode.SharpZipLib.GZip;
 using System.Text;
 using System.Text.Unicode;
 
@@ -27,12 +28,13 @@ public sealed class Utf8LineReader : IDisposable
     public Utf8LineReader(Stream stream, string fileName)
     {
         FileName = fileName;
-        _stream = IsGzip(stream) ? new GZipStream(stream, CompressionMode.Decompress) : stream;
+        _stream = IsGzip(stream) ? new GZipInputStream(stream) : stream;
     }
 
     /// <summary>Opens a file; a missing file is a <see cref="NatEmException"/>.</summary>
     public static Utf8LineReader Open(string path)
     {
+        if (Directory.Exists(path)) throw NatEmException.In(path, "is a directory; expected a file", ExitCodes.Environment);
         try
         {
             return new Utf8LineReader(new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read, 1 << 16), path);
@@ -43,7 +45,7 @@ public sealed class Utf8LineReader : IDisposable
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
-            throw NatEmException.In(path, $"cannot open: {e.Message}");
+            throw NatEmException.In(path, $"cannot open: {e.Message}", ExitCodes.Environment);
         }
     }
 
@@ -114,9 +116,10 @@ public sealed class Utf8LineReader : IDisposable
         {
             read = _stream.Read(_buffer, _end, _buffer.Length - _end);
         }
-        catch (InvalidDataException e)
+        catch (Exception e) when (e is SharpZipBaseException or EndOfStreamException or InvalidDataException)
         {
-            throw NatEmException.In(FileName, $"corrupt gzip data: {e.Message}");
+            // Nothing read from a damaged file is used: the error stops the whole command.
+            throw NatEmException.In(FileName, $"truncated or corrupt gzip data ({e.Message}); check it with `gzip -t`");
         }
         if (read == 0) _endOfStream = true;
         _end += read;

@@ -21,6 +21,11 @@ public sealed record BeamSearchOptions
 
     public static BeamSearchOptions Greedy => new() { Beam = 1 };
 
+    /// <summary>The longest output (in tokens, with eos) for a source of this length: MaxLengthA·|source| + MaxLengthB,
+    /// capped by MaxLengthCap and the model's positions.</summary>
+    public int OutputLimit(int sourceLength, TransformerConfig model) =>
+        Math.Max(1, Math.Min(Math.Min(MaxLengthCap, model.MaxPositions - 1), (int)(MaxLengthA * sourceLength) + MaxLengthB));
+
     public void Validate()
     {
         if (Beam < 1) throw new NatEmException("--beam must be at least 1", ExitCodes.Usage);
@@ -49,8 +54,7 @@ public sealed class BeamSearch(ArTransformer model)
         using var outer = torch.NewDisposeScope();
 
         int beam = options.Beam, vocab = model.Config.VocabSize;
-        int cap = Math.Min(options.MaxLengthCap, model.Config.MaxPositions - 1);
-        int[] maxLengths = sources.Select(s => Math.Min(cap, MaxLength(s.Length, options))).ToArray();
+        int[] maxLengths = sources.Select(s => options.OutputLimit(s.Length, model.Config)).ToArray();
         int maxSteps = maxLengths.Max();
         var finished = sources.Select(_ => new List<Hypothesis>()).ToArray();
 
@@ -99,7 +103,9 @@ public sealed class BeamSearch(ArTransformer model)
                     long index = topIndex[a * width + c];
                     int beamOfOrigin = (int)(index / vocab), token = (int)(index % vocab);
                     long row = (long)a * beam + beamOfOrigin;
-                    if (token == SpecialTokens.Eos)
+                    // At the last step every candidate ends the hypothesis, whatever the scores say: with NaN
+                    // scores the eos forcing above has no effect, and the step count must still bound the search.
+                    if (token == SpecialTokens.Eos || mustEnd[a])
                     {
                         // fairseq counts an eos only when it ranks among the top `beam` candidates.
                         if (c < beam && finished[sentence].Count < beam)
@@ -107,7 +113,7 @@ public sealed class BeamSearch(ArTransformer model)
                     }
                     else selected.Add((row, token, score));
                 }
-                if (finished[sentence].Count >= beam || selected.Count == 0) continue;
+                if (finished[sentence].Count >= beam || selected.Count == 0 || mustEnd[a]) continue;
                 stillActive.Add(sentence);
                 for (int b = 0; b < beam; b++)
                 {
@@ -135,13 +141,12 @@ public sealed class BeamSearch(ArTransformer model)
         }
 
         for (int s = 0; s < sources.Count; s++)
-            results[s] = finished[s].OrderByDescending(h => h.Score).Take(options.NBest).ToArray();
+            results[s] = finished[s].Count > 0
+                ? finished[s].OrderByDescending(h => h.Score).Take(options.NBest).ToArray()
+                : [new Hypothesis([], double.NegativeInfinity, double.NegativeInfinity)];
         return results;
     }
 
     private static Hypothesis Finish(int[] tokens, float logProb, double lengthPenalty) =>
         new(tokens, logProb / Math.Pow(tokens.Length + 1, lengthPenalty), logProb);
-
-    private static int MaxLength(int sourceLength, BeamSearchOptions o) =>
-        Math.Max(1, Math.Min(o.MaxLengthCap, (int)(o.MaxLengthA * sourceLength) + o.MaxLengthB));
 }

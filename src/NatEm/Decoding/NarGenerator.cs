@@ -25,6 +25,10 @@ public sealed record NarDecodingOptions
     {
         if (LengthBeam is < 1 or > 32) throw new NatEmException("--length-beam must be between 1 and 32", ExitCodes.Usage);
     }
+
+    /// <summary>The longest target the model can predict for a source of this length.</summary>
+    public static int TargetLimit(int sourceLength, TransformerConfig model) => Math.Min(model.MaxPositions,
+        model.LengthPrediction == LengthPrediction.Absolute ? model.MaxTargetLength : sourceLength + model.MaxLengthOffset);
 }
 
 /// <summary>A NAR translation: chosen tokens, the score that chose it, and the raw argmax at that length (before de-duplication).</summary>

@@ -14,6 +14,9 @@ public sealed record TranslationOptions
     public int BatchSize { get; init; } = 64;
     /// <summary>Inputs longer than this many subword tokens are truncated (with a warning).</summary>
     public int MaxInputTokens { get; init; } = 250;
+    /// <summary>What one decoding batch may need (<see cref="DecodingMemory"/>; default half of this machine's memory).
+    /// Options that need more for a single input are usage errors; batches that would need more are split.</summary>
+    public long MemoryBudgetBytes { get; init; } = DecodingMemory.DefaultBudgetBytes;
 
     public void Validate()
     {
@@ -21,7 +24,43 @@ public sealed record TranslationOptions
         Nar.Validate();
         if (BatchSize < 1) throw new NatEmException("--batch-size must be at least 1", ExitCodes.Usage);
         if (MaxInputTokens < 1) throw new NatEmException("--max-input-tokens must be at least 1", ExitCodes.Usage);
+        if (MemoryBudgetBytes < 1) throw new NatEmException("the decoding memory budget must be positive", ExitCodes.Usage);
     }
+
+    /// <summary>
+    /// Also bounds the options by the model: <see cref="ValidateWidth"/>, and a batch of BatchSize one-token inputs
+    /// must fit the memory budget too.
+    /// </summary>
+    public void Validate(TransformerConfig model, ModelKind kind)
+    {
+        ValidateWidth(model, kind);
+        int width = kind == ModelKind.Autoregressive ? Beam.Beam : Nar.LengthBeam;
+        DecodingMemory.Require("--batch-size", BatchSize, b => BatchBytes(model, kind, b, width, 1), MemoryBudgetBytes,
+            $"even for one-token inputs at {(kind == ModelKind.Autoregressive ? "--beam" : "--length-beam")} {width}");
+    }
+
+    /// <summary>Inputs must fit the model's positions, and one input of MaxInputTokens tokens must fit the memory
+    /// budget at the chosen beam or length beam (batches are split to fit it).</summary>
+    public void ValidateWidth(TransformerConfig model, ModelKind kind)
+    {
+        Validate();
+        int longestInput = model.MaxPositions - 2;
+        if (MaxInputTokens > longestInput)
+            throw new NatEmException($"--max-input-tokens {MaxInputTokens} exceeds the {longestInput} source tokens the model's positions cover", ExitCodes.Usage);
+        var (option, width) = kind == ModelKind.Autoregressive ? ("--beam", Beam.Beam) : ("--length-beam", Nar.LengthBeam);
+        DecodingMemory.Require(option, width, w => BatchBytes(model, kind, 1, w, MaxInputTokens), MemoryBudgetBytes,
+            $"for one input of {MaxInputTokens} tokens (--max-input-tokens)");
+    }
+
+    /// <summary>The memory estimate of decoding <paramref name="sentences"/> inputs of up to <paramref name="sourceLength"/> tokens.</summary>
+    public long BatchBytes(TransformerConfig model, ModelKind kind, int sentences, int width, int sourceLength) =>
+        kind == ModelKind.Autoregressive
+            ? DecodingMemory.BeamSearchBytes(model, sentences, width, sourceLength, Beam.OutputLimit(sourceLength, model))
+            : DecodingMemory.NarBytes(model, sentences, width, sourceLength, NarDecodingOptions.TargetLimit(sourceLength, model));
+
+    /// <summary>The memory estimate of one batch of these sources with these options.</summary>
+    public long BatchBytes(TransformerConfig model, ModelKind kind, int sentences, int sourceLength) =>
+        BatchBytes(model, kind, sentences, kind == ModelKind.Autoregressive ? Beam.Beam : Nar.LengthBeam, sourceLength);
 }
 
 /// <summary>
@@ -51,7 +90,7 @@ public sealed class Translator(LoadedModel model, ArTransformer? rescorer = null
     /// <summary>Normalized, subword-encoded lines, each truncated to MaxInputTokens.</summary>
     public int[][] Encode(IReadOnlyList<string> lines, TranslationOptions options)
     {
-        options.Validate();
+        options.Validate(model.Model.Config, model.Model.Kind);
         var sources = new int[lines.Count][];
         for (int i = 0; i < lines.Count; i++)
         {
@@ -69,18 +108,36 @@ public sealed class Translator(LoadedModel model, ArTransformer? rescorer = null
     /// <summary>Decodes token-id sources; output order equals input order.</summary>
     public Translation[] TranslateIds(IReadOnlyList<int[]> sources, TranslationOptions options)
     {
-        options.Validate();
+        options.ValidateWidth(model.Model.Config, model.Model.Kind);
         var results = new Translation[sources.Count];
         var order = Enumerable.Range(0, sources.Count).Where(i => sources[i].Length > 0).OrderBy(i => sources[i].Length).ToArray();
         foreach (var i in Enumerable.Range(0, sources.Count).Where(i => sources[i].Length == 0))
             results[i] = new Translation("", 0, [], [("", 0)]);
-        foreach (var chunk in order.Chunk(options.BatchSize))
+        foreach (var chunk in Batches(order, sources, options))
         {
             var batch = chunk.Select(i => sources[i]).ToList();
             var decoded = Decode(batch, options);
             for (int j = 0; j < chunk.Length; j++) results[chunk[j]] = decoded[j];
         }
         return results;
+    }
+
+    /// <summary>Consecutive runs of the length-sorted inputs, each at most BatchSize long and within the memory budget.</summary>
+    private IEnumerable<int[]> Batches(int[] sortedByLength, IReadOnlyList<int[]> sources, TranslationOptions options)
+    {
+        var batch = new List<int>();
+        foreach (var i in sortedByLength)
+        {
+            // Sorted ascending, so the newest input is the batch's longest.
+            if (batch.Count > 0 && (batch.Count == options.BatchSize
+                    || options.BatchBytes(model.Model.Config, model.Model.Kind, batch.Count + 1, sources[i].Length) > options.MemoryBudgetBytes))
+            {
+                yield return [.. batch];
+                batch.Clear();
+            }
+            batch.Add(i);
+        }
+        if (batch.Count > 0) yield return [.. batch];
     }
 
     private Translation[] Decode(IReadOnlyList<int[]> batch, TranslationOptions options)

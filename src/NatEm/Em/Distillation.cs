@@ -11,10 +11,23 @@ public static class Distillation
 {
     public const int DecodeBatchSize = 64;
 
+    /// <summary>
+    /// Sentences decoded together: up to <see cref="DecodeBatchSize"/>, fewer when a batch of the longest source
+    /// would exceed the memory budget; a usage error naming <paramref name="option"/> when not even one fits.
+    /// </summary>
+    public static int BatchSize(TransformerConfig teacher, IReadOnlyList<int[]> sources, int beam, string option, long budget)
+    {
+        int longest = sources.Count == 0 ? 1 : sources.Max(s => s.Length);
+        var search = new BeamSearchOptions { Beam = beam };
+        long Bytes(int sentences, int width) => DecodingMemory.BeamSearchBytes(teacher, sentences, width, longest, search.OutputLimit(longest, teacher));
+        DecodingMemory.Require(option, beam, width => Bytes(1, width), budget, $"for the longest training source ({longest} tokens)");
+        return DecodingMemory.LargestFitting(sentences => Bytes(sentences, beam), DecodeBatchSize, budget);
+    }
+
     /// <summary>The best beam-search translation of every source.</summary>
     public static int[][] BestTranslations(ArTransformer teacher, IReadOnlyList<int[]> sources, int beam, string folder,
         IProgress<(int Done, int Total)>? progress = null, CancellationToken cancel = default) =>
-        NBest(teacher, sources, beam, nbest: 1, folder, progress, cancel);
+        NBest(teacher, sources, beam, nbest: 1, "--distill-beam", folder, progress, cancel);
 
     /// <summary>
     /// <paramref name="nbest"/> candidates per source (rows i·nbest … i·nbest+nbest−1 belong to source i), best
@@ -22,18 +35,19 @@ public static class Distillation
     /// </summary>
     public static int[][] NBest(ArTransformer teacher, IReadOnlyList<int[]> sources, int nbest, string folder,
         IProgress<(int Done, int Total)>? progress = null, CancellationToken cancel = default) =>
-        NBest(teacher, sources, beam: nbest, nbest, folder, progress, cancel);
+        NBest(teacher, sources, beam: nbest, nbest, "--nbest", folder, progress, cancel);
 
-    private static int[][] NBest(ArTransformer teacher, IReadOnlyList<int[]> sources, int beam, int nbest, string folder,
+    private static int[][] NBest(ArTransformer teacher, IReadOnlyList<int[]> sources, int beam, int nbest, string option, string folder,
         IProgress<(int Done, int Total)>? progress, CancellationToken cancel)
     {
         var search = new BeamSearch(teacher);
         var options = new BeamSearchOptions { Beam = beam, NBest = nbest };
+        int batchSize = BatchSize(teacher.Config, sources, beam, option, DecodingMemory.DefaultBudgetBytes);
         return new ChunkedStage<int[]>(folder, ChunkCodec<int[]>.TokenIds).Run(sources.Count, nbest, (start, length) =>
         {
             var rows = new int[length * nbest][];
             var order = Enumerable.Range(start, length).OrderBy(i => sources[i].Length).ToArray();
-            foreach (var batch in order.Chunk(DecodeBatchSize))
+            foreach (var batch in order.Chunk(batchSize))
             {
                 cancel.ThrowIfCancellationRequested();
                 var hypotheses = search.Generate(batch.Select(i => sources[i]).ToList(), options);

@@ -23,7 +23,7 @@ public static class EmReportWriter
         text.AppendLine("| round | AR valid BLEU (greedy) | NAR valid BLEU odd | NAR valid BLEU argmax | repetition | length acc. | NAR train NLL/token | selected log-lik/token | changed | target entropy (bits) | minutes |");
         text.AppendLine("|---|---|---|---|---|---|---|---|---|---|---|");
         foreach (var r in report.Rounds)
-            text.AppendLine($"| {r.Round} | {F(r.ArValidBleu)} | {F(r.NarValidBleuOdd)} | {F(r.NarValidBleuArgmax)} | {F(r.RepetitionRate, "P1")} | {F(r.LengthAccuracy, "P1")} | {F(r.NarTrainNll, "F3")} | {F(r.SelectedLogLikelihood, "F3")} | {F(r.ChangedFraction, "P1")} | {F(r.TargetEntropy, "F3")} | {F(r.StageSeconds.Values.Sum() / 60, "F1")} |");
+            text.AppendLine(CultureInfo.InvariantCulture, $"| {r.Round} | {F(r.ArValidBleu)} | {F(r.NarValidBleuOdd)} | {F(r.NarValidBleuArgmax)} | {F(r.RepetitionRate, "P1")} | {F(r.LengthAccuracy, "P1")} | {F(r.NarTrainNll, "F3")} | {F(r.SelectedLogLikelihood, "F3")} | {F(r.ChangedFraction, "P1")} | {F(r.TargetEntropy, "F3")} | {F(r.StageSeconds.Values.Sum() / 60, "F1")} |");
         return text.ToString();
     }
 

@@ -1,3 +1,4 @@
+using System.Globalization;
 using System.Diagnostics;
 using System.Text.Json;
 using System.Text.Json.Nodes;
@@ -57,14 +58,18 @@ public sealed class EmRun
         this.cancel = cancel;
         train = Limit(data.Split("train"), options.TrainLimit);
         valid = Limit(data.Split("valid"), options.ValidLimit);
+        // The decoding passes' widths are bounded now rather than after hours of training.
+        var teacher = options.InitialAr is { } initialAr ? ModelStore.ReadManifest(initialAr).Config : options.Architecture.Resolve(ModelKind.Autoregressive, data.Tokenizer.VocabSize);
+        Distillation.BatchSize(teacher, train.Source, options.NBest, "--nbest", DecodingMemory.DefaultBudgetBytes);
+        Distillation.BatchSize(teacher, train.Source, options.DistillBeam, "--distill-beam", DecodingMemory.DefaultBudgetBytes);
         var statePath = Path.Combine(runDir, StateFile);
         if (File.Exists(statePath) && !resume)
             throw NatEmException.In(runDir, "already holds an EM run; pass --resume to continue it or choose a new --out", ExitCodes.Usage);
         state = File.Exists(statePath) ? ReadState(statePath) : new EmState();
-        if (state.Options is { } saved && saved != JsonSerializer.Serialize(options, ModelStore.Json))
+        if (state.Options is { } saved && !SameOptionsIgnoringPrecision(saved, JsonSerializer.Serialize(options, ModelStore.Json)))
             throw NatEmException.In(statePath, "was started with different EM options; resume with the same options", ExitCodes.Usage);
         state = state with { Options = JsonSerializer.Serialize(options, ModelStore.Json) };
-        Directory.CreateDirectory(runDir);
+        AtomicFile.CreateDirectory(runDir);
         SaveState();
     }
 
@@ -95,7 +100,7 @@ public sealed class EmRun
 
             var report = new RoundReport
             {
-                Round = k.ToString(),
+                Round = k.ToString(CultureInfo.InvariantCulture),
                 SelectedLogLikelihood = selectedLogLikelihood,
                 ChangedFraction = CorpusStatistics.ChangedFraction(previousTargets, selected),
                 TargetEntropy = CorpusStatistics.UnigramEntropyBits(distilled),
@@ -247,6 +252,22 @@ public sealed class EmRun
 
     private static ParallelSplit Limit(ParallelSplit split, int? limit) => limit is { } n ? split.Take(n) : split;
 
+    /// <summary>
+    /// Whether two serialized <see cref="EmOptions"/> agree on everything but the training precision, which a run may
+    /// change when it resumes (checkpoints are fp32 either way) and which runs from before it existed lack.
+    /// </summary>
+    private static bool SameOptionsIgnoringPrecision(string saved, string current)
+    {
+        static JsonNode? WithoutPrecision(string json)
+        {
+            var node = JsonNode.Parse(json);
+            foreach (var training in new[] { "ar_training", "nar_training" })
+                (node?[training] as JsonObject)?.Remove("precision");
+            return node;
+        }
+        return JsonNode.DeepEquals(WithoutPrecision(saved), WithoutPrecision(current));
+    }
+
     private void Finish(string stage)
     {
         state = state with { Finished = [.. state.Finished, stage] };
@@ -310,10 +331,10 @@ public static class EmBudget
     public static int DecodingBeamsAfter(string stage, EmOptions options)
     {
         int k = options.Iterations, distill = options.DistillBeam, nbest = options.NBest;
-        int round = stage == "ar0" ? 0 : stage.StartsWith("round") ? int.Parse(stage["round".Length..stage.IndexOf('/')]) : k + 1;
+        int round = stage == "ar0" ? 0 : stage.StartsWith("round", StringComparison.Ordinal) ? int.Parse(stage["round".Length..stage.IndexOf('/')], CultureInfo.InvariantCulture) : k + 1;
         int beams = Math.Max(0, k - round) * (distill + nbest) + (round <= k ? distill : 0);
         // After round k's NAR stage comes round k's own N-best pass.
-        return stage.EndsWith("/nar") && round >= 1 && round <= k ? beams + nbest : beams;
+        return stage.EndsWith("/nar", StringComparison.Ordinal) && round >= 1 && round <= k ? beams + nbest : beams;
     }
 }
 

@@ -28,14 +28,14 @@ public static class BenchmarkReportWriter
         var e = result.Environment;
         var batchSizes = result.Decoders[0].Throughput.Select(t => t.BatchSize).ToList();
         var text = new StringBuilder();
-        text.AppendLine($"{result.Data.Split} split, {result.Data.Sentences} sentences (mean {F(result.Data.MeanSourceTokens)} source / {F(result.Data.MeanTargetTokens)} reference tokens); "
-            + $"{e.Date:yyyy-MM-dd}, {e.Cores} cores, {e.Threads} threads, {e.Os}, {e.DotNet}, TorchSharp {e.TorchSharp}"
+        text.AppendLine(string.Create(CultureInfo.InvariantCulture, $"{result.Data.Split} split, {result.Data.Sentences} sentences (mean {F(result.Data.MeanSourceTokens)} source / {F(result.Data.MeanTargetTokens)} reference tokens); ")
+            + string.Create(CultureInfo.InvariantCulture, $"{e.Date:yyyy-MM-dd}, {e.Cores} cores, {e.Threads} threads, {e.Os}, {e.DotNet}, TorchSharp {e.TorchSharp}")
             + (result.Machine is { } m ? $"; measured matmul {F(m.MatmulGflops)} GFLOP/s, copy {F(m.CopyGigabytesPerSecond)} GB/s" : ""));
         text.AppendLine();
-        text.AppendLine($"| decoder | BLEU | chrF | p50 ms | p90 ms | p99 ms | mean ms | floor ms | × floor | {string.Join(" | ", batchSizes.Select(b => $"sent/s @{b}"))} | speedup @1 | speedup @{batchSizes.Max()} | peak MB |");
-        text.AppendLine($"|---|---|---|---|---|---|---|---|---|{string.Concat(batchSizes.Select(_ => "---|"))}---|---|---|");
+        text.AppendLine(CultureInfo.InvariantCulture, $"| decoder | BLEU | chrF | p50 ms | p90 ms | p99 ms | mean ms | floor ms | × floor | {string.Join(" | ", batchSizes.Select(b => $"sent/s @{b}"))} | speedup @1 | speedup @{batchSizes.Max()} | peak MB |");
+        text.AppendLine(CultureInfo.InvariantCulture, $"|---|---|---|---|---|---|---|---|---|{string.Concat(batchSizes.Select(_ => "---|"))}---|---|---|");
         foreach (var d in result.Decoders)
-            text.AppendLine($"| {d.Name} | {F(d.Bleu, "F2")} | {F(d.Chrf, "F2")} | {F(d.Latency?.P50Ms)} | {F(d.Latency?.P90Ms)} | {F(d.Latency?.P99Ms)} | {F(d.Latency?.MeanMs)} | "
+            text.AppendLine(CultureInfo.InvariantCulture, $"| {d.Name} | {F(d.Bleu, "F2")} | {F(d.Chrf, "F2")} | {F(d.Latency?.P50Ms)} | {F(d.Latency?.P90Ms)} | {F(d.Latency?.P99Ms)} | {F(d.Latency?.MeanMs)} | "
                 + $"{F(d.FloorMs)} | {F(d.LatencyOverFloor)} | {string.Join(" | ", batchSizes.Select(b => F(d.AtBatch(b)?.SentencesPerSecond)))} | "
                 + $"{F(d.SpeedupAtBatch1)}x | {F(d.SpeedupAtLargestBatch)}x | {d.PeakWorkingSetBytes / (1 << 20)} |");
         return text.ToString();

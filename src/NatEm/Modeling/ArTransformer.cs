@@ -13,18 +13,21 @@ public sealed class ArTransformer : nn.Module, ITranslationModel
     private readonly Embeddings embeddings;
     private readonly TransformerEncoder encoder;
     private readonly TransformerDecoder decoder;
+    private readonly MixedPrecision precision = new();
 
     public ArTransformer(TransformerConfig config) : base("ar_transformer")
     {
         config.Validate();
         Config = config;
-        embeddings = new Embeddings("embeddings", config);
-        encoder = new TransformerEncoder("encoder", config);
-        decoder = new TransformerDecoder("decoder", config);
+        embeddings = new Embeddings("embeddings", config, precision);
+        encoder = new TransformerEncoder("encoder", config, precision);
+        decoder = new TransformerDecoder("decoder", config, precision);
         RegisterComponents();
     }
 
     public TransformerConfig Config { get; }
+    public Precision Precision { get => precision.Precision; set => precision.Precision = value; }
+    public void FreezeForInference(Precision precision) => this.precision.FreezeForInference(precision);
     public ModelKind Kind => ModelKind.Autoregressive;
     public nn.Module Module => this;
 
@@ -51,5 +54,5 @@ public sealed class ArTransformer : nn.Module, ITranslationModel
         return OutputLogits(hidden).squeeze(1).log_softmax(-1);
     }
 
-    private Tensor OutputLogits(Tensor hidden) => hidden.matmul(embeddings.TokenWeights.t());
+    private Tensor OutputLogits(Tensor hidden) => embeddings.OutputLogits(hidden);
 }

@@ -18,8 +18,9 @@ public sealed class DecoderState
         MemoryKeyMask = memoryKeyMask;
         var shape = MemoryKeys[0].shape;
         shape[2] = maxSteps;
-        selfKeys = MemoryKeys.Select(_ => zeros(shape)).ToArray();
-        selfValues = MemoryKeys.Select(_ => zeros(shape)).ToArray();
+        var dtype = MemoryKeys[0].dtype;
+        selfKeys = MemoryKeys.Select(_ => zeros(shape, dtype)).ToArray();
+        selfValues = MemoryKeys.Select(_ => zeros(shape, dtype)).ToArray();
     }
 
     private DecoderState(Tensor[] memoryKeys, Tensor[] memoryValues, Tensor memoryKeyMask, Tensor[] selfKeys, Tensor[] selfValues, int steps)

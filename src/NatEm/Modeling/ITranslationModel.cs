@@ -8,6 +8,13 @@ public interface ITranslationModel
 {
     TransformerConfig Config { get; }
     ModelKind Kind { get; }
+    /// <summary>The dtype its linear layers and attention compute in (<see cref="MixedPrecision"/>); fp32 when built.</summary>
+    Precision Precision { get; set; }
+    /// <summary>
+    /// Fixes the precision and casts (and fuses) the weights once, for decoding only: a frozen model is not trained
+    /// or saved afterwards. Decoding commands call it right after loading.
+    /// </summary>
+    void FreezeForInference(Precision precision);
     /// <summary>The TorchSharp module that owns the parameters.</summary>
     nn.Module Module { get; }
 }

@@ -8,20 +8,25 @@ namespace NatEm.Modeling;
 public sealed class FeedForward : nn.Module
 {
     private readonly Linear expand, contract;
+    private readonly Linear[] expandStack, contractStack;
     private readonly double dropout;
+    private readonly MixedPrecision precision;
 
-    public FeedForward(string name, int modelDim, int hiddenDim, double dropout) : base(name)
+    public FeedForward(string name, int modelDim, int hiddenDim, double dropout, MixedPrecision precision) : base(name)
     {
+        this.precision = precision;
         expand = nn.Linear(modelDim, hiddenDim);
         contract = nn.Linear(hiddenDim, modelDim);
         nn.init.xavier_uniform_(expand.weight);
         nn.init.xavier_uniform_(contract.weight);
+        expandStack = precision.Stack(expand);
+        contractStack = precision.Stack(contract);
         this.dropout = dropout;
         RegisterComponents();
     }
 
     public Tensor Forward(Tensor x) =>
-        contract.forward(nn.functional.dropout(nn.functional.relu(expand.forward(x)), dropout, training));
+        precision.Linear(contractStack, nn.functional.dropout(nn.functional.relu(precision.Linear(expandStack, x)), dropout, training));
 }
 
 /// <summary>A residual sub-layer wrapper: pre-norm x + f(norm(x)) or post-norm norm(x + f(x)).</summary>
@@ -52,17 +57,17 @@ public sealed class EncoderLayer : nn.Module
     private readonly FeedForward feedForward;
     private readonly Residual attentionBlock, feedForwardBlock;
 
-    public EncoderLayer(string name, TransformerConfig c) : base(name)
+    public EncoderLayer(string name, TransformerConfig c, MixedPrecision precision) : base(name)
     {
-        selfAttention = new MultiHeadAttention("self_attn", c.ModelDim, c.Heads, c.AttentionDropout);
-        feedForward = new FeedForward("ffn", c.ModelDim, c.FeedForwardDim, c.Dropout);
+        selfAttention = new MultiHeadAttention("self_attn", c.ModelDim, c.Heads, c.AttentionDropout, precision);
+        feedForward = new FeedForward("ffn", c.ModelDim, c.FeedForwardDim, c.Dropout, precision);
         attentionBlock = new Residual("self_attn_block", c.ModelDim, c.PreNorm, c.Dropout);
         feedForwardBlock = new Residual("ffn_block", c.ModelDim, c.PreNorm, c.Dropout);
         RegisterComponents();
     }
 
     public Tensor Forward(Tensor x, Tensor keyMask) =>
-        feedForwardBlock.Forward(attentionBlock.Forward(x, h => selfAttention.Forward(h, h, keyMask)), feedForward.Forward);
+        feedForwardBlock.Forward(attentionBlock.Forward(x, h => selfAttention.SelfAttend(h, keyMask)), feedForward.Forward);
 }
 
 /// <summary>
@@ -75,11 +80,11 @@ public sealed class DecoderLayer : nn.Module
     private readonly FeedForward feedForward;
     private readonly Residual selfAttentionBlock, encoderAttentionBlock, feedForwardBlock;
 
-    public DecoderLayer(string name, TransformerConfig c) : base(name)
+    public DecoderLayer(string name, TransformerConfig c, MixedPrecision precision) : base(name)
     {
-        selfAttention = new MultiHeadAttention("self_attn", c.ModelDim, c.Heads, c.AttentionDropout);
-        encoderAttention = new MultiHeadAttention("encoder_attn", c.ModelDim, c.Heads, c.AttentionDropout);
-        feedForward = new FeedForward("ffn", c.ModelDim, c.FeedForwardDim, c.Dropout);
+        selfAttention = new MultiHeadAttention("self_attn", c.ModelDim, c.Heads, c.AttentionDropout, precision);
+        encoderAttention = new MultiHeadAttention("encoder_attn", c.ModelDim, c.Heads, c.AttentionDropout, precision);
+        feedForward = new FeedForward("ffn", c.ModelDim, c.FeedForwardDim, c.Dropout, precision);
         selfAttentionBlock = new Residual("self_attn_block", c.ModelDim, c.PreNorm, c.Dropout);
         encoderAttentionBlock = new Residual("encoder_attn_block", c.ModelDim, c.PreNorm, c.Dropout);
         feedForwardBlock = new Residual("ffn_block", c.ModelDim, c.PreNorm, c.Dropout);
@@ -88,7 +93,7 @@ public sealed class DecoderLayer : nn.Module
 
     public Tensor Forward(Tensor x, Tensor selfMask, EncoderOutput memory)
     {
-        x = selfAttentionBlock.Forward(x, h => selfAttention.Forward(h, h, selfMask));
+        x = selfAttentionBlock.Forward(x, h => selfAttention.SelfAttend(h, selfMask));
         x = encoderAttentionBlock.Forward(x, h => encoderAttention.Forward(h, memory.States, memory.KeyMask));
         return feedForwardBlock.Forward(x, feedForward.Forward);
     }
@@ -100,9 +105,9 @@ public sealed class DecoderLayer : nn.Module
     {
         x = selfAttentionBlock.Forward(x, h =>
         {
-            var (keys, values) = selfAttention.ProjectKeyValue(h);
+            var (queries, keys, values) = selfAttention.ProjectQueryKeyValue(h);
             var (allKeys, allValues) = state.AppendSelf(layer, keys, values);
-            return selfAttention.Attend(h, allKeys, allValues, null);
+            return selfAttention.AttendProjected(queries, allKeys, allValues, null);
         });
         x = encoderAttentionBlock.Forward(x, h =>
             encoderAttention.Attend(h, state.MemoryKeys[layer], state.MemoryValues[layer], state.MemoryKeyMask));
@@ -126,9 +131,12 @@ public sealed class Embeddings : nn.Module
     private readonly Embedding? learnedPositions;
     private readonly int modelDim;
     private readonly double scale;
+    private readonly MixedPrecision precision;
 
-    public Embeddings(string name, TransformerConfig c) : base(name)
+    public Embeddings(string name, TransformerConfig c, MixedPrecision precision) : base(name)
     {
+        this.precision = precision;
+        precision.DeclareMatrix(this, () => tokens.weight!);
         modelDim = c.ModelDim;
         scale = Math.Sqrt(c.ModelDim);
         tokens = nn.Embedding(c.VocabSize, c.ModelDim, padding_idx: Text.SpecialTokens.Pad);
@@ -141,8 +149,8 @@ public sealed class Embeddings : nn.Module
         RegisterComponents();
     }
 
-    /// <summary>The token embedding matrix [V, d], shared with the output projection.</summary>
-    public Tensor TokenWeights => tokens.weight!;
+    /// <summary>Output logits [.., V] of decoder states [.., d] through the shared embedding matrix, in fp32 for the losses.</summary>
+    public Tensor OutputLogits(Tensor hidden) => precision.MatMulToFloat(hidden, this);
 
     public Tensor EmbedTokens(Tensor ids) => tokens.forward(ids) * scale;
 
@@ -169,9 +177,9 @@ public sealed class TransformerEncoder : nn.Module
     private readonly LayerNorm? finalNorm;
     private readonly double dropout;
 
-    public TransformerEncoder(string name, TransformerConfig c) : base(name)
+    public TransformerEncoder(string name, TransformerConfig c, MixedPrecision precision) : base(name)
     {
-        layers = new ModuleList<EncoderLayer>(Enumerable.Range(0, c.EncoderLayers).Select(i => new EncoderLayer($"layer{i}", c)).ToArray());
+        layers = new ModuleList<EncoderLayer>(Enumerable.Range(0, c.EncoderLayers).Select(i => new EncoderLayer($"layer{i}", c, precision)).ToArray());
         if (c.PreNorm) finalNorm = nn.LayerNorm(c.ModelDim);
         dropout = c.Dropout;
         RegisterComponents();
@@ -194,9 +202,9 @@ public sealed class TransformerDecoder : nn.Module
     private readonly LayerNorm? finalNorm;
     private readonly double dropout;
 
-    public TransformerDecoder(string name, TransformerConfig c) : base(name)
+    public TransformerDecoder(string name, TransformerConfig c, MixedPrecision precision) : base(name)
     {
-        layers = new ModuleList<DecoderLayer>(Enumerable.Range(0, c.DecoderLayers).Select(i => new DecoderLayer($"layer{i}", c)).ToArray());
+        layers = new ModuleList<DecoderLayer>(Enumerable.Range(0, c.DecoderLayers).Select(i => new DecoderLayer($"layer{i}", c, precision)).ToArray());
         if (c.PreNorm) finalNorm = nn.LayerNorm(c.ModelDim);
         dropout = c.Dropout;
         RegisterComponents();

@@ -1,21 +1,35 @@
 using System.Text.Json;
 using System.Text.Json.Nodes;
+using System.Text.Json.Serialization;
 using NatEm.Data;
 using NatEm.Text;
+using TorchSharp;
 using static TorchSharp.torch;
 
 namespace NatEm.Modeling;
+
+/// <summary>
+/// The element type of the parameters in <c>weights.bin</c>. Models always compute from float32 master weights
+/// (or the precision chosen at load); a half-precision file only halves the download (CTranslate2's
+/// <c>--quantization bfloat16</c>).
+/// </summary>
+[JsonConverter(typeof(JsonStringEnumConverter<WeightsDtype>))]
+public enum WeightsDtype { Fp32, Bf16, Fp16 }
 
 /// <summary>The model.json of a model directory: everything needed to rebuild the model without flags.</summary>
 public sealed record ModelManifest
 {
     public int FormatVersion { get; init; } = ModelStore.FormatVersion;
     public ModelKind Kind { get; init; }
+    /// <summary>How weights.bin stores the parameters; absent in format 1 (always float32).</summary>
+    public WeightsDtype WeightsDtype { get; init; } = WeightsDtype.Fp32;
     public required TransformerConfig Config { get; init; }
     /// <summary>The tokenizer whose files sit beside model.json.</summary>
     public required TokenizerInfo Tokenizer { get; init; }
     /// <summary>Resolved training options and provenance (free-form; informative only).</summary>
     public JsonObject? Training { get; init; }
+    /// <summary>SHA-256 of weights.bin (hex), checked at load; absent in format version 1.</summary>
+    public string? WeightsSha256 { get; init; }
 }
 
 /// <summary>
@@ -24,26 +38,96 @@ public sealed record ModelManifest
 /// </summary>
 public static class ModelStore
 {
-    public const int FormatVersion = 1;
+    /// <summary>
+    /// 2 added <see cref="ModelManifest.WeightsSha256"/> and <see cref="ModelManifest.WeightsDtype"/>; version 1
+    /// directories still load, unchecked, as float32.
+    /// </summary>
+    public const int FormatVersion = 2;
     public const string ManifestFile = "model.json", WeightsFile = "weights.bin";
 
     public static readonly JsonSerializerOptions Json = new() { WriteIndented = true, PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower };
 
-    public static void SaveWeights(string dir, ITranslationModel model) =>
-        AtomicFile.Write(Path.Combine(dir, WeightsFile), s =>
-        {
-            using var writer = new BinaryWriter(s, System.Text.Encoding.UTF8, leaveOpen: true);
-            model.Module.save(writer);
-        });
+    /// <summary>
+    /// Writes a new model directory atomically: manifest, weights stored as <see cref="ModelManifest.WeightsDtype"/>,
+    /// and the tokenizer's files copied from <paramref name="tokenizerSourceDir"/>. Fails if it exists.
+    /// </summary>
+    public static void Save(string dir, ModelManifest manifest, ITranslationModel model, string tokenizerSourceDir)
+    {
+        if (Path.Exists(dir)) throw NatEmException.In(dir, "already exists; remove it or choose another --out", ExitCodes.Usage);
+        AtomicFile.WriteDirectory(dir, temp => WriteFiles(temp, manifest, model, tokenizerSourceDir));
+    }
 
-    public static void SaveManifest(string dir, ModelManifest manifest) =>
+    /// <summary>The files of a model directory, written into <paramref name="dir"/> (a checkpoint adds its own beside them).</summary>
+    public static void WriteFiles(string dir, ModelManifest manifest, ITranslationModel model, string tokenizerSourceDir)
+    {
+        SaveWeights(dir, model, manifest.WeightsDtype);
+        SaveManifest(dir, manifest with { FormatVersion = FormatVersion, WeightsSha256 = Sha256(Path.Combine(dir, WeightsFile)) });
+        SaveTokenizer(dir, tokenizerSourceDir, manifest.Tokenizer);
+    }
+
+    /// <summary>
+    /// Saves the weights in <paramref name="dtype"/>. A half-precision save rounds the model's own float32 weights
+    /// to that type, so the model in memory computes exactly what a reload of the file will.
+    /// </summary>
+    private static void SaveWeights(string dir, ITranslationModel model, WeightsDtype dtype)
+    {
+        if (dtype != WeightsDtype.Fp32) model.Module.to(ScalarTypeOf(dtype));
+        try
+        {
+            AtomicFile.Write(Path.Combine(dir, WeightsFile), s =>
+            {
+                using var writer = new BinaryWriter(s, System.Text.Encoding.UTF8, leaveOpen: true);
+                model.Module.save(writer);
+            });
+        }
+        finally
+        {
+            if (dtype != WeightsDtype.Fp32) model.Module.to(ScalarType.Float32);
+        }
+    }
+
+    private static ScalarType ScalarTypeOf(WeightsDtype dtype) => dtype switch
+    {
+        WeightsDtype.Bf16 => ScalarType.BFloat16,
+        WeightsDtype.Fp16 => ScalarType.Float16,
+        _ => ScalarType.Float32,
+    };
+
+    private static void SaveManifest(string dir, ModelManifest manifest) =>
         AtomicFile.WriteAllText(Path.Combine(dir, ManifestFile), JsonSerializer.Serialize(manifest, Json));
 
+    private static string Sha256(string path)
+    {
+        using var stream = File.OpenRead(path);
+        return Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(stream));
+    }
+
     /// <summary>Copies the tokenizer's files from <paramref name="sourceDir"/> into the model directory.</summary>
-    public static void SaveTokenizer(string dir, string sourceDir, TokenizerInfo tokenizer)
+    private static void SaveTokenizer(string dir, string sourceDir, TokenizerInfo tokenizer)
     {
         foreach (var file in tokenizer.Files)
             AtomicFile.WriteAllBytes(Path.Combine(dir, file), File.ReadAllBytes(Path.Combine(sourceDir, file)));
+    }
+
+    /// <summary>
+    /// The model directory a path stands for: a model directory as it is; a training run directory's
+    /// checkpoint_best, or its checkpoint_last when no best exists yet; an EM run directory's final model.
+    /// The note says which was chosen (null when the path is a model directory itself).
+    /// </summary>
+    public static (string Directory, string? Note) Resolve(string path)
+    {
+        if (File.Exists(Path.Combine(path, ManifestFile)) || !Directory.Exists(path)) return (path, null);
+        foreach (var (name, what) in new[]
+                 {
+                     ("checkpoint_best", "its best checkpoint"),
+                     ("checkpoint_last", "its last checkpoint, since it has no checkpoint_best yet"),
+                     ("model", "the EM run's final model"),
+                 })
+        {
+            var candidate = Path.Combine(path, name);
+            if (File.Exists(Path.Combine(candidate, ManifestFile))) return (candidate, $"{path} is a run directory: using {candidate} ({what})");
+        }
+        return (path, null);
     }
 
     /// <summary>A model directory loaded whole: manifest, model with weights, tokenizer.</summary>
@@ -106,27 +190,47 @@ public static class ModelStore
         var manifest = ReadManifest(dir);
         if (expectedKind is { } kind && manifest.Kind != kind)
             throw NatEmException.In(Path.Combine(dir, ManifestFile),
-                $"this is a {Describe(manifest.Kind)} model, but the command needs a {Describe(kind)} model", ExitCodes.BadModel);
+                $"this is {DescribeWithArticle(manifest.Kind)} model, but the command needs {DescribeWithArticle(kind)} model", ExitCodes.BadModel);
         var model = TranslationModels.Create(manifest.Kind, manifest.Config);
         LoadWeights(dir, model);
         return model;
     }
 
+    /// <summary>
+    /// Loads weights.bin into <paramref name="model"/> as float32, whatever dtype model.json says the file has, checking
+    /// its checksum (when model.json has one) and that every weight is finite.
+    /// </summary>
     public static void LoadWeights(string dir, ITranslationModel model)
     {
+        var manifest = ReadManifest(dir);
+        var dtype = manifest.WeightsDtype;
         var path = Path.Combine(dir, WeightsFile);
         if (!File.Exists(path)) throw NatEmException.In(path, "missing model weights", ExitCodes.BadModel);
+        if (manifest.WeightsSha256 is { } expected && !string.Equals(Sha256(path), expected, StringComparison.OrdinalIgnoreCase))
+            throw NatEmException.In(path, $"SHA-256 differs from the weights_sha256 in {ManifestFile}: the file is damaged or was replaced", ExitCodes.BadModel);
         try
         {
+            if (dtype != WeightsDtype.Fp32) model.Module.to(ScalarTypeOf(dtype));
             model.Module.load(path, strict: true);
+            if (dtype != WeightsDtype.Fp32) model.Module.to(ScalarType.Float32);
         }
         catch (Exception e) when (e is not NatEmException)
         {
             throw NatEmException.In(path, $"unreadable or truncated weights ({e.Message.Split('\n')[0]})", ExitCodes.BadModel);
         }
+        using var _ = no_grad();
+        foreach (var (name, weights) in model.Module.state_dict())
+        {
+            using var finite = weights.isfinite().all();
+            if (!finite.item<bool>())
+                throw NatEmException.In(path, $"{name} holds NaN or infinite values (a diverged training run or a damaged file)", ExitCodes.BadModel);
+        }
     }
 
     public static string Describe(ModelKind kind) => kind == ModelKind.Autoregressive ? "autoregressive (AR)" : "non-autoregressive (NAR)";
+
+    /// <summary>"an autoregressive (AR)" or "a non-autoregressive (NAR)".</summary>
+    public static string DescribeWithArticle(ModelKind kind) => (kind == ModelKind.Autoregressive ? "an " : "a ") + Describe(kind);
 }
 
 public sealed record LoadedModel(string Directory, ModelManifest Manifest, ITranslationModel Model, ISubwordTokenizer Tokenizer);

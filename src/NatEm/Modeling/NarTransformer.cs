@@ -16,14 +16,15 @@ public sealed class NarTransformer : nn.Module, ITranslationModel
     private readonly TransformerDecoder decoder;
     private readonly Linear lengthClassifier;
     private readonly Parameter? lengthToken;
+    private readonly MixedPrecision precision = new();
 
     public NarTransformer(TransformerConfig config) : base("nar_transformer")
     {
         config.Validate();
         Config = config;
-        embeddings = new Embeddings("embeddings", config);
-        encoder = new TransformerEncoder("encoder", config);
-        decoder = new TransformerDecoder("decoder", config);
+        embeddings = new Embeddings("embeddings", config, precision);
+        encoder = new TransformerEncoder("encoder", config, precision);
+        decoder = new TransformerDecoder("decoder", config, precision);
         lengthClassifier = nn.Linear(config.ModelDim, LengthClasses);
         if (config.LengthPrediction == LengthPrediction.Absolute)
             lengthToken = nn.Parameter(normal(0, Math.Pow(config.ModelDim, -0.5), [1, 1, config.ModelDim]));
@@ -31,6 +32,8 @@ public sealed class NarTransformer : nn.Module, ITranslationModel
     }
 
     public TransformerConfig Config { get; }
+    public Precision Precision { get => precision.Precision; set => precision.Precision = value; }
+    public void FreezeForInference(Precision precision) => this.precision.FreezeForInference(precision);
     public ModelKind Kind => ModelKind.NonAutoregressive;
     public nn.Module Module => this;
 
@@ -78,7 +81,7 @@ public sealed class NarTransformer : nn.Module, ITranslationModel
         long maxLength = inputs.shape[1];
         var targetMask = SequenceTensors.LengthMask(targetLengths, maxLength);
         var hidden = decoder.Forward(inputs + embeddings.Positions(0, maxLength).unsqueeze(0), targetMask.unsqueeze(1).unsqueeze(1), memory);
-        return hidden.matmul(embeddings.TokenWeights.t());
+        return embeddings.OutputLogits(hidden);
     }
 
     /// <summary>The model's own decoder inputs [B, T, d] (placeholder or uniform copy, before positions), T = max length (≥ 1).</summary>

@@ -15,6 +15,11 @@ public sealed record BatchingOptions
     public TimeSpan MaxDelay { get; init; } = TimeSpan.FromMilliseconds(10);
     /// <summary>Decoding threads, each taking the next ready batch.</summary>
     public int Workers { get; init; } = 1;
+    /// <summary>
+    /// Sentences that may wait for a worker; a request that would go beyond is refused at once
+    /// (<see cref="ServiceUnavailableException"/>) rather than queued for longer than any client waits.
+    /// </summary>
+    public int MaxQueuedSentences { get; init; } = 1024;
 
     /// <summary>Longer delays would only stall requests (and overflow deadline arithmetic for huge values).</summary>
     public static readonly TimeSpan MaxDelayLimit = TimeSpan.FromMinutes(1);
@@ -25,8 +30,16 @@ public sealed record BatchingOptions
         if (MaxDelay < TimeSpan.Zero || MaxDelay > MaxDelayLimit)
             throw new NatEmException($"--max-delay-ms must be between 0 and {MaxDelayLimit.TotalMilliseconds}", ExitCodes.Usage);
         if (Workers < 1) throw new NatEmException("--workers must be at least 1", ExitCodes.Usage);
+        if (MaxQueuedSentences < 1) throw new NatEmException("--max-queued-texts must be at least 1", ExitCodes.Usage);
     }
 }
 
 /// <summary>What one decoded batch did: sentences, padded source tokens, output tokens and decoding time.</summary>
 public sealed record BatchReport(int Sentences, int PaddedSourceTokens, int OutputTokens, TimeSpan Elapsed);
+
+/// <summary>The batcher refused a request: its queue is full or it is shutting down. A server answers 503.</summary>
+public sealed class ServiceUnavailableException(string message, TimeSpan? retryAfter = null) : Exception(message)
+{
+    /// <summary>When a retry may succeed; null when the service is going away.</summary>
+    public TimeSpan? RetryAfter => retryAfter;
+}

@@ -13,7 +13,8 @@ public delegate Translation[] BatchDecoder(IReadOnlyList<int[]> sources, Transla
 /// sentences and groups sentences that share decoding options into batches, decoded when the batch reaches
 /// the token budget or when its first sentence has waited MaxDelay. Dedicated worker threads decode the
 /// batches and each request completes, in input order, once all of its sentences are decoded.
-/// <see cref="Complete"/> stops accepting requests and drains the queue.
+/// <see cref="Complete"/> stops accepting requests and drains the queue. The queue is bounded by
+/// MaxQueuedSentences, and a cancelled request's sentences leave it without being decoded.
 /// </summary>
 public sealed class TranslationBatcher : IAsyncDisposable
 {
@@ -48,19 +49,35 @@ public sealed class TranslationBatcher : IAsyncDisposable
     /// <summary>Finishes when the queue is drained after <see cref="Complete"/>.</summary>
     public Task Completion => completion;
 
-    /// <summary>Queues the sources of one request; the task fails with the decoder's exception if its batch fails.</summary>
-    /// <exception cref="OperationCanceledException">The batcher has been completed.</exception>
-    public Task<Translation[]> TranslateAsync(IReadOnlyList<int[]> sources, TranslationOptions decoding)
+    /// <summary>How long a client refused for a full queue is asked to wait: about the time a batch takes.</summary>
+    public static readonly TimeSpan QueueFullRetryAfter = TimeSpan.FromSeconds(1);
+
+    /// <summary>
+    /// Queues the sources of one request; the task fails with the decoder's exception if its batch fails.
+    /// Cancelling <paramref name="cancel"/> cancels the task and drops the sentences no worker has taken yet.
+    /// </summary>
+    /// <exception cref="ServiceUnavailableException">The queue is full, or the batcher has been completed.</exception>
+    public Task<Translation[]> TranslateAsync(IReadOnlyList<int[]> sources, TranslationOptions decoding, CancellationToken cancel = default)
     {
         if (sources.Count == 0) return Task.FromResult<Translation[]>([]);
         var request = new PendingRequest(sources, decoding, Stopwatch.GetTimestamp());
-        Interlocked.Add(ref queuedSentences, sources.Count);
+        if (Interlocked.Add(ref queuedSentences, sources.Count) > options.MaxQueuedSentences)
+        {
+            Interlocked.Add(ref queuedSentences, -sources.Count);
+            throw new ServiceUnavailableException($"the queue is full ({options.MaxQueuedSentences} texts waiting at most); retry later", QueueFullRetryAfter);
+        }
         if (!requests.Writer.TryWrite(request))
         {
             Interlocked.Add(ref queuedSentences, -sources.Count);
-            throw new OperationCanceledException("the translation service is shutting down");
+            throw new ServiceUnavailableException("the translation service is shutting down");
         }
-        return request.Task;
+        return cancel.CanBeCanceled ? WithCancellation(request, cancel) : request.Task;
+    }
+
+    private async Task<Translation[]> WithCancellation(PendingRequest request, CancellationToken cancel)
+    {
+        using var registration = cancel.Register(() => Interlocked.Add(ref queuedSentences, -request.Cancel(cancel)));
+        return await request.Task;
     }
 
     /// <summary>Stops accepting requests; queued ones are decoded without waiting for MaxDelay.</summary>
@@ -164,8 +181,11 @@ public sealed class TranslationBatcher : IAsyncDisposable
 
     private void Decode(Batch batch)
     {
-        Interlocked.Add(ref queuedSentences, -batch.Items.Count);
-        var sources = batch.Items.Select(item => item.Source).ToList();
+        // Sentences of cancelled requests already left the queue count; they are not decoded.
+        var items = batch.Items.Where(item => item.Request.TryTake()).ToList();
+        Interlocked.Add(ref queuedSentences, -items.Count);
+        if (items.Count == 0) return;
+        var sources = items.Select(item => item.Source).ToList();
         var clock = Stopwatch.StartNew();
         Translation[] results;
         try
@@ -177,18 +197,23 @@ public sealed class TranslationBatcher : IAsyncDisposable
         }
         catch (Exception e)
         {
-            foreach (var item in batch.Items) item.Request.Fail(e);
+            foreach (var item in items) item.Request.Fail(e);
             return;
         }
-        for (int i = 0; i < results.Length; i++) batch.Items[i].Request.Complete(batch.Items[i].Index, results[i]);
-        BatchDecoded?.Invoke(new BatchReport(batch.Items.Count, batch.PaddedTokens, results.Sum(r => r.Tokens.Length), clock.Elapsed));
+        for (int i = 0; i < results.Length; i++) items[i].Request.Complete(items[i].Index, results[i]);
+        int paddedTokens = items.Count * items.Max(item => item.Length);
+        BatchDecoded?.Invoke(new BatchReport(items.Count, paddedTokens, results.Sum(r => r.Tokens.Length), clock.Elapsed));
     }
 
     private sealed class PendingRequest(IReadOnlyList<int[]> sources, TranslationOptions options, long queuedAt)
     {
         private readonly TaskCompletionSource<Translation[]> result = new(TaskCreationOptions.RunContinuationsAsynchronously);
         private readonly Translation[] translations = new Translation[sources.Count];
+        private readonly Lock gate = new();
         private int remaining = sources.Count;
+        // Sentences no worker has taken yet (still counted as queued), and whether the request was cancelled.
+        private int untaken = sources.Count;
+        private bool cancelled;
 
         public IReadOnlyList<int[]> Sources => sources;
         public TranslationOptions Options => options;
@@ -202,6 +227,32 @@ public sealed class TranslationBatcher : IAsyncDisposable
         }
 
         public void Fail(Exception error) => result.TrySetException(error);
+
+        /// <summary>A worker takes one sentence for decoding; false if the request was cancelled.</summary>
+        public bool TryTake()
+        {
+            lock (gate)
+            {
+                if (cancelled) return false;
+                untaken--;
+                return true;
+            }
+        }
+
+        /// <summary>Cancels the request; returns how many of its sentences leave the queue.</summary>
+        public int Cancel(CancellationToken cancel)
+        {
+            int released;
+            lock (gate)
+            {
+                if (cancelled) return 0;
+                cancelled = true;
+                released = untaken;
+                untaken = 0;
+            }
+            result.TrySetCanceled(cancel);
+            return released;
+        }
     }
 
     private sealed record BatchItem(PendingRequest Request, int Index)

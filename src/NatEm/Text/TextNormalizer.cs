@@ -9,7 +9,22 @@ namespace NatEm.Text;
 /// </summary>
 public static class TextNormalizer
 {
-    public static string Normalize(string text) => CleanWhitespace(UnicodeNfc.Normalize(text));
+    public static string Normalize(string text) => CleanWhitespace(ToNfc(text));
+
+    /// <summary>NFC through the platform (ICU on Linux). NFC is stable across Unicode versions for assigned
+    /// characters, so the ICU version does not change the result for text that a model was trained on.</summary>
+    private static string ToNfc(string text)
+    {
+        try
+        {
+            return text.IsNormalized(NormalizationForm.FormC) ? text : text.Normalize(NormalizationForm.FormC);
+        }
+        catch (ArgumentException)
+        {
+            // Lone surrogates (possible in JSON strings, never in validated UTF-8) become U+FFFD, as a UTF-8 round trip does.
+            return Encoding.UTF8.GetString(Encoding.UTF8.GetBytes(text)).Normalize(NormalizationForm.FormC);
+        }
+    }
 
     private static bool IsSpace(char c) => char.IsWhiteSpace(c) || c == SubwordText.WordBoundary;
 

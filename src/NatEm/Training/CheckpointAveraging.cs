@@ -24,10 +24,10 @@ public static class CheckpointAveraging
     }
 
     /// <summary>Averages the checkpoints' weights into the new model directory <paramref name="outputDir"/>, written atomically.</summary>
-    public static void Average(IReadOnlyList<string> checkpoints, string outputDir)
+    public static void Average(IReadOnlyList<string> checkpoints, string outputDir, WeightsDtype dtype = WeightsDtype.Fp32)
     {
         if (checkpoints.Count == 0) throw new NatEmException("no checkpoints to average", ExitCodes.Usage);
-        if (Directory.Exists(outputDir))
+        if (Path.Exists(outputDir))
             throw NatEmException.In(outputDir, "already exists; remove it or choose another --out", ExitCodes.Usage);
         var manifest = ModelStore.ReadManifest(checkpoints[0]);
         foreach (var other in checkpoints.Skip(1))
@@ -53,11 +53,6 @@ public static class CheckpointAveraging
             weights.copy_(sums[name].div_(checkpoints.Count));
 
         var provenance = new JsonObject { ["averaged_from"] = new JsonArray([.. checkpoints.Select(c => JsonValue.Create(Path.GetFullPath(c)))]) };
-        AtomicFile.WriteDirectory(outputDir, dir =>
-        {
-            ModelStore.SaveManifest(dir, manifest with { Training = provenance });
-            ModelStore.SaveWeights(dir, model);
-            ModelStore.SaveTokenizer(dir, checkpoints[0], manifest.Tokenizer);
-        });
+        ModelStore.Save(outputDir, manifest with { Training = provenance, WeightsDtype = dtype, FormatVersion = ModelStore.FormatVersion }, model, checkpoints[0]);
     }
 }

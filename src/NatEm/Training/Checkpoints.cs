@@ -53,7 +53,7 @@ public sealed class CheckpointDirectory(string runDir)
     {
         if (!Directory.Exists(Folder)) return;
         var protectedNames = new[] { LastLink, BestLink }.Where(Path.Exists).Select(l => Path.GetFileName(ResolveLink(l))).ToHashSet();
-        foreach (var stale in Directory.GetDirectories(Folder, "update_*").OrderDescending().Skip(keep).Where(d => !protectedNames.Contains(Path.GetFileName(d))))
+        foreach (var stale in Directory.GetDirectories(Folder, "update_*").OrderDescending(StringComparer.Ordinal).Skip(keep).Where(d => !protectedNames.Contains(Path.GetFileName(d))))
             Directory.Delete(stale, recursive: true);
         // Leftovers of a killed process: checkpoint folders and links it had not renamed into place yet.
         foreach (var temp in Directory.GetDirectories(Folder, ".update_*.tmp")) Directory.Delete(temp, recursive: true);
@@ -62,7 +62,7 @@ public sealed class CheckpointDirectory(string runDir)
 
     /// <summary>Numbered checkpoints, oldest first.</summary>
     public IReadOnlyList<string> Numbered() =>
-        Directory.Exists(Folder) ? Directory.GetDirectories(Folder, "update_*").Order().ToList() : [];
+        Directory.Exists(Folder) ? Directory.GetDirectories(Folder, "update_*").Order(StringComparer.Ordinal).ToList() : [];
 
     public static TrainerState ReadState(string checkpoint)
     {

@@ -62,6 +62,7 @@ public sealed class Trainer
             : $"skipping {overBudget.Length} of {train.Count} training pairs that alone exceed --max-tokens {options.MaxTokens} "
               + $"(first: pair {overBudget[0] + 1}, {TokenBatcher.PaddedLength(sourceLengths, targetLengths, overBudget[0])} tokens)";
         this.model = model;
+        model.Precision = options.Precision;
         // The glancing schedule is resolved against this run's length once, so that checkpoints record the schedule used.
         this.options = options = options.Glancing is { } glancing
             ? options with { Glancing = glancing.Resolve(options.MaxUpdates, options.MaxEpochs, () => UpdatesPerEpoch(train, options)) }
@@ -244,9 +245,8 @@ public sealed class Trainer
         var provenance = (JsonObject)contents.Provenance.DeepClone();
         provenance["options"] = JsonSerializer.SerializeToNode(options, ModelStore.Json);
         provenance["update"] = state.Update;
-        ModelStore.SaveManifest(dir, new ModelManifest { Kind = model.Kind, Config = model.Config, Tokenizer = contents.Tokenizer, Training = provenance });
-        ModelStore.SaveWeights(dir, model);
-        ModelStore.SaveTokenizer(dir, contents.TokenizerDirectory, contents.Tokenizer);
+        ModelStore.WriteFiles(dir, new ModelManifest { Kind = model.Kind, Config = model.Config, Tokenizer = contents.Tokenizer, Training = provenance },
+            model, contents.TokenizerDirectory);
         optimizer.save_state_dict(Path.Combine(dir, CheckpointDirectory.OptimizerFile));
         CheckpointDirectory.WriteState(dir, state);
     });
@@ -255,7 +255,7 @@ public sealed class Trainer
     {
         if (!resume && checkpoints.HasLast)
             throw NatEmException.In(checkpoints.RunDir, "already holds checkpoints; pass --resume to continue that run or choose a new --out", ExitCodes.Usage);
-        Directory.CreateDirectory(checkpoints.RunDir);
+        AtomicFile.CreateDirectory(checkpoints.RunDir);
         File.Delete(logPath);
         torch.manual_seed(options.Seed);
         return new TrainerState();

@@ -41,6 +41,11 @@ public sealed record TrainingOptions
     public int KeepLast { get; init; } = 3;
     public BestCheckpointMetric BestMetric { get; init; } = BestCheckpointMetric.Bleu;
     public int Seed { get; init; } = 1;
+    /// <summary>
+    /// Compute dtype of linear layers and attention (<see cref="Modeling.MixedPrecision"/>); weights, optimizer state and
+    /// checkpoints stay fp32, so a run may resume in the other precision. Default: bf16 where the CPU has it natively.
+    /// </summary>
+    public Modeling.Precision Precision { get; init; } = Modeling.Precisions.MachineDefault;
     /// <summary>libtorch intra-op threads; 0 = number of physical cores (Environment.ProcessorCount).</summary>
     public int Threads { get; init; }
 

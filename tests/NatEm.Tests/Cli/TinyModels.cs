@@ -1,6 +1,6 @@
 using System.CommandLine;
 using System.Text.Json.Nodes;
-using NatEm.Cli.Commands;
+using NatEm.Cli;
 using NatEm.Data;
 using NatEm.Modeling;
 using NatEm.Tests.Em;
@@ -55,10 +55,8 @@ public sealed class TinyModels : IDisposable
     /// <summary>Runs `natem ARGS` in-process, as Program.cs does, capturing stdout and stderr.</summary>
     public static (int ExitCode, string Output, string Error) Run(params string[] args)
     {
-        var root = new RootCommand();
-        foreach (var command in CommandCatalog.All()) root.Subcommands.Add(command);
         var (output, error) = (new StringWriter(), new StringWriter());
-        int exitCode = root.Parse(args).Invoke(new InvocationConfiguration { Output = output, Error = error });
+        int exitCode = NatEmCommandLine.Run(args, new InvocationConfiguration { Output = output, Error = error });
         return (exitCode, output.ToString(), error.ToString());
     }
 

@@ -55,4 +55,18 @@ public sealed class TrainCommandTests(TinyModels models)
         Assert.Equal(ExitCodes.Usage, exitCode);
         Assert.Contains("--glancing", error);
     }
+
+    [Theory]
+    [InlineData("train-ar")]
+    [InlineData("em")]
+    public void ResumeOnAMissingRunDirectoryIsAUsageError(string command)
+    {
+        var run = models.NewPath("no-such-run");
+
+        var (exitCode, _, error) = TinyModels.Run(command, "--data", models.Data.Directory, "--out", run, "--resume", "--preset", "tiny", "--max-updates", "1");
+
+        Assert.Equal(ExitCodes.Usage, exitCode);
+        Assert.StartsWith($"natem: error: {run}: --resume: no such run directory", error);
+        Assert.False(Directory.Exists(run));
+    }
 }

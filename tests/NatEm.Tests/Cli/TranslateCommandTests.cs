@@ -101,4 +101,61 @@ public sealed class TranslateCommandTests(TinyModels models)
         Assert.DoesNotContain($"{input}:1:", error);
         Assert.Contains($"natem: warning: {input}:2:", error);
     }
+
+    [Fact]
+    public void DecoderNamesAreCaseInsensitive()
+    {
+        var input = models.WriteLines("red cat sees the dog");
+        var (exitCode, output, error) = TinyModels.Run("translate", "--model", models.Nar, "--input", input, "--decoder", "Odd");
+
+        Assert.True(exitCode == ExitCodes.Ok, error);
+        Assert.Equal(TinyModels.Run("translate", "--model", models.Nar, "--input", input, "--decoder", "odd").Output, output);
+    }
+
+    [Theory]
+    [InlineData("--input", "x")]
+    [InlineData("--model", "M", "--decoder", "best")]
+    [InlineData("--model", "M", "--beam", "two")]
+    [InlineData("--model", "M", "--unknown")]
+    public void ParserErrorsAreOneLineUsageErrorsWithoutTheHelpText(params string[] args)
+    {
+        var (exitCode, output, error) = TinyModels.Run(["translate", .. args.Select(a => a == "M" ? models.Ar : a)]);
+
+        Assert.Equal(ExitCodes.Usage, exitCode);
+        Assert.Equal("", output);
+        Assert.Single(error.TrimEnd('\n').Split('\n'));
+        Assert.StartsWith("natem: error: ", error);
+        Assert.EndsWith("(see 'natem translate --help')", error.TrimEnd());
+    }
+
+    [Fact]
+    public void AnOutputThatIsADirectoryIsAnEnvironmentErrorNamingIt()
+    {
+        var (exitCode, _, error) = TinyModels.Run("translate", "--model", models.Ar, "--input", models.WriteLines("red cat"), "--output", models.Scratch);
+
+        Assert.Equal(ExitCodes.Environment, exitCode);
+        Assert.Equal($"natem: error: {models.Scratch}: is a directory; expected a file name to write", error.TrimEnd());
+    }
+
+    [Fact]
+    public void ARunDirectoryStandsForItsBestCheckpointOrElseItsLast()
+    {
+        var input = models.WriteLines("red cat sees the dog", "a big fish eats");
+        var best = Path.Combine(models.ArRun, "checkpoint_best");
+        var (exitCode, output, error) = TinyModels.Run("translate", "--model", models.ArRun, "--input", input);
+
+        Assert.True(exitCode == ExitCodes.Ok, error);
+        Assert.Equal($"natem: {models.ArRun} is a run directory: using {best} (its best checkpoint)", error.TrimEnd());
+        Assert.Equal(TinyModels.Run("translate", "--model", best, "--input", input).Output, output);
+
+        // An interrupted run may have only checkpoint_last.
+        var interrupted = models.NewPath("interrupted-run");
+        Directory.CreateDirectory(interrupted);
+        Directory.CreateSymbolicLink(Path.Combine(interrupted, "checkpoint_last"), Path.GetFullPath(models.Ar));
+        (exitCode, output, error) = TinyModels.Run("translate", "--model", interrupted, "--input", input);
+
+        Assert.True(exitCode == ExitCodes.Ok, error);
+        Assert.Contains($"using {Path.Combine(interrupted, "checkpoint_last")} (its last checkpoint, since it has no checkpoint_best yet)", error);
+        Assert.Equal(TinyModels.Run("translate", "--model", models.Ar, "--input", input).Output, output);
+    }
 }

@@ -95,7 +95,7 @@ public class EmRunTests
             }), token);
 
         public T Stage<T>(string title, Func<IProgress<(int Done, int Total)>, T> stage) =>
-            stagePrefix is not null && title.StartsWith(stagePrefix) ? throw new OperationCanceledException() : stage(new SynchronousProgress<(int, int)>(_ => { }));
+            stagePrefix is not null && title.StartsWith(stagePrefix, StringComparison.Ordinal) ? throw new OperationCanceledException() : stage(new SynchronousProgress<(int, int)>(_ => { }));
 
         public void Message(string line) { }
     }

@@ -44,11 +44,8 @@ public static class TinyPreparedData
     public static string SaveUntrainedModel(PreparedData data, ModelKind kind, int seed, string name)
     {
         var dir = Path.Combine(SyntheticTask.TempDir(), name);
-        Directory.CreateDirectory(dir);
         var model = TranslationModels.Create(kind, TransformerConfig.Preset("tiny", data.Tokenizer.VocabSize), seed);
-        ModelStore.SaveManifest(dir, new ModelManifest { Kind = kind, Config = model.Config, Tokenizer = data.Manifest.Tokenizer });
-        ModelStore.SaveWeights(dir, model);
-        ModelStore.SaveTokenizer(dir, data.Directory, data.Manifest.Tokenizer);
+        ModelStore.Save(dir, new ModelManifest { Kind = kind, Config = model.Config, Tokenizer = data.Manifest.Tokenizer }, model, data.Directory);
         return dir;
     }
 }

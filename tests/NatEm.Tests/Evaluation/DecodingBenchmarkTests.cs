@@ -1,5 +1,6 @@
 using System.CommandLine;
 using System.Text.Json;
+using NatEm.Cli;
 using NatEm.Cli.Commands;
 using NatEm.Data;
 using NatEm.Decoding;
@@ -78,7 +79,7 @@ public class DecodingBenchmarkTests
         var png = File.ReadAllBytes(Path.Combine(dir, BenchmarkReportWriter.PlotFile));
         Assert.Equal([0x89, (byte)'P', (byte)'N', (byte)'G'], png[..4]);
         // bench.md: one table row per decoder, in order, with its BLEU as in the JSON.
-        var rows = File.ReadAllLines(Path.Combine(dir, BenchmarkReportWriter.MarkdownFile)).Where(l => l.StartsWith("| ") && !l.StartsWith("| decoder")).ToList();
+        var rows = File.ReadAllLines(Path.Combine(dir, BenchmarkReportWriter.MarkdownFile)).Where(l => l.StartsWith("| ", StringComparison.Ordinal) && !l.StartsWith("| decoder", StringComparison.Ordinal)).ToList();
         Assert.Equal(result.Decoders.Select(d => d.Name), rows.Select(r => r.Split(" | ")[0][2..]));
         Assert.Equal(result.Decoders[0].Bleu.ToString("F2", System.Globalization.CultureInfo.InvariantCulture), rows[0].Split(" | ")[1]);
     }
@@ -203,5 +204,5 @@ public class DecodingBenchmarkTests
     }
 
     private static int Run(string[] args) =>
-        new RootCommand { BenchCommand.Create() }.Parse(args).Invoke(new InvocationConfiguration { Output = new StringWriter(), Error = new StringWriter() });
+        NatEmCommandLine.Run(args, new InvocationConfiguration { Output = new StringWriter(), Error = new StringWriter() });
 }

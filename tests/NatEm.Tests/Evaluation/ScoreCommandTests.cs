@@ -1,6 +1,6 @@
 using System.CommandLine;
 using System.Text.Json;
-using NatEm.Cli.Commands;
+using NatEm.Cli;
 
 namespace NatEm.Tests.Evaluation;
 
@@ -20,9 +20,8 @@ public sealed class ScoreCommandTests : IDisposable
 
     private static (int ExitCode, string Output) Run(params string[] args)
     {
-        var root = new RootCommand { ScoreCommand.Create() };
         var output = new StringWriter();
-        int exitCode = root.Parse(["score", .. args]).Invoke(new InvocationConfiguration { Output = output, Error = new StringWriter() });
+        int exitCode = NatEmCommandLine.Run(["score", .. args], new InvocationConfiguration { Output = output, Error = new StringWriter() });
         return (exitCode, output.ToString());
     }
 
@@ -124,5 +123,12 @@ public sealed class ScoreCommandTests : IDisposable
         var (exitCode, _) = Run("--ref", reference, "--hyp", hypothesis, "--metric", "chrf", "--tokenize", "intl");
 
         Assert.Equal(ExitCodes.Usage, exitCode);
+    }
+
+    [Fact]
+    public void AnUnknownTokenizerIsAUsageError()
+    {
+        var file = Write("t.txt", ["a"]);
+        Assert.Equal(ExitCodes.Usage, Run("--ref", file, "--hyp", file, "--tokenize", "zh").ExitCode);
     }
 }

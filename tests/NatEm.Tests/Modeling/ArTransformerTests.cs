@@ -63,4 +63,24 @@ public class ArTransformerTests
             }
         }
     }
+
+    [Theory]
+    [InlineData(1)]
+    [InlineData(3)]
+    public void BeamSearchTerminatesWithinTheMaximumLengthWhenEveryScoreIsNaN(int beam)
+    {
+        var model = new ArTransformer(SyntheticTask.TinyConfig);
+        using (torch.no_grad())
+            foreach (var (_, weights) in model.state_dict()) weights.fill_(float.NaN);
+        var options = new BeamSearchOptions { Beam = beam, NBest = beam };
+        int[][] sources = [[5, 6, 7], [8]];
+
+        var results = new BeamSearch(model).Generate(sources, options);
+
+        Assert.All(results.Zip(sources), r =>
+        {
+            Assert.NotEmpty(r.First);
+            Assert.All(r.First, h => Assert.True(h.Tokens.Length <= options.MaxLengthA * r.Second.Length + options.MaxLengthB));
+        });
+    }
 }

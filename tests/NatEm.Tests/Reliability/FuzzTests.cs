@@ -92,7 +92,7 @@ public sealed class FuzzTests : IDisposable
             }
             catch (NatEmException e)
             {
-                Assert.True(e.Message.StartsWith(source) || e.Message.StartsWith(target), e.Message);
+                Assert.True(e.Message.StartsWith(source, StringComparison.Ordinal) || e.Message.StartsWith(target, StringComparison.Ordinal), e.Message);
                 Assert.DoesNotContain('\n', e.Message);
             }
         }

@@ -16,7 +16,7 @@ public sealed class KillAndResumeTests
     private const int Updates = 150;
 
     private static string[] TrainArguments(string data, string run) =>
-        ["train-ar", "--data", data, "--out", run, "--preset", "tiny", "--max-updates", Updates.ToString(), "--validate-every", "15",
+        ["train-ar", "--data", data, "--out", run, "--preset", "tiny", "--max-updates", Updates.ToString(System.Globalization.CultureInfo.InvariantCulture), "--validate-every", "15",
          "--log-every", "5", "--max-tokens", "256", "--threads", "1", "--seed", "3"];
 
     private static Process Start(IEnumerable<string> arguments)

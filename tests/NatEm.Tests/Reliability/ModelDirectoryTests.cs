@@ -18,7 +18,7 @@ public sealed class ModelDirectoryTests(TinyModels models)
     [
         "missing directory", "missing model.json", "model.json not JSON", "model.json without config", "model.json with an empty config",
         "model.json with an unknown kind", "newer format_version", "missing weights.bin", "weights.bin cut in half",
-        "weights.bin random bytes", "missing vocab.json", "vocab.json not JSON", "merges.txt malformed line",
+        "weights.bin random bytes", "weights.bin partly overwritten with 0xFF", "missing vocab.json", "vocab.json not JSON", "merges.txt malformed line",
     ];
 
     /// <summary>Copies the tiny AR model, damages the copy, and returns its directory and the file the error must name.</summary>
@@ -75,6 +75,13 @@ public sealed class ModelDirectoryTests(TinyModels models)
                 new Random(5).NextBytes(noise);
                 File.WriteAllBytes(weights, noise);
                 return (dir, weights);
+            case "weights.bin partly overwritten with 0xFF":
+                using (var stream = File.OpenWrite(weights))
+                {
+                    stream.Position = stream.Length / 2;
+                    stream.Write(Enumerable.Repeat((byte)0xFF, (int)(stream.Length / 4)).ToArray());
+                }
+                return (dir, weights);
             case "missing vocab.json":
                 File.Delete(vocab);
                 return (dir, vocab);
@@ -125,6 +132,54 @@ public sealed class ModelDirectoryTests(TinyModels models)
         var run = TinyModels.Run("translate", "--model", models.Nar, "--input", models.WriteLines("red cat"), "--length-beam", "2", "--rescore", models.Nar);
 
         AssertOneLineBadModelError(Path.Combine(models.Nar, ModelStore.ManifestFile), run);
-        Assert.Contains("needs a autoregressive (AR) model", run.Error);
+        Assert.Contains("needs an autoregressive (AR) model", run.Error);
+    }
+
+    /// <summary>A copy of the tiny AR model whose weights are rewritten by <paramref name="edit"/> and saved with a valid checksum.</summary>
+    private string CopyWithWeights(Action<ITranslationModel> edit)
+    {
+        var dir = models.NewPath("model");
+        Directory.CreateDirectory(dir);
+        foreach (var file in Directory.GetFiles(models.Ar))
+            File.Copy(file, Path.Combine(dir, Path.GetFileName(file)));
+        var model = ModelStore.LoadModel(dir);
+        edit(model);
+        ModelStore.WriteFiles(dir, ModelStore.ReadManifest(dir), model, dir);
+        return dir;
+    }
+
+    [Fact]
+    public void NonFiniteWeightsAreABadModelNamingTheParameter()
+    {
+        var dir = CopyWithWeights(model =>
+        {
+            using var _ = TorchSharp.torch.no_grad();
+            model.Module.state_dict().Values.Last().view(-1)[0] = float.NaN;
+        });
+
+        var run = TinyModels.Run("translate", "--model", dir, "--input", models.WriteLines("red cat"), "--beam", "1");
+
+        AssertOneLineBadModelError(Path.Combine(dir, ModelStore.WeightsFile), run);
+        Assert.Contains("NaN or infinite", run.Error);
+    }
+
+    [Fact]
+    public void FormatVersion1DirectoriesWithoutAChecksumStillLoad()
+    {
+        var dir = CopyWithWeights(_ => { });
+        var manifest = Path.Combine(dir, ModelStore.ManifestFile);
+        var json = JsonNode.Parse(File.ReadAllText(manifest))!.AsObject();
+        Assert.Equal(64, json["weights_sha256"]!.GetValue<string>().Length);
+        json.Remove("weights_sha256");
+        json["format_version"] = 1;
+        File.WriteAllText(manifest, json.ToJsonString());
+
+        var loaded = ModelStore.Load(dir);
+
+        Assert.Null(loaded.Manifest.WeightsSha256);
+        Assert.Equal(1, loaded.Manifest.FormatVersion);
+        var (exitCode, output, error) = TinyModels.Run("translate", "--model", dir, "--input", models.WriteLines("red cat"));
+        Assert.True(exitCode == ExitCodes.Ok, error);
+        Assert.Equal(TinyModels.Run("translate", "--model", models.Ar, "--input", models.WriteLines("red cat")).Output, output);
     }
 }

@@ -129,7 +129,48 @@ public class TranslationBatcherTests
 
         Assert.Equal(["1 2", "4 5 6"], results.Select(r => r.Text));
         Assert.Equal(0, batcher.QueuedSentences);
-        Assert.Throws<OperationCanceledException>(() => { _ = batcher.TranslateAsync([Sentence(2, 1)], new TranslationOptions()); });
+        var refused = Assert.Throws<ServiceUnavailableException>(() => { _ = batcher.TranslateAsync([Sentence(2, 1)], new TranslationOptions()); });
+        Assert.Null(refused.RetryAfter);
+    }
+
+    [Fact]
+    public async Task A_full_queue_refuses_requests_with_a_retry_time_until_sentences_leave_it()
+    {
+        var decoder = new RecordingDecoder();
+        var batcher = new TranslationBatcher(decoder.Decode, new BatchingOptions { MaxDelay = BatchingOptions.MaxDelayLimit, MaxQueuedSentences = 3 });
+        var queued = batcher.TranslateAsync([Sentence(2, 1), Sentence(2, 3)], new TranslationOptions());
+        var fits = batcher.TranslateAsync([Sentence(1, 5)], new TranslationOptions());
+
+        var refused = Assert.Throws<ServiceUnavailableException>(() => { _ = batcher.TranslateAsync([Sentence(1, 6)], new TranslationOptions()); });
+        Assert.Equal(TranslationBatcher.QueueFullRetryAfter, refused.RetryAfter);
+        Assert.Equal(3, batcher.QueuedSentences);
+
+        batcher.Complete();
+        Assert.Equal(["1 2", "3 4"], (await queued.WaitAsync(Patience)).Select(r => r.Text));
+        Assert.Equal(["5"], (await fits.WaitAsync(Patience)).Select(r => r.Text));
+        Assert.Equal(0, batcher.QueuedSentences);
+    }
+
+    [Fact]
+    public async Task A_cancelled_request_leaves_the_queue_at_once_and_is_never_decoded()
+    {
+        var decoder = new RecordingDecoder();
+        var batcher = new TranslationBatcher(decoder.Decode, new BatchingOptions { MaxDelay = BatchingOptions.MaxDelayLimit, MaxQueuedSentences = 2 });
+        using var cancel = new CancellationTokenSource();
+        var abandoned = batcher.TranslateAsync([Sentence(2, 1), Sentence(2, 3)], new TranslationOptions(), cancel.Token);
+        Assert.Equal(2, batcher.QueuedSentences);
+
+        cancel.Cancel();
+
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => abandoned.WaitAsync(Patience));
+        Assert.Equal(0, batcher.QueuedSentences);
+        // Its room in the queue is free again.
+        var next = batcher.TranslateAsync([Sentence(1, 7), Sentence(1, 8)], new TranslationOptions());
+        batcher.Complete();
+        Assert.Equal(["7", "8"], (await next.WaitAsync(Patience)).Select(r => r.Text));
+        await batcher.Completion.WaitAsync(Patience);
+        Assert.DoesNotContain(decoder.Batches.SelectMany(b => b.Sources), source => source[0] is 1 or 3);
+        Assert.Equal(0, batcher.QueuedSentences);
     }
 
     [Fact]
@@ -139,5 +180,6 @@ public class TranslationBatcherTests
         Assert.Equal(ExitCodes.Usage, error.ExitCode);
         Assert.Throws<NatEmException>(() => new BatchingOptions { MaxDelay = TimeSpan.FromMinutes(2) }.Validate());
         Assert.Throws<NatEmException>(() => new BatchingOptions { MaxBatchTokens = 0 }.Validate());
+        Assert.Contains("--max-queued-texts", Assert.Throws<NatEmException>(() => new BatchingOptions { MaxQueuedSentences = 0 }.Validate()).Message);
     }
 }

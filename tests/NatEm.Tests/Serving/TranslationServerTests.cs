@@ -20,6 +20,8 @@ public class TranslationServerTests(ServingModels models) : IClassFixture<Servin
         return json;
     }
 
+    private static Task<string> MetricsOf(HttpClient client) => client.GetStringAsync(TranslationServer.MetricsPath);
+
     private static async Task<string> ErrorOf(HttpResponseMessage response, HttpStatusCode expected)
     {
         var json = await response.Content.ReadFromJsonAsync<JsonElement>();
@@ -85,7 +87,7 @@ public class TranslationServerTests(ServingModels models) : IClassFixture<Servin
         }))).WaitAsync(TimeSpan.FromMinutes(2));
 
         Assert.Empty(failures.SelectMany(f => f));
-        var metrics = server.Metrics.Render();
+        var metrics = await MetricsOf(client);
         Assert.Contains($"natem_http_requests_total{{endpoint=\"/v1/translate\",status=\"200\"}} {clients * requestsPerClient}", metrics);
         var batches = long.Parse(metrics.Split('\n').Single(l => l.StartsWith("natem_batch_sentences_count ")).Split(' ')[1]);
         Assert.True(batches < clients * requestsPerClient, $"{batches} batches for {clients * requestsPerClient} requests: nothing was batched");
@@ -103,7 +105,7 @@ public class TranslationServerTests(ServingModels models) : IClassFixture<Servin
         var json = await PostAsync(client, new { texts = new[] { longText, shortText } }, HttpStatusCode.OK);
 
         Assert.Equal(expected.Select(t => t.Text), json.GetProperty("translations").EnumerateArray().Select(t => t.GetProperty("text").GetString()));
-        Assert.Contains("natem_truncated_inputs_total 1\n", server.Metrics.Render());
+        Assert.Contains("natem_truncated_inputs_total 1\n", await MetricsOf(client));
     }
 
     [Fact]
@@ -184,7 +186,7 @@ public class TranslationServerTests(ServingModels models) : IClassFixture<Servin
         var pending = PostAsync(client, new { texts = models.Texts[..2] }, HttpStatusCode.OK);
         var queued = Task.Run(async () =>
         {
-            while (!server.Metrics.Render().Contains("natem_queued_sentences 2\n")) await Task.Delay(20);
+            while (!(await MetricsOf(client)).Contains("natem_queued_sentences 2\n")) await Task.Delay(20);
         });
         await queued.WaitAsync(TimeSpan.FromSeconds(30));
         Assert.False(pending.IsCompleted, "the request should wait for its batch's delay");
@@ -203,6 +205,8 @@ public class TranslationServerTests(ServingModels models) : IClassFixture<Servin
     {
         public TransformerConfig Config => inner.Config;
         public ModelKind Kind => inner.Kind;
+        public Precision Precision { get => inner.Precision; set => inner.Precision = value; }
+        public void FreezeForInference(Precision precision) => inner.FreezeForInference(precision);
         public torch.nn.Module Module => inner.Module;
     }
 
@@ -225,14 +229,15 @@ public class TranslationServerTests(ServingModels models) : IClassFixture<Servin
     [Fact]
     public async Task The_load_generator_reports_every_request()
     {
-        var (server, client) = await ServingModels.StartAsync(models.Nar);
+        var (server, client) = await ServingModels.StartAsync(models.Nar, new ServeOptions { ApiKey = "load-test-key" });
         await using var _ = server;
+        client.DefaultRequestHeaders.Authorization = new("Bearer", "load-test-key");
 
-        var result = await LoadGenerator.RunAsync(new LoadTestOptions { Url = client.BaseAddress!, Texts = models.Texts, Clients = 4, Requests = 10, TextsPerRequest = 2 });
+        var result = await LoadGenerator.RunAsync(new LoadTestOptions { Url = client.BaseAddress!, Texts = models.Texts, Clients = 4, Requests = 10, TextsPerRequest = 2, ApiKey = "load-test-key" });
 
         Assert.Equal((10, 0, 20), (result.Requests, result.Failed, result.Sentences));
         Assert.True(result.P50Ms > 0 && result.P50Ms <= result.P90Ms && result.P90Ms <= result.P99Ms);
         Assert.Equal(result.Requests / result.Seconds, result.RequestsPerSecond, 6);
-        Assert.Contains("natem_http_requests_total{endpoint=\"/v1/translate\",status=\"200\"} 10", server.Metrics.Render());
+        Assert.Contains("natem_http_requests_total{endpoint=\"/v1/translate\",status=\"200\"} 10", await MetricsOf(client));
     }
 }

@@ -26,6 +26,10 @@ public sealed class TextNormalizerTests
     public void UnicodeNfc(string input, string expected) => Assert.Equal(expected, TextNormalizer.Normalize(input));
 
     [Fact]
+    public void LoneSurrogatesBecomeReplacementCharacters() =>
+        Assert.Equal("a\uFFFDe\u0301".Normalize(), TextNormalizer.Normalize("a\uD800e\u0301"));
+
+    [Fact]
     public void NormalizedTextIsReturnedAsIs()
     {
         const string text = "¿Dónde está? “Aquí”, dijo él — sí.";

@@ -1,0 +1,42 @@
+using System.CommandLine;
+using System.Text.Json.Nodes;
+using NatEm.Modeling;
+
+namespace NatEm.Cli.Commands;
+
+/// <summary>
+/// `natem export`: a model directory ready to ship, weights only (no optimizer or trainer state), optionally
+/// stored in bf16 or fp16 (CTranslate2's converters' <c>--quantization</c>).
+/// </summary>
+public static class ExportCommand
+{
+    /// <summary>`--dtype`, shared by export and average.</summary>
+    public static Option<WeightsDtype> DtypeOption() => new("--dtype")
+    {
+        Description = "Element type of the stored weights: Fp32, Bf16 or Fp16 (the model computes in float32 either way)",
+        DefaultValueFactory = _ => WeightsDtype.Fp32,
+    };
+
+    public static Command Create()
+    {
+        var model = new Option<string>("--model") { Description = "Model directory to export (e.g. RUN/checkpoint_best or an averaged model)", Required = true };
+        var output = new Option<string>("--out") { Description = "New model directory (must not exist)", Required = true };
+        var dtype = DtypeOption();
+        var command = new Command("export", "Write a shippable copy of a model directory: weights only, optionally in bf16/fp16");
+        foreach (var option in new Option[] { model, output, dtype }) command.Options.Add(option);
+        command.SetAction(p => CliErrors.Run(p, () =>
+        {
+            var sourceDir = p.GetValue(model)!;
+            var outputDir = p.GetValue(output)!;
+            var loaded = ModelStore.Load(sourceDir);
+            var provenance = loaded.Manifest.Training?.DeepClone().AsObject() ?? [];
+            provenance["exported_from"] = Path.GetFullPath(sourceDir);
+            var manifest = loaded.Manifest with { WeightsDtype = p.GetValue(dtype), Training = provenance, FormatVersion = ModelStore.FormatVersion };
+            ModelStore.Save(outputDir, manifest, loaded.Model, sourceDir);
+            long bytes = new DirectoryInfo(outputDir).EnumerateFiles().Sum(f => f.Length);
+            p.InvocationConfiguration.Output.WriteLine($"exported {sourceDir} to {outputDir} ({manifest.WeightsDtype} weights, {bytes / 1048576.0:F1} MB)");
+            return ExitCodes.Ok;
+        }));
+        return command;
+    }
+}
