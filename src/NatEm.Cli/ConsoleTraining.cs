@@ -89,6 +89,7 @@ public static class ConsoleTraining
 
     private static string UpdateLine(string title, TrainingProgress p) =>
         $"{title} | upd {p.Update} ep {p.Epoch} | loss {F(p.Loss)} ppl {F(p.Perplexity)}" + (p.LengthLoss is { } l ? $" len {F(l)}" : "")
+        + (p.RevealedFraction is { } r ? string.Create(CultureInfo.InvariantCulture, $" glanced {100 * r:F0}%") : "")
         + string.Create(CultureInfo.InvariantCulture, $" | {p.TokensPerSecond:F0} tok/s | lr {p.LearningRate:G3}")
         + (p.Fraction is { } f ? string.Create(CultureInfo.InvariantCulture, $" | {100 * f:F0}%") : "");
 

@@ -34,11 +34,17 @@ public sealed class TrainingOptionsBinder(bool narArchitecture)
     public readonly Option<Precision?> Precision = PrecisionOption.ForTraining();
     public readonly Option<bool> Resume = new("--resume") { Description = "Continue the run in --out from its last checkpoint" };
     public readonly Option<NarDecoderInput?> DecoderInput = new("--decoder-input") { Description = $"NAR decoder input: Placeholder (the paper's) or UniformCopy (Gu et al.) (default {ArchitectureDefaults.DecoderInput})" };
+    public readonly Option<string?> Glancing = new("--glancing")
+    {
+        Description = "NAR: glancing training (GLAT); optional ratio schedule START[:END][@UPDATES], "
+            + $"default {new GlancingSchedule().Start}:{new GlancingSchedule().End} annealed over the run's --max-updates (or --max-epochs)",
+        Arity = ArgumentArity.ZeroOrOne,
+    };
     public readonly Option<LengthPrediction?> LengthPrediction = new("--length-prediction") { Description = $"NAR length classifier: Absolute (the paper's) or Offset (fairseq) (default {ArchitectureDefaults.LengthPrediction})" };
 
     public IEnumerable<Option> All => [Preset, MaxTokens, UpdateFrequency, LearningRate, Warmup, ClipNorm, LabelSmoothing, Dropout, MaxUpdates,
         MaxEpochs, MaxMinutes, ValidateEvery, LogEvery, Patience, KeepLast, BestMetric, Seed, Threads, Precision, Resume,
-        .. narArchitecture ? new Option[] { DecoderInput, LengthPrediction } : []];
+        .. narArchitecture ? new Option[] { DecoderInput, LengthPrediction, Glancing } : []];
 
     public void AddTo(Command command)
     {
@@ -78,6 +84,16 @@ public sealed class TrainingOptionsBinder(bool narArchitecture)
             Threads = p.GetValue(Threads) ?? d.Threads,
             Precision = PrecisionOption.Resolve(p.GetValue(Precision) ?? d.Precision),
         };
+        options.Validate();
+        return options;
+    }
+
+    /// <summary>Training options of NAR models: <see cref="Bind"/> and the NAR-only training flags.</summary>
+    public TrainingOptions BindNar(ParseResult p, TrainingOptions? baseline = null)
+    {
+        var options = Bind(p, baseline);
+        if (p.GetResult(Glancing) is not { Implicit: false }) return options;
+        options = options with { Glancing = p.GetValue(Glancing) is { } text ? GlancingSchedule.Parse(text) : new GlancingSchedule() };
         options.Validate();
         return options;
     }

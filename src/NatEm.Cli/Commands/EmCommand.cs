@@ -79,7 +79,7 @@ public sealed class EmOptionsBinder
             WarmStartAr = !p.GetValue(FreshAr) && d.WarmStartAr,
             Architecture = Training.Architecture(p, d.Architecture),
             ArTraining = Training.Bind(p, d.ArTraining),
-            NarTraining = Training.Bind(p, d.NarTraining),
+            NarTraining = Training.BindNar(p, d.NarTraining),
             BudgetMinutes = p.GetValue(Budget) ?? d.BudgetMinutes,
             TrainLimit = p.GetValue(TrainLimit) ?? d.TrainLimit,
             ValidLimit = p.GetValue(ValidLimit) ?? d.ValidLimit,

@@ -43,7 +43,7 @@ public static class TrainCommand
         {
             using var interrupts = new Interrupts();
             var prepared = PreparedData.Load(p.GetValue(data)!);
-            var options = training.Bind(p);
+            var options = nar ? training.BindNar(p) : training.Bind(p);
             if (nar && p.GetValue(lengthWeight) is { } weight) options = options with { LengthLossWeight = weight };
             var initial = p.GetValue(initFrom) is { } initDir ? PreparedDataModels.LoadMatching(ModelArguments.Resolve(p, initDir), kind, prepared).Model : null;
             var config = initial?.Config ?? training.Architecture(p).Resolve(kind, prepared.Tokenizer.VocabSize);

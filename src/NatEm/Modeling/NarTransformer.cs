@@ -69,14 +69,27 @@ public sealed class NarTransformer : nn.Module, ITranslationModel
     }
 
     /// <summary>Token logits [B, T, V] for targets of the given lengths [B] (T = max length).</summary>
-    public Tensor DecodeTokens(Tensor source, EncoderOutput memory, Tensor targetLengths)
+    public Tensor DecodeTokens(Tensor source, EncoderOutput memory, Tensor targetLengths) =>
+        DecodeInputs(memory, DecoderInputs(source, targetLengths), targetLengths);
+
+    /// <summary>
+    /// Token logits [B, T, V] from given decoder inputs [B, T, d] (before positions). Training criteria that change
+    /// the inputs (glancing) use this; inference always goes through <see cref="DecodeTokens"/>.
+    /// </summary>
+    public Tensor DecodeInputs(EncoderOutput memory, Tensor inputs, Tensor targetLengths)
     {
-        long maxLength = Math.Max(1, targetLengths.max().item<long>());
+        long maxLength = inputs.shape[1];
         var targetMask = SequenceTensors.LengthMask(targetLengths, maxLength);
-        var inputs = DecoderInputs(source, targetLengths, maxLength) + embeddings.Positions(0, maxLength).unsqueeze(0);
-        var hidden = decoder.Forward(inputs, targetMask.unsqueeze(1).unsqueeze(1), memory);
+        var hidden = decoder.Forward(inputs + embeddings.Positions(0, maxLength).unsqueeze(0), targetMask.unsqueeze(1).unsqueeze(1), memory);
         return embeddings.OutputLogits(hidden);
     }
+
+    /// <summary>The model's own decoder inputs [B, T, d] (placeholder or uniform copy, before positions), T = max length (≥ 1).</summary>
+    public Tensor DecoderInputs(Tensor source, Tensor targetLengths) =>
+        DecoderInputs(source, targetLengths, Math.Max(1, targetLengths.max().item<long>()));
+
+    /// <summary>Token embeddings [B, T, d] at the scale of the decoder inputs (the shared, √d-scaled embedding table).</summary>
+    public Tensor EmbedTokens(Tensor ids) => embeddings.EmbedTokens(ids);
 
     /// <summary>Token logits and length logits for source [B, S] and target lengths [B].</summary>
     public (Tensor TokenLogits, Tensor LengthLogits) Forward(Tensor source, Tensor targetLengths)

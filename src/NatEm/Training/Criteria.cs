@@ -6,34 +6,41 @@ using static TorchSharp.torch;
 namespace NatEm.Training;
 
 /// <summary>Statistics of one batch, summed (not averaged) so that they add up across batches.</summary>
-public sealed record BatchStatistics(double LossSum, double NllSum, long Tokens, long Sentences, double LengthLossSum = 0, long LengthCorrect = 0)
+/// <remarks><see cref="Tokens"/> counts the trained target tokens; <see cref="Revealed"/> those that glancing showed instead.</remarks>
+public sealed record BatchStatistics(double LossSum, double NllSum, long Tokens, long Sentences, double LengthLossSum = 0, long LengthCorrect = 0, long Revealed = 0)
 {
     public static readonly BatchStatistics Zero = new(0, 0, 0, 0);
 
     public static BatchStatistics operator +(BatchStatistics a, BatchStatistics b) => new(
         a.LossSum + b.LossSum, a.NllSum + b.NllSum, a.Tokens + b.Tokens, a.Sentences + b.Sentences,
-        a.LengthLossSum + b.LengthLossSum, a.LengthCorrect + b.LengthCorrect);
+        a.LengthLossSum + b.LengthLossSum, a.LengthCorrect + b.LengthCorrect, a.Revealed + b.Revealed);
 
     public double Loss => LossSum / Math.Max(1, Tokens);
     public double Nll => NllSum / Math.Max(1, Tokens);
     public double Perplexity => Math.Exp(Math.Min(Nll, 50));
     public double LengthLoss => LengthLossSum / Math.Max(1, Sentences);
     public double LengthAccuracy => (double)LengthCorrect / Math.Max(1, Sentences);
+    public double RevealedFraction => (double)Revealed / Math.Max(1, Tokens + Revealed);
 }
 
 /// <summary>A training objective (fairseq's "criterion"): the loss to minimize for a batch of pairs.</summary>
 public interface ICriterion
 {
-    /// <summary>The scalar loss to back-propagate (already normalized) and the batch statistics.</summary>
-    (Tensor Loss, BatchStatistics Statistics) Forward(ITranslationModel model, IReadOnlyList<int[]> sources, IReadOnlyList<int[]> targets);
+    /// <summary>
+    /// The scalar loss to back-propagate (already normalized) and the batch statistics. <paramref name="update"/> is
+    /// the optimizer update being computed; null when evaluating, which turns training-only behaviour (glancing) off.
+    /// </summary>
+    (Tensor Loss, BatchStatistics Statistics) Forward(ITranslationModel model, IReadOnlyList<int[]> sources, IReadOnlyList<int[]> targets, int? update = null);
 }
 
 public static class Criteria
 {
-    public static ICriterion For(ITranslationModel model, double labelSmoothing, double lengthLossWeight) => model.Kind switch
+    public static ICriterion For(ITranslationModel model, TrainingOptions options) => model.Kind switch
     {
-        ModelKind.Autoregressive => new ArCriterion(labelSmoothing),
-        _ => new NarCriterion(labelSmoothing, lengthLossWeight),
+        ModelKind.Autoregressive => options.Glancing is null
+            ? new ArCriterion(options.LabelSmoothing)
+            : throw new NatEmException("invalid training option: --glancing trains NAR models only", ExitCodes.Usage),
+        _ => new NarCriterion(options.LabelSmoothing, options.LengthLossWeight, options.Glancing),
     };
 
     /// <summary>
@@ -54,7 +61,7 @@ public static class Criteria
 
 public sealed class ArCriterion(double labelSmoothing) : ICriterion
 {
-    public (Tensor Loss, BatchStatistics Statistics) Forward(ITranslationModel model, IReadOnlyList<int[]> sources, IReadOnlyList<int[]> targets)
+    public (Tensor Loss, BatchStatistics Statistics) Forward(ITranslationModel model, IReadOnlyList<int[]> sources, IReadOnlyList<int[]> targets, int? update = null)
     {
         var ar = (ArTransformer)model;
         var source = SequenceTensors.Source(sources);
@@ -68,26 +75,57 @@ public sealed class ArCriterion(double labelSmoothing) : ICriterion
     }
 }
 
-/// <summary>NAR objective: per-token label-smoothed cross entropy at the true length, plus a weighted length loss.</summary>
-public sealed class NarCriterion(double labelSmoothing, double lengthLossWeight) : ICriterion
+/// <summary>
+/// NAR objective: per-token label-smoothed cross entropy at the true length, plus a weighted length loss. With a
+/// glancing schedule, training updates use GLAT's glancing sampling (see <see cref="Glance"/>); evaluation does not.
+/// </summary>
+public sealed class NarCriterion(double labelSmoothing, double lengthLossWeight, GlancingSchedule? glancing = null) : ICriterion
 {
-    public (Tensor Loss, BatchStatistics Statistics) Forward(ITranslationModel model, IReadOnlyList<int[]> sources, IReadOnlyList<int[]> targets)
+    public (Tensor Loss, BatchStatistics Statistics) Forward(ITranslationModel model, IReadOnlyList<int[]> sources, IReadOnlyList<int[]> targets, int? update = null)
     {
         var nar = (NarTransformer)model;
         var source = SequenceTensors.Source(sources);
         var target = SequenceTensors.Pad(targets);
         var lengths = SequenceTensors.Lengths(targets);
-        var (tokenLogits, lengthLogits) = nar.Forward(source, lengths);
+        var (memory, lengthLogits) = nar.Encode(source);
         var mask = SequenceTensors.LengthMask(lengths, target.shape[1]);
-        var (tokenLoss, nll) = Criteria.LabelSmoothedCrossEntropy(tokenLogits.narrow(1, 0, target.shape[1]), target, mask, labelSmoothing);
+        var inputs = nar.DecoderInputs(source, lengths);
+        var (tokenLogits, revealed) = glancing is not null && update is { } u
+            ? Glance(nar, memory, inputs, target, lengths, mask, glancing.RatioAt(u))
+            : (nar.DecodeInputs(memory, inputs, lengths), null);
+        var trained = revealed is null ? mask : mask.logical_and(revealed.logical_not());
+        var (tokenLoss, nll) = Criteria.LabelSmoothedCrossEntropy(tokenLogits, target, trained, labelSmoothing);
 
         var lengthClasses = nar.LengthToClass(lengths, source);
         var lengthLoss = nn.functional.cross_entropy(lengthLogits, lengthClasses, reduction: nn.Reduction.Sum);
         long lengthCorrect = lengthLogits.argmax(-1).eq(lengthClasses).sum().item<long>();
 
-        long tokens = Math.Max(1, targets.Sum(t => (long)t.Length));
+        long revealedCount = revealed?.sum().item<long>() ?? 0;
+        long tokens = Math.Max(1, targets.Sum(t => (long)t.Length) - revealedCount);
         var loss = tokenLoss / tokens + lengthLossWeight * lengthLoss / targets.Count;
-        var stats = new BatchStatistics(tokenLoss.item<float>(), nll.item<float>(), tokens, targets.Count, lengthLoss.item<float>(), lengthCorrect);
+        var stats = new BatchStatistics(tokenLoss.item<float>(), nll.item<float>(), tokens, targets.Count, lengthLoss.item<float>(), lengthCorrect, revealedCount);
         return (loss, stats);
+    }
+
+    /// <summary>
+    /// Glancing sampling (GLAT): a first decoder pass without gradients from the model's own inputs; in each sentence,
+    /// ⌈ratio × its Hamming distance to the target⌉ random positions then read the target token's embedding (the
+    /// shared table, as GLAT's decoder does) instead, and the second pass, returned with those positions, is trained
+    /// on the others only. Both passes draw the same dropout masks, as in GLAT's code.
+    /// </summary>
+    private static (Tensor TokenLogits, Tensor Revealed) Glance(NarTransformer nar, EncoderOutput memory, Tensor inputs, Tensor target, Tensor lengths, Tensor mask, double ratio)
+    {
+        long dropoutSeed = randint(int.MaxValue, [1]).item<long>();
+        Tensor revealed;
+        using (no_grad())
+        {
+            manual_seed(dropoutSeed);
+            var predicted = nar.DecodeInputs(memory, inputs, lengths).argmax(-1);
+            var distances = predicted.ne(target).logical_and(mask).sum(1);
+            revealed = GlancingSampler.SamplePositions(GlancingSampler.RevealCounts(distances, ratio), mask);
+        }
+        var glanced = where(revealed.unsqueeze(-1), nar.EmbedTokens(target), inputs);
+        manual_seed(dropoutSeed);
+        return (nar.DecodeInputs(memory, glanced, lengths), revealed);
     }
 }

@@ -19,7 +19,8 @@ public sealed record ParallelExamples(IReadOnlyList<int[]> Sources, IReadOnlyLis
 /// <summary>What the trainer reports at each log interval and validation.</summary>
 public sealed record TrainingProgress(
     int Update, int Epoch, double Loss, double Nll, double Perplexity, double TokensPerSecond, double LearningRate,
-    double GradientNorm, double ElapsedSeconds, double? LengthLoss, double? ValidLoss, double? ValidBleu, double? Fraction);
+    double GradientNorm, double ElapsedSeconds, double? LengthLoss, double? ValidLoss, double? ValidBleu, double? Fraction,
+    double? RevealedFraction = null);
 
 public sealed record TrainingResult(string LastCheckpoint, string BestCheckpoint, TrainerState State);
 
@@ -65,12 +66,15 @@ public sealed class Trainer
               + $"(first: pair {overBudget[0] + 1}, {TokenBatcher.PaddedLength(sourceLengths, targetLengths, overBudget[0])} tokens)";
         this.model = model;
         model.Precision = options.Precision;
-        this.options = options;
+        // The glancing schedule is resolved against this run's length once, so that checkpoints record the schedule used.
+        this.options = options = options.Glancing is { } glancing
+            ? options with { Glancing = glancing.Resolve(options.MaxUpdates, options.MaxEpochs, () => UpdatesPerEpoch(train, options)) }
+            : options;
         this.train = train;
         this.valid = valid;
         this.contents = contents;
         this.validationBleu = validationBleu;
-        criterion = Criteria.For(model, options.LabelSmoothing, options.LengthLossWeight);
+        criterion = Criteria.For(model, options);
         checkpoints = new CheckpointDirectory(runDir);
         logPath = Path.Combine(runDir, "train_log.jsonl");
         torch.set_num_threads(options.ResolvedThreads);
@@ -86,6 +90,10 @@ public sealed class Trainer
     // The batcher's lengths: the source with its end-of-sentence token; the target (whose +1 the batcher adds).
     private static List<int> SourceLengths(ParallelExamples examples) => examples.Sources.Select(s => s.Length + 1).ToList();
     private static List<int> TargetLengths(ParallelExamples examples) => examples.Targets.Select(t => t.Length).ToList();
+
+    /// <summary>Updates per epoch: the batch count does not depend on the epoch's shuffle.</summary>
+    private static int UpdatesPerEpoch(ParallelExamples train, TrainingOptions options) =>
+        (TokenBatcher.Batches(SourceLengths(train), TargetLengths(train), options.MaxTokens, null, skipOverBudget: true).Count + options.UpdateFrequency - 1) / options.UpdateFrequency;
 
     public TrainingResult Run(bool resume, IProgress<TrainingProgress>? progress = null, CancellationToken cancel = default)
     {
@@ -153,7 +161,7 @@ public sealed class Trainer
         foreach (var batch in batches)
         {
             using var scope = torch.NewDisposeScope();
-            var (loss, stats) = criterion.Forward(model, batch.Select(i => train.Sources[i]).ToList(), batch.Select(i => train.Targets[i]).ToList());
+            var (loss, stats) = criterion.Forward(model, batch.Select(i => train.Sources[i]).ToList(), batch.Select(i => train.Targets[i]).ToList(), update);
             (loss / batches.Count).backward();
             total += stats;
         }
@@ -302,8 +310,9 @@ public sealed class Trainer
     private void Report(IProgress<TrainingProgress>? progress, TrainerState state, BatchStatistics stats, double gradientNorm, double seconds, double? validLoss, double? validBleu)
     {
         var entry = new TrainingProgress(state.Update, state.Epoch, stats.Loss, stats.Nll, stats.Perplexity,
-            seconds > 0 ? stats.Tokens / seconds : 0, options.LearningRateAt(Math.Max(0, state.Update - 1)), gradientNorm, state.ElapsedSeconds,
-            model.Kind == ModelKind.NonAutoregressive ? stats.LengthLoss : null, validLoss, validBleu, Fraction(state));
+            seconds > 0 ? (stats.Tokens + stats.Revealed) / seconds : 0, options.LearningRateAt(Math.Max(0, state.Update - 1)), gradientNorm, state.ElapsedSeconds,
+            model.Kind == ModelKind.NonAutoregressive ? stats.LengthLoss : null, validLoss, validBleu, Fraction(state),
+            options.Glancing is not null && validLoss is null ? stats.RevealedFraction : null);
         File.AppendAllText(logPath, JsonSerializer.Serialize(entry, LogJson) + "\n");
         progress?.Report(entry);
     }

@@ -26,6 +26,8 @@ public sealed record TrainingOptions
     public double LabelSmoothing { get; init; } = 0.1;
     /// <summary>NAR only: weight of the length-prediction loss.</summary>
     public double LengthLossWeight { get; init; } = 0.1;
+    /// <summary>NAR only: glancing training (GLAT) with this ratio schedule; null = off (the paper's plain M-step).</summary>
+    public GlancingSchedule? Glancing { get; init; }
 
     public int? MaxUpdates { get; init; }
     public int? MaxEpochs { get; init; }
@@ -67,6 +69,7 @@ public sealed record TrainingOptions
         Require(KeepLast >= 0, "--keep-last must be non-negative");
         Require(Patience is null or >= 1, "--patience must be at least 1");
         Require(Threads >= 0, "--threads must be non-negative");
+        Glancing?.Validate();
     }
 
     /// <summary>Inverse-square-root schedule with linear warm-up (fairseq inverse_sqrt).</summary>

@@ -37,6 +37,23 @@ public class ArchitectureOptionsTests
     }
 
     [Fact]
+    public void EmGlancingAppliesToTheNarStagesOnly()
+    {
+        var binder = new EmOptionsBinder();
+        var command = new Command("em");
+        binder.AddTo(command);
+
+        var bare = binder.Bind(command.Parse("--glancing"));
+        var given = binder.Bind(command.Parse("--glancing 0.4:0.2@900"));
+        var unset = binder.Bind(command.Parse(""));
+
+        Assert.Equal(new NatEm.Training.GlancingSchedule(), bare.NarTraining.Glancing);
+        Assert.Equal(new NatEm.Training.GlancingSchedule { Start = 0.4, End = 0.2, AnnealUpdates = 900 }, given.NarTraining.Glancing);
+        Assert.Null(given.ArTraining.Glancing);
+        Assert.Null(unset.NarTraining.Glancing);
+    }
+
+    [Fact]
     public void TrainArHasNoNarArchitectureFlags()
     {
         var trainAr = TrainCommand.Create(ModelKind.Autoregressive);
@@ -45,5 +62,7 @@ public class ArchitectureOptionsTests
         Assert.DoesNotContain(trainAr.Options, o => o.Name == "--decoder-input");
         Assert.Contains(trainNar.Options, o => o.Name == "--decoder-input");
         Assert.Contains(trainNar.Options, o => o.Name == "--length-prediction");
+        Assert.DoesNotContain(trainAr.Options, o => o.Name == "--glancing");
+        Assert.Contains(trainNar.Options, o => o.Name == "--glancing");
     }
 }

@@ -1,4 +1,6 @@
+using System.Text.Json;
 using NatEm.Modeling;
+using NatEm.Training;
 using TorchSharp;
 
 namespace NatEm.Tests.Cli;
@@ -30,6 +32,28 @@ public sealed class TrainCommandTests(TinyModels models)
 
         Assert.Equal(ExitCodes.BadModel, exitCode);
         Assert.Contains(models.Nar, error);
+    }
+
+    [Fact]
+    public void GlancingScheduleIsResolvedAndRecordedInTheCheckpoint()
+    {
+        var run = models.NewPath("glancing");
+        var (exitCode, _, error) = TinyModels.Run("train-nar", "--data", models.Data.Directory, "--out", run, "--glancing",
+            "--max-updates", "3", "--validate-every", "3", "--threads", "1");
+
+        Assert.True(exitCode == ExitCodes.Ok, error);
+        var training = ModelStore.ReadManifest(Path.Combine(run, "checkpoint_last")).Training!;
+        Assert.Equal(new GlancingSchedule { AnnealUpdates = 3 }, training["options"]!["glancing"].Deserialize<GlancingSchedule>(ModelStore.Json));
+    }
+
+    [Fact]
+    public void GlancingWithoutARunLengthIsAUsageError()
+    {
+        var (exitCode, _, error) = TinyModels.Run("train-nar", "--data", models.Data.Directory, "--out", models.NewPath("glancing-unbounded"), "--glancing",
+            "--max-minutes", "1");
+
+        Assert.Equal(ExitCodes.Usage, exitCode);
+        Assert.Contains("--glancing", error);
     }
 
     [Theory]

@@ -6,13 +6,15 @@ namespace NatEm.Tests.Modeling;
 public class TrainerResumeTests
 {
     [Theory]
-    [InlineData(ModelKind.Autoregressive)]
-    [InlineData(ModelKind.NonAutoregressive)]
-    public void ResumedRunRepeatsTheUninterruptedRun(ModelKind kind)
+    [InlineData(ModelKind.Autoregressive, false)]
+    [InlineData(ModelKind.NonAutoregressive, false)]
+    [InlineData(ModelKind.NonAutoregressive, true)]
+    public void ResumedRunRepeatsTheUninterruptedRun(ModelKind kind, bool glancing)
     {
         var pairs = SyntheticTask.Pairs(48, seed: 41);
         var config = SyntheticTask.TinyConfig with { Dropout = 0.1, AttentionDropout = 0.1 };
-        var options = new TrainingOptions { MaxTokens = 256, MaxUpdates = 16, ValidateEvery = 1000, LogEvery = 1, WarmupUpdates = 4, BestMetric = BestCheckpointMetric.Loss };
+        var options = new TrainingOptions { MaxTokens = 256, MaxUpdates = 16, ValidateEvery = 1000, LogEvery = 1, WarmupUpdates = 4, BestMetric = BestCheckpointMetric.Loss,
+            Glancing = glancing ? new GlancingSchedule() : null };
 
         var straightDir = SyntheticTask.TempDir();
         var straightLosses = new List<double>();
