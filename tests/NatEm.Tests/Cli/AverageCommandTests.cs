@@ -1,15 +1,11 @@
 using NatEm.Modeling;
 using NatEm.Training;
-using TorchSharp;
 
 namespace NatEm.Tests.Cli;
 
 [Collection(TinyModelsCollection.Name)]
 public sealed class AverageCommandTests(TinyModels models)
 {
-    private static Dictionary<string, float[]> Weights(string modelDir) =>
-        ModelStore.LoadModel(modelDir).Module.state_dict().ToDictionary(p => p.Key, p => p.Value.to_type(torch.ScalarType.Float32).data<float>().ToArray());
-
     [Fact]
     public void AveragingTheLastTwoCheckpointsGivesTheElementWiseMeanAndALoadableModel()
     {
@@ -19,7 +15,7 @@ public sealed class AverageCommandTests(TinyModels models)
         var (exitCode, _, error) = TinyModels.Run("average", "--run", models.ArRun, "--last", "2", "--out", output);
 
         Assert.True(exitCode == ExitCodes.Ok, error);
-        var (older, newer, averaged) = (Weights(numbered[^2]), Weights(numbered[^1]), Weights(output));
+        var (older, newer, averaged) = (TinyModels.Weights(numbered[^2]), TinyModels.Weights(numbered[^1]), TinyModels.Weights(output));
         Assert.Equal(older.Keys.Order(), averaged.Keys.Order());
         Assert.Contains(older.Keys, name => !older[name].SequenceEqual(newer[name]));
         foreach (var name in older.Keys)
@@ -36,7 +32,7 @@ public sealed class AverageCommandTests(TinyModels models)
         var (exitCode, _, error) = TinyModels.Run("average", "--inputs", models.Nar, "--out", output);
 
         Assert.True(exitCode == ExitCodes.Ok, error);
-        var (original, averaged) = (Weights(models.Nar), Weights(output));
+        var (original, averaged) = (TinyModels.Weights(models.Nar), TinyModels.Weights(output));
         foreach (var name in original.Keys) Assert.Equal(original[name], averaged[name]);
         Assert.Equal(ModelKind.NonAutoregressive, ModelStore.ReadManifest(output).Kind);
     }

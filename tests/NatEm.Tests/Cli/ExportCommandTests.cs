@@ -7,9 +7,6 @@ namespace NatEm.Tests.Cli;
 [Collection(TinyModelsCollection.Name)]
 public sealed class ExportCommandTests(TinyModels models)
 {
-    private static Dictionary<string, float[]> Weights(string modelDir) =>
-        ModelStore.LoadModel(modelDir).Module.state_dict().ToDictionary(p => p.Key, p => p.Value.data<float>().ToArray());
-
     [Theory]
     [InlineData("Bf16", 1 / 128.0)]
     [InlineData("Fp16", 1 / 1024.0)]
@@ -24,7 +21,7 @@ public sealed class ExportCommandTests(TinyModels models)
         long original = new FileInfo(Path.Combine(models.Ar, ModelStore.WeightsFile)).Length;
         long exported = new FileInfo(Path.Combine(output, ModelStore.WeightsFile)).Length;
         Assert.InRange(exported, original * 0.45, original * 0.55);
-        var (before, after) = (Weights(models.Ar), Weights(output));
+        var (before, after) = (TinyModels.Weights(models.Ar), TinyModels.Weights(output));
         Assert.All(ModelStore.LoadModel(output).Module.parameters(), p => Assert.Equal(torch.ScalarType.Float32, p.dtype));
         foreach (var name in before.Keys)
             for (int i = 0; i < before[name].Length; i++)
@@ -76,7 +73,7 @@ public sealed class ExportCommandTests(TinyModels models)
         File.WriteAllText(manifestPath, manifest.ToJsonString());
 
         Assert.Equal(WeightsDtype.Fp32, ModelStore.ReadManifest(copy).WeightsDtype);
-        var (original, loaded) = (Weights(models.Nar), Weights(copy));
+        var (original, loaded) = (TinyModels.Weights(models.Nar), TinyModels.Weights(copy));
         Assert.All(original, p => Assert.Equal(p.Value, loaded[p.Key]));
     }
 }

@@ -42,6 +42,10 @@ public sealed class TinyModels : IDisposable
         return runDir;
     }
 
+    /// <summary>A model directory's weights by parameter name, as loaded (float32).</summary>
+    public static Dictionary<string, float[]> Weights(string modelDir) =>
+        ModelStore.LoadModel(modelDir).Module.state_dict().ToDictionary(p => p.Key, p => p.Value.data<float>().ToArray());
+
     /// <summary>Writes lines to a new file in the scratch directory.</summary>
     public string WriteLines(params string[] lines)
     {
