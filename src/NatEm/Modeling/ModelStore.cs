@@ -192,7 +192,7 @@ public static class ModelStore
             throw NatEmException.In(Path.Combine(dir, ManifestFile),
                 $"this is {DescribeWithArticle(manifest.Kind)} model, but the command needs {DescribeWithArticle(kind)} model", ExitCodes.BadModel);
         var model = TranslationModels.Create(manifest.Kind, manifest.Config);
-        LoadWeights(dir, model);
+        LoadWeights(dir, model, manifest);
         return model;
     }
 
@@ -200,9 +200,10 @@ public static class ModelStore
     /// Loads weights.bin into <paramref name="model"/> as float32, whatever dtype model.json says the file has, checking
     /// its checksum (when model.json has one) and that every weight is finite.
     /// </summary>
-    public static void LoadWeights(string dir, ITranslationModel model)
+    public static void LoadWeights(string dir, ITranslationModel model) => LoadWeights(dir, model, ReadManifest(dir));
+
+    private static void LoadWeights(string dir, ITranslationModel model, ModelManifest manifest)
     {
-        var manifest = ReadManifest(dir);
         var dtype = manifest.WeightsDtype;
         var path = Path.Combine(dir, WeightsFile);
         if (!File.Exists(path)) throw NatEmException.In(path, "missing model weights", ExitCodes.BadModel);
