@@ -1,6 +1,7 @@
 using System.Globalization;
 using System.Text.Json;
 using NatEm.Data;
+using NatEm.IO;
 using NatEm.Modeling;
 using NatEm.Training;
 using Spectre.Console;
@@ -23,7 +24,7 @@ public static class ConsoleTraining
     public static void PrintConfiguration(string title, object configuration)
     {
         AnsiConsole.MarkupLineInterpolated($"[bold]{title}[/]");
-        Console.WriteLine(JsonSerializer.Serialize(configuration, ModelStore.Json));
+        Console.WriteLine(JsonSerializer.Serialize(configuration, OnDiskJson.Options));
     }
 
     /// <summary>Shows the run on the terminal, or as plain lines on <paramref name="output"/> when one is given or the terminal is not interactive.</summary>

@@ -10,10 +10,7 @@ public static class PreparedDataModels
     public static LoadedModel LoadMatching(string dir, ModelKind kind, PreparedData data)
     {
         var model = ModelStore.Load(dir, kind);
-        if (model.Manifest.Tokenizer.VocabSize != data.Manifest.Tokenizer.VocabSize || model.Manifest.Tokenizer.Kind != data.Manifest.Tokenizer.Kind)
-            throw NatEmException.In(Path.Combine(dir, ModelStore.ManifestFile),
-                $"tokenizer ({model.Manifest.Tokenizer.Kind}, {model.Manifest.Tokenizer.VocabSize} tokens) differs from the prepared data's ({data.Manifest.Tokenizer.Kind}, {data.Manifest.Tokenizer.VocabSize} tokens)",
-                ExitCodes.BadModel);
+        model.Manifest.Tokenizer.RequireSameVocabulary(data.Manifest.Tokenizer, Path.Combine(dir, ModelStore.ManifestFile), "the model", $"the prepared data {data.Directory}", ExitCodes.BadModel);
         return model;
     }
 }

@@ -81,8 +81,7 @@ public static class DemoCommand
                 teacher = ShippedModel(p, p.GetValue(ar)!, ModelKind.Autoregressive);
                 student = ShippedModel(p, p.GetValue(nar)!, ModelKind.NonAutoregressive);
                 // Token ids are only comparable under one vocabulary (re-scoring feeds NAR outputs to the AR model).
-                if (teacher.Manifest.Tokenizer.Kind != student.Manifest.Tokenizer.Kind || teacher.Tokenizer.VocabSize != student.Tokenizer.VocabSize)
-                    throw NatEmException.In(student.Directory, $"has another tokenizer than {teacher.Directory}; the demo's models must come from the same prepared data", ExitCodes.Usage);
+                student.Manifest.Tokenizer.RequireSameVocabulary(teacher.Manifest.Tokenizer, student.Directory, "the NAR model", $"the AR model {teacher.Directory}", ExitCodes.Usage);
                 test = BibleTestVerses(teacher);
             }
 

@@ -4,6 +4,7 @@ using System.Text.Json;
 using System.Text.Json.Serialization;
 using NatEm.Data;
 using NatEm.Evaluation;
+using NatEm.IO;
 using Spectre.Console;
 
 namespace NatEm.Cli.Commands;
@@ -11,11 +12,9 @@ namespace NatEm.Cli.Commands;
 /// <summary>`natem eval`: decodes a prepared split with a model and reports BLEU, chrF, speed and NAR diagnostics.</summary>
 public static class EvalCommand
 {
-    private static readonly JsonSerializerOptions Json = new()
+    private static readonly JsonSerializerOptions Json = new(OnDiskJson.Options)
     {
-        PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower,
         DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull, // AR models have no NAR diagnostics
-        WriteIndented = true,
     };
 
     public static Command Create()

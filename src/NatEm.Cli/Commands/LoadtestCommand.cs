@@ -3,13 +3,13 @@ using System.Globalization;
 using System.Text.Json;
 using NatEm.Cli.Serving;
 using NatEm.Data;
+using NatEm.IO;
 
 namespace NatEm.Cli.Commands;
 
 /// <summary>`natem loadtest`: throughput and latency percentiles of a running `natem serve`.</summary>
 public static class LoadtestCommand
 {
-    private static readonly JsonSerializerOptions Json = new() { WriteIndented = true, PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower };
 
     public static Command Create()
     {
@@ -45,7 +45,7 @@ public static class LoadtestCommand
                 ApiKey = apiKey.Bind(p),
             }).GetAwaiter().GetResult();
             var output = p.InvocationConfiguration.Output;
-            output.WriteLine(p.GetValue(json) ? JsonSerializer.Serialize(result, Json) : Describe(result));
+            output.WriteLine(p.GetValue(json) ? JsonSerializer.Serialize(result, OnDiskJson.Options) : Describe(result));
             return ExitCodes.Ok;
         }));
         return command;

@@ -2,6 +2,7 @@ using System.CommandLine;
 using System.Globalization;
 using NatEm.Data;
 using NatEm.Decoding;
+using NatEm.IO;
 using NatEm.Modeling;
 using NatEm.Text;
 

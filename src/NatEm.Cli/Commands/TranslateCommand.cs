@@ -1,6 +1,7 @@
 using System.CommandLine;
 using System.Globalization;
 using NatEm.Data;
+using NatEm.IO;
 
 namespace NatEm.Cli.Commands;
 

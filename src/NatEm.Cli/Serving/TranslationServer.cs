@@ -15,6 +15,7 @@ using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Console;
 using NatEm.Decoding;
+using NatEm.IO;
 using NatEm.Modeling;
 using NatEm.Serving;
 using Prometheus;
@@ -290,7 +291,7 @@ public sealed partial class TranslationServer : IAsyncDisposable
             ["kind"] = isAr ? "autoregressive" : "non-autoregressive",
             ["format_version"] = model.Manifest.FormatVersion,
             ["vocab_size"] = model.Tokenizer.VocabSize,
-            ["config"] = JsonSerializer.SerializeToNode(model.Manifest.Config, ModelStore.Json),
+            ["config"] = JsonSerializer.SerializeToNode(model.Manifest.Config, OnDiskJson.Options),
             ["decoding"] = decoding,
         };
     }

@@ -1,3 +1,4 @@
+using NatEm.IO;
 namespace NatEm.Data;
 
 /// <summary>The three splits of a corpus.</summary>

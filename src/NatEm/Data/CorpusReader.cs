@@ -1,3 +1,4 @@
+using NatEm.IO;
 using NatEm.Text;
 
 namespace NatEm.Data;

@@ -1,6 +1,6 @@
-using System.Text.Encodings.Web;
 using System.Text.Json;
 using System.Text.Json.Serialization;
+using NatEm.IO;
 using NatEm.Text;
 
 namespace NatEm.Data;
@@ -15,6 +15,21 @@ namespace NatEm.Data;
 public sealed record TokenizerInfo(string Kind, int VocabSize, int Merges, int RequestedMerges, IReadOnlyList<string> Files)
 {
     public const string Bpe = TokenizerFiles.Bpe, SentencePiece = TokenizerFiles.SentencePiece;
+
+    public override string ToString() => $"{Kind}, {VocabSize} tokens";
+
+    /// <summary>
+    /// The one compatibility check of NatEm: token ids written or read under one tokenizer are fed to a model (or a
+    /// rescorer, or a teacher) of another only when both are the same kind with the same vocabulary size.
+    /// </summary>
+    /// <param name="path">The file or directory the error names (the side that is "wrong").</param>
+    /// <param name="what">What this tokenizer belongs to, e.g. "the model".</param>
+    /// <param name="otherWhat">What <paramref name="other"/> belongs to, e.g. "the prepared data".</param>
+    public void RequireSameVocabulary(TokenizerInfo other, string path, string what, string otherWhat, int exitCode)
+    {
+        if (Kind != other.Kind || VocabSize != other.VocabSize)
+            throw NatEmException.In(path, $"{what} has tokenizer ({this}) but {otherWhat} has ({other}); token ids are only comparable under one vocabulary", exitCode);
+    }
 }
 
 /// <summary>Counts of one split.</summary>
@@ -59,15 +74,13 @@ public sealed record DataManifest(
     DateTimeOffset CreatedUtc)
 {
     public const string FileName = "manifest.json";
-    public const int CurrentFormatVersion = 1;
+    /// <summary>2: snake_case names (<see cref="OnDiskJson"/>); 1 (until 2026-11-30): camelCase names, still read.</summary>
+    public const int CurrentFormatVersion = 2;
 
-    public static readonly JsonSerializerOptions JsonOptions = new()
-    {
-        PropertyNamingPolicy = JsonNamingPolicy.CamelCase,
-        WriteIndented = true,
-        Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping,
-        NumberHandling = JsonNumberHandling.AllowNamedFloatingPointLiterals,
-    };
+    /// <summary>The options that read a manifest of <paramref name="formatVersion"/>.</summary>
+    public static JsonSerializerOptions JsonFor(int formatVersion) => formatVersion == 1 ? Format1Json : OnDiskJson.Options;
+
+    private static readonly JsonSerializerOptions Format1Json = new(OnDiskJson.Options) { PropertyNamingPolicy = JsonNamingPolicy.CamelCase };
 
     public SplitStatistics? FindSplit(string name) => Splits.FirstOrDefault(s => s.Name == name);
 

@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using NatEm.IO;
 using NatEm.Text;
 
 namespace NatEm.Data;
@@ -59,7 +60,7 @@ public static class DataPreparer
         var manifest = new DataManifest(DataManifest.CurrentFormatVersion, options.SourceLanguage, options.TargetLanguage,
             tokenizerInfo, options.Filter, [.. splits.Select(s => s.Statistics)], DataManifest.ToolVersion, DateTimeOffset.UtcNow);
         AtomicFile.WriteAllText(Path.Combine(dir, DataManifest.FileName),
-            System.Text.Json.JsonSerializer.Serialize(manifest, DataManifest.JsonOptions));
+            System.Text.Json.JsonSerializer.Serialize(manifest, OnDiskJson.Options));
         EndStage(PrepareStage.Writing);
         return new PrepareResult(manifest, durations);
     }

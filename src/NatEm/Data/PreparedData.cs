@@ -1,5 +1,6 @@
 using System.Collections.Concurrent;
 using System.Text.Json;
+using NatEm.IO;
 using NatEm.Text;
 
 namespace NatEm.Data;
@@ -87,15 +88,17 @@ public sealed class PreparedData
             throw NatEmException.In(path, $"invalid JSON (line {e.LineNumber + 1}): {e.Message}");
         }
         // Check the version before the rest, so that a newer layout gets the upgrade message rather than a field error.
-        if (json.ValueKind != JsonValueKind.Object || !json.TryGetProperty("formatVersion", out var versionJson)
+        // format 1 named it formatVersion (camelCase), later formats format_version
+        if (json.ValueKind != JsonValueKind.Object
+            || !(json.TryGetProperty("format_version", out var versionJson) || json.TryGetProperty("formatVersion", out versionJson))
             || !versionJson.TryGetInt32(out var version) || version < 1)
-            throw NatEmException.In(path, "no valid formatVersion");
+            throw NatEmException.In(path, "no valid format_version");
         if (version > DataManifest.CurrentFormatVersion)
             throw NatEmException.In(path,
                 $"format version {version} is newer than this natem supports ({DataManifest.CurrentFormatVersion}); upgrade natem or rerun natem prepare");
         try
         {
-            var manifest = json.Deserialize<DataManifest>(DataManifest.JsonOptions);
+            var manifest = json.Deserialize<DataManifest>(DataManifest.JsonFor(version));
             if (manifest?.Tokenizer?.Files is not { Count: > 0 } || manifest.Splits is null || manifest.Filter is null
                 || string.IsNullOrEmpty(manifest.SourceLanguage) || string.IsNullOrEmpty(manifest.TargetLanguage))
                 throw NatEmException.In(path, "incomplete manifest (missing languages, tokenizer, filter or splits)");

@@ -1,4 +1,5 @@
 using NatEm.Data;
+using NatEm.IO;
 
 namespace NatEm.Em;
 

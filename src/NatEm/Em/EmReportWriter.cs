@@ -2,6 +2,7 @@ using System.Globalization;
 using System.Text;
 using System.Text.Json;
 using NatEm.Data;
+using NatEm.IO;
 using NatEm.Modeling;
 
 namespace NatEm.Em;
@@ -11,7 +12,7 @@ public static class EmReportWriter
 {
     public static void Write(string runDir, EmReport report)
     {
-        AtomicFile.WriteAllText(Path.Combine(runDir, "report.json"), JsonSerializer.Serialize(report, ModelStore.Json));
+        AtomicFile.WriteAllText(Path.Combine(runDir, "report.json"), JsonSerializer.Serialize(report, OnDiskJson.Options));
         AtomicFile.WriteAllText(Path.Combine(runDir, "report.md"), Markdown(report));
         Plot(report, Path.Combine(runDir, "em.png"));
     }

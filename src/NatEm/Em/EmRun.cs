@@ -5,6 +5,7 @@ using System.Text.Json.Nodes;
 using NatEm.Data;
 using NatEm.Decoding;
 using NatEm.Evaluation;
+using NatEm.IO;
 using NatEm.Modeling;
 using NatEm.Training;
 
@@ -66,9 +67,9 @@ public sealed class EmRun
         if (File.Exists(statePath) && !resume)
             throw NatEmException.In(runDir, "already holds an EM run; pass --resume to continue it or choose a new --out", ExitCodes.Usage);
         state = File.Exists(statePath) ? ReadState(statePath) : new EmState();
-        if (state.Options is { } saved && !SameOptionsIgnoringPrecision(saved, JsonSerializer.Serialize(options, ModelStore.Json)))
+        if (state.Options is { } saved && !SameOptionsIgnoringPrecision(saved, JsonSerializer.Serialize(options, OnDiskJson.Options)))
             throw NatEmException.In(statePath, "was started with different EM options; resume with the same options", ExitCodes.Usage);
-        state = state with { Options = JsonSerializer.Serialize(options, ModelStore.Json) };
+        state = state with { Options = JsonSerializer.Serialize(options, OnDiskJson.Options) };
         AtomicFile.CreateDirectory(runDir);
         SaveState();
     }
@@ -286,14 +287,14 @@ public sealed class EmRun
     {
         state = state with { ElapsedMinutes = state.ElapsedMinutes + clock.Elapsed.TotalMinutes };
         clock.Restart();
-        AtomicFile.WriteAllText(Path.Combine(runDir, StateFile), JsonSerializer.Serialize(state, ModelStore.Json));
+        AtomicFile.WriteAllText(Path.Combine(runDir, StateFile), JsonSerializer.Serialize(state, OnDiskJson.Options));
     }
 
     private static EmState ReadState(string path)
     {
         try
         {
-            return JsonSerializer.Deserialize<EmState>(File.ReadAllText(path), ModelStore.Json) ?? throw NatEmException.In(path, "empty EM state");
+            return JsonSerializer.Deserialize<EmState>(File.ReadAllText(path), OnDiskJson.Options) ?? throw NatEmException.In(path, "empty EM state");
         }
         catch (JsonException e)
         {
@@ -304,10 +305,8 @@ public sealed class EmRun
     /// <summary>Points RUN/name at the checkpoint directory <paramref name="target"/> resolves to.</summary>
     private void PointLink(string name, string target)
     {
-        var link = Path.Combine(runDir, name);
-        if (new FileInfo(link).LinkTarget is not null) File.Delete(link);
         var resolved = new DirectoryInfo(target).ResolveLinkTarget(returnFinalTarget: true)?.FullName ?? Path.GetFullPath(target);
-        File.CreateSymbolicLink(link, Path.GetRelativePath(Path.GetFullPath(runDir), resolved));
+        AtomicFile.PointLink(Path.Combine(runDir, name), Path.GetRelativePath(Path.GetFullPath(runDir), resolved));
     }
 
     private sealed record EmState

@@ -2,6 +2,7 @@ using System.Globalization;
 using System.Text;
 using System.Text.Json;
 using NatEm.Data;
+using NatEm.IO;
 using NatEm.Modeling;
 
 namespace NatEm.Evaluation;
@@ -16,7 +17,7 @@ public static class BenchmarkReportWriter
 
     public static void Write(string dir, BenchmarkResult result)
     {
-        AtomicFile.WriteAllText(Path.Combine(dir, JsonFile), JsonSerializer.Serialize(result, ModelStore.Json));
+        AtomicFile.WriteAllText(Path.Combine(dir, JsonFile), JsonSerializer.Serialize(result, OnDiskJson.Options));
         AtomicFile.WriteAllText(Path.Combine(dir, MarkdownFile), Markdown(result));
         if (result.Decoders.All(d => d.Latency is not null))
             AtomicFile.WriteAllBytes(Path.Combine(dir, PlotFile), Plot(result));

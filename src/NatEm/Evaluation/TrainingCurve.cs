@@ -2,6 +2,7 @@ using System.Globalization;
 using System.Text;
 using System.Text.Json;
 using NatEm.Data;
+using NatEm.IO;
 using NatEm.Modeling;
 using NatEm.Training;
 
@@ -29,7 +30,7 @@ public sealed record TrainingCurve(string Label, IReadOnlyList<ValidationPoint> 
             TrainingProgress? entry;
             try
             {
-                entry = JsonSerializer.Deserialize<TrainingProgress>(line, ModelStore.Json);
+                entry = JsonSerializer.Deserialize<TrainingProgress>(line, OnDiskJson.Options);
             }
             catch (JsonException e)
             {

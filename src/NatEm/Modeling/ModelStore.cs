@@ -2,6 +2,7 @@ using System.Text.Json;
 using System.Text.Json.Nodes;
 using System.Text.Json.Serialization;
 using NatEm.Data;
+using NatEm.IO;
 using NatEm.Text;
 using TorchSharp;
 using static TorchSharp.torch;
@@ -44,8 +45,6 @@ public static class ModelStore
     /// </summary>
     public const int FormatVersion = 2;
     public const string ManifestFile = "model.json", WeightsFile = "weights.bin";
-
-    public static readonly JsonSerializerOptions Json = new() { WriteIndented = true, PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower };
 
     /// <summary>
     /// Writes a new model directory atomically: manifest, weights stored as <see cref="ModelManifest.WeightsDtype"/>,
@@ -94,7 +93,7 @@ public static class ModelStore
     };
 
     private static void SaveManifest(string dir, ModelManifest manifest) =>
-        AtomicFile.WriteAllText(Path.Combine(dir, ManifestFile), JsonSerializer.Serialize(manifest, Json));
+        AtomicFile.WriteAllText(Path.Combine(dir, ManifestFile), JsonSerializer.Serialize(manifest, OnDiskJson.Options));
 
     private static string Sha256(string path)
     {
@@ -149,7 +148,7 @@ public static class ModelStore
         ModelManifest? manifest;
         try
         {
-            manifest = JsonSerializer.Deserialize<ModelManifest>(File.ReadAllText(path), Json);
+            manifest = JsonSerializer.Deserialize<ModelManifest>(File.ReadAllText(path), OnDiskJson.Options);
         }
         catch (JsonException e)
         {

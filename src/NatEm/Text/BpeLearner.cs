@@ -2,7 +2,7 @@ using System.Runtime.InteropServices;
 using System.Text;
 using System.Text.Encodings.Web;
 using System.Text.Json;
-using NatEm.Data;
+using NatEm.IO;
 
 namespace NatEm.Text;
 

@@ -1,5 +1,6 @@
 using System.Text.Json;
 using Microsoft.ML.Tokenizers;
+using NatEm.IO;
 
 namespace NatEm.Text;
 
@@ -67,7 +68,7 @@ public sealed class BpeSubwordTokenizer : ISubwordTokenizer
     /// <summary>The merges, each "left right" with exactly one space; the "#version" header and blank lines are skipped.</summary>
     private static List<string> ReadMerges(string path)
     {
-        using var reader = Data.Utf8LineReader.Open(path);
+        using var reader = Utf8LineReader.Open(path);
         var merges = new List<string>();
         while (reader.TryReadLine(out var line))
         {

@@ -1,5 +1,6 @@
 using System.Text.Json;
 using NatEm.Data;
+using NatEm.IO;
 using NatEm.Modeling;
 
 namespace NatEm.Training;
@@ -70,7 +71,7 @@ public sealed class CheckpointDirectory(string runDir)
         if (!File.Exists(path)) throw NatEmException.In(path, "missing trainer state: not a resumable checkpoint", ExitCodes.BadModel);
         try
         {
-            return JsonSerializer.Deserialize<TrainerState>(File.ReadAllText(path), ModelStore.Json)
+            return JsonSerializer.Deserialize<TrainerState>(File.ReadAllText(path), OnDiskJson.Options)
                 ?? throw NatEmException.In(path, "empty trainer state", ExitCodes.BadModel);
         }
         catch (JsonException e)
@@ -80,20 +81,9 @@ public sealed class CheckpointDirectory(string runDir)
     }
 
     public static void WriteState(string checkpoint, TrainerState state) =>
-        AtomicFile.WriteAllText(Path.Combine(checkpoint, StateFile), JsonSerializer.Serialize(state, ModelStore.Json));
+        AtomicFile.WriteAllText(Path.Combine(checkpoint, StateFile), JsonSerializer.Serialize(state, OnDiskJson.Options));
 
     private static string ResolveLink(string link) => new DirectoryInfo(link).LinkTarget ?? link;
 
-    private void PointLink(string link, string checkpointName)
-    {
-        var temp = $"{link}.{Environment.ProcessId}.tmp";
-        if (Path.Exists(temp) || File.Exists(temp)) File.Delete(temp);
-        File.CreateSymbolicLink(temp, Path.Combine("checkpoints", checkpointName));
-        // rename(2) replaces the old link atomically; File.Move would follow the link to the directory.
-        if (rename(temp, link) != 0)
-            throw new IOException($"{link}: cannot update link (errno {System.Runtime.InteropServices.Marshal.GetLastPInvokeError()})");
-    }
-
-    [System.Runtime.InteropServices.DllImport("libc", SetLastError = true)]
-    private static extern int rename(string oldPath, string newPath);
+    private static void PointLink(string link, string checkpointName) => AtomicFile.PointLink(link, Path.Combine("checkpoints", checkpointName));
 }

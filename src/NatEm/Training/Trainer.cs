@@ -3,6 +3,7 @@ using System.Text.Json;
 using System.Text.Json.Nodes;
 using NatEm.Data;
 using NatEm.Decoding;
+using NatEm.IO;
 using NatEm.Modeling;
 using TorchSharp;
 using static TorchSharp.torch;
@@ -49,7 +50,6 @@ public sealed class Trainer
     private readonly CheckpointDirectory checkpoints;
     private readonly TorchSharp.Modules.Adam optimizer;
     private readonly string logPath;
-    private static readonly JsonSerializerOptions LogJson = new(ModelStore.Json) { WriteIndented = false };
 
     public Trainer(ITranslationModel model, TrainingOptions options, string runDir, ParallelExamples train, ParallelExamples? valid,
         ModelDirectoryContents contents, Func<ITranslationModel, double>? validationBleu = null)
@@ -246,7 +246,7 @@ public sealed class Trainer
     private string SaveCheckpoint(TrainerState state) => checkpoints.Save(state.Update, dir =>
     {
         var provenance = (JsonObject)contents.Provenance.DeepClone();
-        provenance["options"] = JsonSerializer.SerializeToNode(options, ModelStore.Json);
+        provenance["options"] = JsonSerializer.SerializeToNode(options, OnDiskJson.Options);
         provenance["update"] = state.Update;
         ModelStore.WriteFiles(dir, new ModelManifest { Kind = model.Kind, Config = model.Config, Tokenizer = contents.Tokenizer, Training = provenance },
             model, contents.TokenizerDirectory);
@@ -313,7 +313,7 @@ public sealed class Trainer
             seconds > 0 ? (stats.Tokens + stats.Revealed) / seconds : 0, options.LearningRateAt(Math.Max(0, state.Update - 1)), gradientNorm, state.ElapsedSeconds,
             model.Kind == ModelKind.NonAutoregressive ? stats.LengthLoss : null, validLoss, validBleu, Fraction(state),
             options.Glancing is not null && validLoss is null ? stats.RevealedFraction : null);
-        File.AppendAllText(logPath, JsonSerializer.Serialize(entry, LogJson) + "\n");
+        File.AppendAllText(logPath, JsonSerializer.Serialize(entry, OnDiskJson.Lines) + "\n");
         progress?.Report(entry);
     }
 

@@ -1,4 +1,5 @@
 using System.Text.Json;
+using NatEm.IO;
 using NatEm.Modeling;
 using NatEm.Training;
 using TorchSharp;
@@ -43,7 +44,7 @@ public sealed class TrainCommandTests(TinyModels models)
 
         Assert.True(exitCode == ExitCodes.Ok, error);
         var training = ModelStore.ReadManifest(Path.Combine(run, "checkpoint_last")).Training!;
-        Assert.Equal(new GlancingSchedule { AnnealUpdates = 3 }, training["options"]!["glancing"].Deserialize<GlancingSchedule>(ModelStore.Json));
+        Assert.Equal(new GlancingSchedule { AnnealUpdates = 3 }, training["options"]!["glancing"].Deserialize<GlancingSchedule>(OnDiskJson.Options));
     }
 
     [Fact]

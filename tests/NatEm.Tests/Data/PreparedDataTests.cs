@@ -1,6 +1,7 @@
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using NatEm.Data;
+using NatEm.IO;
 using NatEm.Text;
 
 namespace NatEm.Tests.Data;
@@ -88,7 +89,7 @@ public sealed class PreparedDataTests(PreparedCorpusFixture corpus) : IClassFixt
     public void ManifestRecordsCountsAndSettings()
     {
         var manifest = PreparedData.Load(corpus.Directory).Manifest;
-        Assert.Equal(JsonSerializer.Serialize(corpus.Result.Manifest, DataManifest.JsonOptions), JsonSerializer.Serialize(manifest, DataManifest.JsonOptions));
+        Assert.Equal(JsonSerializer.Serialize(corpus.Result.Manifest, OnDiskJson.Options), JsonSerializer.Serialize(manifest, OnDiskJson.Options));
         var train = manifest.FindSplit("train")!;
         Assert.Equal((303, 300, 1, 1, 1), (train.Read, train.Kept, train.DroppedEmpty, train.DroppedRatio, train.DroppedTooLong));
         Assert.Equal((2, 2, false), (manifest.FindSplit("valid")!.Read, manifest.FindSplit("valid")!.Kept, manifest.FindSplit("valid")!.Filtered));
@@ -124,12 +125,29 @@ public sealed class PreparedDataTests(PreparedCorpusFixture corpus) : IClassFixt
     }
 
     [Fact]
+    public void Format1ManifestWithCamelCaseNamesStillLoads()
+    {
+        var dir = corpus.Copy(_scratch);
+        var manifestPath = Path.Combine(dir, DataManifest.FileName);
+        Assert.Contains("\"format_version\": 2", File.ReadAllText(manifestPath));
+        // What natem wrote until format 2: the same records under camelCase names.
+        var format1 = JsonSerializer.SerializeToNode(corpus.Result.Manifest, new JsonSerializerOptions(OnDiskJson.Options) { PropertyNamingPolicy = JsonNamingPolicy.CamelCase })!;
+        format1["formatVersion"] = 1;
+        File.WriteAllText(manifestPath, format1.ToJsonString());
+        Assert.Contains("\"sourceLanguage\"", File.ReadAllText(manifestPath));
+
+        var loaded = PreparedData.Load(dir).Manifest;
+        Assert.Equal(1, loaded.FormatVersion);
+        Assert.Equal(JsonSerializer.Serialize(corpus.Result.Manifest with { FormatVersion = 1 }, OnDiskJson.Options), JsonSerializer.Serialize(loaded, OnDiskJson.Options));
+    }
+
+    [Fact]
     public void NewerFormatVersionIsRefused()
     {
         var dir = corpus.Copy(_scratch);
         var manifestPath = Path.Combine(dir, DataManifest.FileName);
         var json = JsonNode.Parse(File.ReadAllText(manifestPath))!;
-        json["formatVersion"] = DataManifest.CurrentFormatVersion + 1;
+        json["format_version"] = DataManifest.CurrentFormatVersion + 1;
         File.WriteAllText(manifestPath, json.ToJsonString());
         var error = Assert.Throws<NatEmException>(() => PreparedData.Load(dir));
         Assert.StartsWith($"{manifestPath}: format version {DataManifest.CurrentFormatVersion + 1} is newer than this natem supports", error.Message);

@@ -1,6 +1,7 @@
 using System.Text.Json;
 using NatEm.Data;
 using NatEm.Decoding;
+using NatEm.IO;
 using NatEm.Modeling;
 using NatEm.Training;
 using TorchSharp;
@@ -158,7 +159,7 @@ public sealed class GlancingTests(ITestOutputHelper output)
         var checkpoint = Path.Combine(runDir, "checkpoint_last");
         var manifest = ModelStore.ReadManifest(checkpoint);
         Assert.Equal(config, manifest.Config);
-        Assert.Equal("0.5:0.3@30", manifest.Training!["options"]!["glancing"]!.Deserialize<GlancingSchedule>(ModelStore.Json)!.ToString());
+        Assert.Equal("0.5:0.3@30", manifest.Training!["options"]!["glancing"]!.Deserialize<GlancingSchedule>(OnDiskJson.Options)!.ToString());
         var vanilla = (NarTransformer)TranslationModels.Create(ModelKind.NonAutoregressive, config, seed: 99);
         ModelStore.LoadWeights(checkpoint, vanilla);
 

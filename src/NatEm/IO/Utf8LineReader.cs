@@ -5,7 +5,7 @@ using ICSharpCode.SharpZipLib.GZip;
 using System.Text;
 using System.Text.Unicode;
 
-namespace NatEm.Data;
+namespace NatEm.IO;
 
 /// <summary>
 /// Reads the lines of a UTF-8 text file strictly and in a streaming way: an invalid byte sequence is a

@@ -1,4 +1,4 @@
-namespace NatEm.Data;
+namespace NatEm.IO;
 
 /// <summary>
 /// Writes files so that a reader (or a resumed run) sees either the old content or the complete new
@@ -83,4 +83,25 @@ public static class AtomicFile
             if (Directory.Exists(temp)) Directory.Delete(temp, recursive: true);
         }
     }
+
+    /// <summary>
+    /// Points the symbolic link <paramref name="link"/> at <paramref name="target"/> (relative to the link's folder, or
+    /// absolute), replacing an existing link in one rename(2): a reader sees the old target or the new one, never none.
+    /// </summary>
+    public static void PointLink(string link, string target)
+    {
+        var temp = $"{link}.{Environment.ProcessId}.tmp";
+        if (Path.Exists(temp) || new FileInfo(temp).LinkTarget is not null) File.Delete(temp);
+        File.CreateSymbolicLink(temp, target);
+        // File.Move would follow the link to the directory it names.
+        if (rename(temp, link) != 0)
+        {
+            var errno = System.Runtime.InteropServices.Marshal.GetLastPInvokeError();
+            File.Delete(temp);
+            throw NatEmException.In(link, $"cannot point the link at {target} (errno {errno})", ExitCodes.Environment);
+        }
+    }
+
+    [System.Runtime.InteropServices.DllImport("libc", SetLastError = true)]
+    private static extern int rename(string oldPath, string newPath);
 }
