@@ -213,8 +213,7 @@ public sealed class EmRun
             var r = report with { ArValidBleu = ValidationBleu.Score(LoadAr(teacherDir), data.Tokenizer, valid) };
             if (nar is null) return r;
             var model = LoadNar(nar);
-            var generator = new NarGenerator(model);
-            var odd = generator.Generate(valid.Source, new NarDecodingOptions { Decoder = NarDecoder.Odd });
+            var odd = new NarGenerator(model, new NarDecodingOptions { Decoder = NarDecoder.Odd }).Generate(valid.Source);
             var bleu = new Bleu();
             string Text(IEnumerable<int> ids) => data.Tokenizer.Decode(ids);
             return r with
