@@ -20,7 +20,7 @@ public static class BenchTrainingCommand
         var maxTokens = new Option<int>("--max-tokens") { Description = "Padded tokens per batch", DefaultValueFactory = _ => Defaults.MaxTokens };
         var warmup = new Option<int>("--warmup") { Description = "Untimed updates first", DefaultValueFactory = _ => Defaults.WarmupUpdates };
         var updates = new Option<int>("--updates") { Description = "Timed updates per trainer", DefaultValueFactory = _ => Defaults.TimedUpdates };
-        var precisions = new Option<string>("--precision") { Description = "Comma-separated precisions of the NatEm trainer", DefaultValueFactory = _ => "Fp32,Bf16" };
+        var precisions = new Option<string>("--precision") { Description = "Comma-separated precisions of the NatEm trainer", DefaultValueFactory = _ => string.Join(',', Defaults.Precisions) };
         var runtime = new RuntimeOptionsBinder(withPrecision: false);
 
         var command = new Command("bench-training", "Measure training target tokens/s of the AR trainer in fp32 and bf16, beside libtorch's nn.Transformer of the same shape");
