@@ -181,7 +181,8 @@ public sealed partial class TranslationServer : IAsyncDisposable
             var request = await ReadRequestAsync(context.Request, deadline.Token);
             texts = CheckTexts(request.Texts);
             requested = TranslatorFor(request);
-            translations = await batcher.TranslateAsync(requested.Encode(texts), requested.Options, deadline.Token);
+            // Requests override decoding, never --max-input-tokens, so the server's translator (which reports truncation) encodes them all.
+            translations = await batcher.TranslateAsync(translator.Encode(texts), requested.Options, deadline.Token);
         }
         catch (RequestRejected rejected)
         {

@@ -107,6 +107,9 @@ public class TranslationServerTests(ServingModels models) : IClassFixture<Servin
 
         Assert.Equal(expected.Select(t => t.Text), json.GetProperty("translations").EnumerateArray().Select(t => t.GetProperty("text").GetString()));
         Assert.Contains("natem_truncated_inputs_total 1\n", await MetricsOf(client));
+        // A request that overrides the decoder is truncated and counted alike.
+        await PostAsync(client, new { texts = new[] { longText }, decoder = "argmax" }, HttpStatusCode.OK);
+        Assert.Contains("natem_truncated_inputs_total 2\n", await MetricsOf(client));
     }
 
     [Fact]
