@@ -7,8 +7,8 @@ namespace NatEm.Cli;
 /// <summary>Shows an EM run's stages on the console.</summary>
 public sealed class ConsoleEmObserver : IEmObserver
 {
-    public TrainingResult Train(string title, Trainer trainer, bool resume, CancellationToken cancel) =>
-        ConsoleTraining.Run(trainer, title, resume, cancel);
+    public TrainingResult Training(string title, string? warning, Func<IProgress<TrainingProgress>, TrainingResult> train) =>
+        ConsoleTraining.Run(title, warning, train);
 
     public T Stage<T>(string title, Func<IProgress<(int Done, int Total)>, T> stage) => ConsoleStages.Run(title, stage);
 

@@ -8,7 +8,7 @@ using Spectre.Console;
 namespace NatEm.Cli;
 
 /// <summary>
-/// Runs a <see cref="Trainer"/> with a console progress bar and one line per validation; when the console is not
+/// Shows a training run with a console progress bar and one line per validation; when the console is not
 /// interactive, one plain line per logged update and per validation instead (<see cref="ConsoleProgress"/>).
 /// </summary>
 public static class ConsoleTraining
@@ -26,19 +26,22 @@ public static class ConsoleTraining
         Console.WriteLine(JsonSerializer.Serialize(configuration, ModelStore.Json));
     }
 
-    /// <summary>Shows the run on the terminal, or as plain lines on <paramref name="output"/> when one is given or the terminal is not interactive.</summary>
-    public static TrainingResult Run(Trainer trainer, string title, bool resume, CancellationToken cancel, TextWriter? output = null)
+    /// <summary>
+    /// Shows the run that <paramref name="train"/> makes (reporting to the progress it is given) on the terminal, or as plain
+    /// lines on <paramref name="output"/> when one is given or the terminal is not interactive.
+    /// </summary>
+    public static TrainingResult Run(string title, string? warning, Func<IProgress<TrainingProgress>, TrainingResult> train, TextWriter? output = null)
     {
-        if (trainer.SkippedExamplesWarning is { } warning) Console.Error.WriteLine($"natem: warning: {title}: {warning}");
+        if (warning is not null) Console.Error.WriteLine($"natem: warning: {title}: {warning}");
         output ??= ConsoleProgress.IsLive(AnsiConsole.Console) ? null : Console.Out;
-        var result = output is null ? RunLive(trainer, title, resume, cancel) : RunPlain(trainer, title, resume, cancel, output);
+        var result = output is null ? RunLive(title, train) : RunPlain(title, train, output);
         var state = result.State;
         (output ?? Console.Out).WriteLine(string.Create(CultureInfo.InvariantCulture,
             $"{title}: stopped ({state.StopReason}) after {state.Update} updates, {state.ElapsedSeconds / 60:F1} min; best {result.BestCheckpoint} -> {new DirectoryInfo(result.BestCheckpoint).LinkTarget}"));
         return result;
     }
 
-    private static TrainingResult RunPlain(Trainer trainer, string title, bool resume, CancellationToken cancel, TextWriter output)
+    private static TrainingResult RunPlain(string title, Func<IProgress<TrainingProgress>, TrainingResult> train, TextWriter output)
     {
         PercentLines? validation = null;
         int validations = 0;
@@ -49,7 +52,7 @@ public static class ConsoleTraining
         };
         try
         {
-            return trainer.Run(resume, new SynchronousProgress<TrainingProgress>(p => output.WriteLine(p.ValidLoss is null ? UpdateLine(title, p) : ValidationLine(title, p))), cancel);
+            return train(new SynchronousProgress<TrainingProgress>(p => output.WriteLine(p.ValidLoss is null ? UpdateLine(title, p) : ValidationLine(title, p))));
         }
         finally
         {
@@ -57,7 +60,7 @@ public static class ConsoleTraining
         }
     }
 
-    private static TrainingResult RunLive(Trainer trainer, string title, bool resume, CancellationToken cancel)
+    private static TrainingResult RunLive(string title, Func<IProgress<TrainingProgress>, TrainingResult> train)
     {
         TrainingResult? result = null;
         AnsiConsole.Progress()
@@ -76,7 +79,7 @@ public static class ConsoleTraining
                 });
                 try
                 {
-                    result = trainer.Run(resume, progress, cancel);
+                    result = train(progress);
                 }
                 finally
                 {

@@ -33,6 +33,7 @@ public static class EmCommand
     {
         ConsoleTraining.PrintConfiguration("natem em", new { options, data = prepared.Directory, run = runDir });
         var report = new EmRun(prepared, options, runDir, resume, new ConsoleEmObserver(), cancel).Run();
+        EmReportWriter.Write(runDir, report);
         Console.WriteLine();
         Console.WriteLine(EmReportWriter.Markdown(report));
         AnsiConsole.MarkupLineInterpolated($"Final NAR model: {report.FinalModel}; AR teacher: {report.FinalTeacher}; report and plot: {Path.Combine(runDir, "report.md")}, {Path.Combine(runDir, "em.png")}");

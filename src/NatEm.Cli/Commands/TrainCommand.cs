@@ -1,7 +1,6 @@
 using System.CommandLine;
 using System.Text.Json.Nodes;
 using NatEm.Data;
-using NatEm.Em;
 using NatEm.Evaluation;
 using NatEm.Modeling;
 using NatEm.Training;
@@ -33,7 +32,7 @@ public static class TrainCommand
 
         var targets = new Option<string>("--targets") { Description = "Training targets, one per line (replaces the data's targets)" };
         var distillFrom = new Option<string>("--distill-from") { Description = "AR model directory: train on its beam-search translations of the training sources (cached in --out)" };
-        var distillBeam = new Option<int>("--distill-beam") { Description = "Beam size for --distill-from", DefaultValueFactory = _ => 4 };
+        var distillBeam = new Option<int>("--distill-beam") { Description = "Beam size for --distill-from", DefaultValueFactory = _ => new NarTargets().DistillBeam };
         var lengthWeight = new Option<double?>("--length-loss-weight") { Description = "Weight of the length loss (default 0.1)" };
         if (nar)
             foreach (var option in new Option[] { targets, distillFrom, distillBeam, lengthWeight })
@@ -45,43 +44,26 @@ public static class TrainCommand
             var prepared = PreparedData.Load(p.GetValue(data)!);
             var options = nar ? training.BindNar(p) : training.Bind(p);
             if (nar && p.GetValue(lengthWeight) is { } weight) options = options with { LengthLossWeight = weight };
-            var initial = p.GetValue(initFrom) is { } initDir ? PreparedDataModels.LoadMatching(ModelArguments.Resolve(p, initDir), kind, prepared).Model : null;
-            var config = initial?.Config ?? training.Architecture(p).Resolve(kind, prepared.Tokenizer.VocabSize);
+            var initial = p.GetValue(initFrom) is { } initDir
+                ? InitialModel.FineTune(ModelArguments.Resolve(p, initDir), kind, prepared)
+                : new InitialModel(kind, training.Architecture(p).Resolve(kind, prepared.Tokenizer.VocabSize));
             var runDir = p.GetValue(output)!;
             var train = prepared.Split("train");
             if (p.GetValue(trainLimit) is { } limit)
                 train = limit > 0 ? train.Take(limit) : throw new NatEmException("--train-limit must be positive", ExitCodes.Usage);
-            var trainTargets = nar ? NarTargets(p.GetValue(targets), ModelArguments.ResolveOptional(p, p.GetValue(distillFrom)), p.GetValue(distillBeam), options.Precision, prepared, train, runDir, interrupts.Token) : train.Target;
+            var narTargets = new NarTargets { File = p.GetValue(targets), DistillFrom = ModelArguments.ResolveOptional(p, p.GetValue(distillFrom)), DistillBeam = p.GetValue(distillBeam) };
+            var trainTargets = nar ? narTargets.Resolve(prepared, train, options.Precision, runDir, ConsoleStages.Run, interrupts.Token) : train.Target;
 
-            ConsoleTraining.PrintConfiguration($"natem {command.Name}", new { kind, config, options, data = prepared.Directory, run = runDir });
+            ConsoleTraining.PrintConfiguration($"natem {command.Name}", new { kind, config = initial.Config, options, data = prepared.Directory, run = runDir });
             var valid = prepared.Split("valid");
-            var model = initial ?? TranslationModels.Create(kind, config, options.Seed);
-            var provenance = new JsonObject { ["data"] = Path.GetFullPath(prepared.Directory), ["command"] = command.Name };
-            var trainer = new Trainer(model, options, runDir, new ParallelExamples(train.Source, trainTargets), ParallelExamples.Of(valid),
-                ModelDirectoryContents.From(prepared, provenance), m => ValidationBleu.Score(m, prepared.Tokenizer, valid, progress: ConsoleTraining.ValidationProgress));
+            var job = new TrainingJob(initial, options, runDir, prepared, new ParallelExamples(train.Source, trainTargets), ParallelExamples.Of(valid),
+                new JsonObject { ["command"] = command.Name }, m => ValidationBleu.Score(m, prepared.Tokenizer, valid, progress: ConsoleTraining.ValidationProgress));
             // Only a terminal gets live bars; captured output (a test, an embedding program) gets plain lines.
             var progressOutput = p.InvocationConfiguration.Output == Console.Out ? null : p.InvocationConfiguration.Output;
-            ConsoleTraining.Run(trainer, command.Name, training.ResumeOf(p, runDir), interrupts.Token, progressOutput);
+            var resume = training.ResumeOf(p, runDir);
+            ConsoleTraining.Run(command.Name, job.SkippedExamplesWarning, progress => job.Run(resume, progress, interrupts.Token), progressOutput);
             return ExitCodes.Ok;
         }));
         return command;
-    }
-
-    private static int[][] NarTargets(string? targetsFile, string? distillFrom, int beam, Precision precision, PreparedData prepared, ParallelSplit train, string runDir, CancellationToken cancel)
-    {
-        if (targetsFile is not null && distillFrom is not null)
-            throw new NatEmException("give --targets or --distill-from, not both", ExitCodes.Usage);
-        if (targetsFile is not null)
-        {
-            var lines = EvaluationFiles.ReadLines(targetsFile);
-            if (lines.Count != train.Count)
-                throw NatEmException.In(targetsFile, $"has {lines.Count} lines but the training split has {train.Count} sentences");
-            return lines.Select(l => prepared.Tokenizer.Encode(Text.TextNormalizer.Normalize(l))).ToArray();
-        }
-        if (distillFrom is null) return train.Target;
-        var teacher = (ArTransformer)ModelStore.LoadModel(distillFrom, ModelKind.Autoregressive);
-        teacher.FreezeForInference(precision);
-        return ConsoleStages.Run("distilling", progress =>
-            Distillation.BestTranslations(teacher, train.Source, beam, Path.Combine(runDir, "distill"), progress, cancel));
     }
 }

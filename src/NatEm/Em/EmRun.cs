@@ -1,5 +1,5 @@
-using System.Globalization;
 using System.Diagnostics;
+using System.Globalization;
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using NatEm.Data;
@@ -10,29 +10,30 @@ using NatEm.Training;
 
 namespace NatEm.Em;
 
-/// <summary>How an EM run shows its progress (console in the CLI, silent in tests).</summary>
+/// <summary>How an EM run shows its progress (console in the CLI, silent in tests). It reports; the run does the work.</summary>
 public interface IEmObserver
 {
-    TrainingResult Train(string title, Trainer trainer, bool resume, CancellationToken cancel);
+    /// <summary>Shows a training stage while <paramref name="train"/> runs it, with the progress it reports.</summary>
+    TrainingResult Training(string title, string? warning, Func<IProgress<TrainingProgress>, TrainingResult> train);
     T Stage<T>(string title, Func<IProgress<(int Done, int Total)>, T> stage);
     void Message(string line);
 }
 
 public sealed class SilentEmObserver : IEmObserver
 {
-    public TrainingResult Train(string title, Trainer trainer, bool resume, CancellationToken cancel) => trainer.Run(resume, null, cancel);
+    public TrainingResult Training(string title, string? warning, Func<IProgress<TrainingProgress>, TrainingResult> train) => train(new SynchronousProgress<TrainingProgress>(_ => { }));
     public T Stage<T>(string title, Func<IProgress<(int Done, int Total)>, T> stage) => stage(new SynchronousProgress<(int, int)>(_ => { }));
     public void Message(string line) { }
 }
 
 /// <summary>
-/// The EM procedure of Sun &amp; Yang (ICML 2020) over a prepared data directory, resumable at every stage:
-/// round 0 trains the AR model q₀ on the real pairs D₀; round k distills q_{k−1} into a NAR model p_k
-/// (M-step), lets p_k pick the most likely of q_{k−1}'s N-best candidates for each source (selection → Dₖ),
-/// and trains qₖ on Dₖ (E-step). A final NAR model is distilled from q_K.
+/// The EM procedure of Sun &amp; Yang (ICML 2020) over a prepared data directory, resumable at every stage of its
+/// <see cref="EmPlan"/>: round 0 trains the AR model q₀ on the real pairs D₀; round k distills q_{k−1} into a NAR
+/// model p_k (M-step), lets p_k pick the most likely of q_{k−1}'s N-best candidates for each source (selection → Dₖ),
+/// and trains qₖ on Dₖ (E-step). A final NAR model is distilled from q_K. Within a round, each model is loaded once.
 /// <para>Run directory: <c>em_state.json</c> (finished stages and per-round figures), <c>ar0/</c>,
-/// <c>roundK/{distill,nar,nbest,scores,ar}/</c>, <c>roundK/selected.bin</c>, <c>final/{distill,nar}/</c>,
-/// <c>report.json</c>, <c>report.md</c>, <c>em.png</c>; <c>model</c> and <c>teacher</c> link to the results.</para>
+/// <c>roundK/{distill,nar,nbest,scores,ar}/</c>, <c>roundK/selected.bin</c>, <c>final/{distill,nar}/</c>;
+/// <c>model</c> and <c>teacher</c> link to the results. The caller writes the report (<see cref="EmReportWriter"/>).</para>
 /// </summary>
 public sealed class EmRun
 {
@@ -40,19 +41,20 @@ public sealed class EmRun
     private const int LikelihoodSample = 2000;
     private readonly PreparedData data;
     private readonly EmOptions options;
+    private readonly EmPlan plan;
     private readonly string runDir;
     private readonly IEmObserver observer;
     private readonly CancellationToken cancel;
     private readonly ParallelSplit train, valid;
     private readonly Stopwatch clock = Stopwatch.StartNew();
     private EmState state;
-    private int trainingStagesLeft;
 
     public EmRun(PreparedData data, EmOptions options, string runDir, bool resume, IEmObserver? observer = null, CancellationToken cancel = default)
     {
         options.Validate();
         this.data = data;
         this.options = options;
+        plan = new EmPlan(options);
         this.runDir = runDir;
         this.observer = observer ?? new SilentEmObserver();
         this.cancel = cancel;
@@ -73,111 +75,117 @@ public sealed class EmRun
         SaveState();
     }
 
-    /// <summary>Runs (or resumes) every stage and returns the report.</summary>
+    /// <summary>Runs (or resumes) every stage and returns the report; the caller writes it.</summary>
     public EmReport Run()
     {
-        trainingStagesLeft = 2 * options.Iterations + 2;
-        var teacherDir = options.InitialAr ?? TrainStage("ar0", ModelKind.Autoregressive, options.ArTraining, train.Target, warmStartFrom: null);
+        var teacherDir = options.InitialAr ?? TrainStage(EmStage.InitialAr, options.ArTraining, train.Target, warmStartFrom: null);
         var previousTargets = (IReadOnlyList<int[]>)train.Target;
         string? previousNar = null;
         var rounds = new List<RoundReport>();
-        rounds.Add(EvaluateStage("round0", new RoundReport { Round = "0 (q₀)", TargetEntropy = CorpusStatistics.UnigramEntropyBits(train.Target) }, teacherDir, nar: null));
-
-        for (int k = 1; k <= options.Iterations; k++)
+        // q_{k−1} is evaluated in round k−1 and teaches round k: each model is loaded once, when first needed.
+        var teacher = LoadWhenNeeded(teacherDir, LoadAr);
+        try
         {
-            var round = $"round{k}";
-            var times = new Dictionary<string, double>();
-            var teacher = LoadAr(teacherDir);
-            var distilled = Timed(times, "distill", () => Distill($"{round}/distill", teacher));
-            var narDir = Timed(times, "nar", () => TrainStage($"{round}/nar", ModelKind.NonAutoregressive, options.NarTraining, distilled,
-                options.WarmStartNar ? previousNar : null));
-            var candidates = Timed(times, "nbest", () => Decoding($"{round}/nbest", options.NBest, () => observer.Stage($"{round}: {options.NBest}-best of q{k - 1}", progress =>
-                Distillation.NBest(teacher, train.Source, options.NBest, Path.Combine(runDir, round, "nbest"), progress, cancel))));
-            // Scoring the candidates adds time but no beams: its cost is folded into the N-best pass's.
-            var (selected, selectedLogLikelihood) = Timed(times, "select", () => Decoding($"{round}/scores", 0, () => Select(round, LoadNar(narDir), candidates)));
-            var arDir = Timed(times, "ar", () => TrainStage($"{round}/ar", ModelKind.Autoregressive, options.ArTraining, selected,
-                options.WarmStartAr ? teacherDir : null));
+            rounds.Add(EvaluateStage(EmRound.Initial, () => new RoundReport { Round = "0 (q₀)", TargetEntropy = CorpusStatistics.UnigramEntropyBits(train.Target) },
+                teacher, nar: null));
 
-            var report = new RoundReport
+            for (int k = 1; k <= options.Iterations; k++)
             {
-                Round = k.ToString(CultureInfo.InvariantCulture),
-                SelectedLogLikelihood = selectedLogLikelihood,
-                ChangedFraction = CorpusStatistics.ChangedFraction(previousTargets, selected),
-                TargetEntropy = CorpusStatistics.UnigramEntropyBits(distilled),
-                NarTrainNll = NarNll(LoadNar(narDir), distilled),
-                StageSeconds = times,
-            };
-            rounds.Add(EvaluateStage(round, report, teacherDir, narDir));
-            previousTargets = selected;
-            previousNar = narDir;
-            teacherDir = arDir;
+                var round = EmRound.Em(k);
+                var times = new Dictionary<string, double>();
+                var distilled = Timed(times, "distill", () => Distill(round, teacher));
+                var narDir = Timed(times, "nar", () => TrainStage(new EmStage(round, EmStep.Nar), options.NarTraining, distilled,
+                    options.WarmStartNar ? previousNar : null));
+                using var nar = LoadWhenNeeded(narDir, LoadNar);
+                var nbest = new EmStage(round, EmStep.NBest);
+                var candidates = Timed(times, "nbest", () => Decoding(nbest, () => observer.Stage($"{round}: {options.NBest}-best of q{k - 1}", progress =>
+                    Distillation.NBest(teacher.Value, train.Source, options.NBest, nbest.Directory(runDir), progress, cancel))));
+                // Scoring the candidates adds time but no beams: its cost is folded into the N-best pass's.
+                var (selected, selectedLogLikelihood) = Timed(times, "select", () => Decoding(new EmStage(round, EmStep.Scores), () => Select(round, nar, candidates)));
+                var arDir = Timed(times, "ar", () => TrainStage(new EmStage(round, EmStep.Ar), options.ArTraining, selected,
+                    options.WarmStartAr ? teacherDir : null));
+
+                rounds.Add(EvaluateStage(round, () => new RoundReport
+                {
+                    Round = k.ToString(CultureInfo.InvariantCulture),
+                    SelectedLogLikelihood = selectedLogLikelihood,
+                    ChangedFraction = CorpusStatistics.ChangedFraction(previousTargets, selected),
+                    TargetEntropy = CorpusStatistics.UnigramEntropyBits(distilled),
+                    NarTrainNll = NarNll(nar.Value, distilled),
+                    StageSeconds = times,
+                }, teacher, nar));
+                previousTargets = selected;
+                previousNar = narDir;
+                teacherDir = arDir;
+                teacher.Dispose();
+                teacher = LoadWhenNeeded(arDir, LoadAr);
+            }
+
+            var finalTimes = new Dictionary<string, double>();
+            var finalTargets = Timed(finalTimes, "distill", () => Distill(EmRound.Final, teacher));
+            var finalNarDir = Timed(finalTimes, "nar", () => TrainStage(new EmStage(EmRound.Final, EmStep.Nar), options.NarTraining, finalTargets,
+                options.WarmStartNar ? previousNar : null));
+            using var finalNar = LoadWhenNeeded(finalNarDir, LoadNar);
+            rounds.Add(EvaluateStage(EmRound.Final, () => new RoundReport
+            {
+                Round = $"final (p from q{options.Iterations})",
+                TargetEntropy = CorpusStatistics.UnigramEntropyBits(finalTargets),
+                NarTrainNll = NarNll(finalNar.Value, finalTargets),
+                StageSeconds = finalTimes,
+            }, teacher, finalNar));
+            PointLink("model", finalNarDir);
+            PointLink("teacher", teacherDir);
+            return new EmReport(rounds, Path.Combine(runDir, "model"), Path.Combine(runDir, "teacher"));
         }
-
-        var finalTimes = new Dictionary<string, double>();
-        var finalTeacher = LoadAr(teacherDir);
-        var finalTargets = Timed(finalTimes, "distill", () => Distill("final/distill", finalTeacher));
-        var finalNar = Timed(finalTimes, "nar", () => TrainStage("final/nar", ModelKind.NonAutoregressive, options.NarTraining, finalTargets,
-            options.WarmStartNar ? previousNar : null));
-        rounds.Add(EvaluateStage("final", new RoundReport
+        finally
         {
-            Round = $"final (p from q{options.Iterations})",
-            TargetEntropy = CorpusStatistics.UnigramEntropyBits(finalTargets),
-            NarTrainNll = NarNll(LoadNar(finalNar), finalTargets),
-            StageSeconds = finalTimes,
-        }, teacherDir, finalNar));
-
-        PointLink("model", finalNar);
-        PointLink("teacher", teacherDir);
-        var result = new EmReport(rounds, Path.Combine(runDir, "model"), Path.Combine(runDir, "teacher"));
-        EmReportWriter.Write(runDir, result);
-        return result;
+            teacher.Dispose();
+        }
     }
 
-    private string TrainStage(string name, ModelKind kind, TrainingOptions training, IReadOnlyList<int[]> targets, string? warmStartFrom)
+    private string TrainStage(EmStage stage, TrainingOptions training, IReadOnlyList<int[]> targets, string? warmStartFrom)
     {
-        trainingStagesLeft--;
-        var dir = Path.Combine(runDir, name);
+        var kind = stage.Trains ?? throw new ArgumentException($"{stage} trains no model", nameof(stage));
+        var dir = stage.Directory(runDir);
         var best = Path.Combine(dir, "checkpoint_best");
-        if (state.Finished.Contains(name)) return best;
+        if (state.Finished.Contains(stage.Name)) return best;
 
         if (options.BudgetMinutes is { } budget)
         {
-            double reserved = state.DecodingBeams > 0 ? state.DecodingMinutes / state.DecodingBeams * EmBudget.DecodingBeamsAfter(name, options) : 0;
-            training = training with
-            {
-                MaxMinutes = EmBudget.TrainingStageMinutes(budget, state.ElapsedMinutes + clock.Elapsed.TotalMinutes, trainingStagesLeft + 1, reserved),
-            };
+            double minutesPerBeam = state.DecodingBeams > 0 ? state.DecodingMinutes / state.DecodingBeams : 0;
+            training = training with { MaxMinutes = plan.TrainingMinutes(stage, budget, state.ElapsedMinutes + clock.Elapsed.TotalMinutes, minutesPerBeam) };
         }
-        var model = TranslationModels.Create(kind, options.Architecture.Resolve(kind, data.Tokenizer.VocabSize), training.Seed);
-        if (warmStartFrom is not null && !Directory.Exists(Path.Combine(dir, "checkpoint_last"))) ModelStore.LoadWeights(warmStartFrom, model);
-        var provenance = new JsonObject { ["em_stage"] = name, ["data"] = Path.GetFullPath(data.Directory), ["warm_start"] = warmStartFrom };
-        var trainer = new Trainer(model, training, dir, new ParallelExamples(train.Source, targets), ParallelExamples.Of(valid),
-            ModelDirectoryContents.From(data, provenance), m => ValidationBleu.Score(m, data.Tokenizer, valid));
-        observer.Train(name, trainer, resume: true, cancel);
-        Finish(name);
+        var job = new TrainingJob(new InitialModel(kind, options.Architecture.Resolve(kind, data.Tokenizer.VocabSize), warmStartFrom), training, dir, data,
+            new ParallelExamples(train.Source, targets), ParallelExamples.Of(valid), new JsonObject { ["em_stage"] = stage.Name },
+            m => ValidationBleu.Score(m, data.Tokenizer, valid));
+        observer.Training(stage.Name, job.SkippedExamplesWarning, progress => job.Run(resume: true, progress, cancel));
+        Finish(stage);
         return best;
     }
 
-    private int[][] Distill(string name, ArTransformer teacher) => Decoding(name, options.DistillBeam, () =>
-        observer.Stage($"{name} (beam {options.DistillBeam})", progress =>
-            Distillation.BestTranslations(teacher, train.Source, options.DistillBeam, Path.Combine(runDir, name), progress, cancel)));
+    private IReadOnlyList<int[]> Distill(EmRound round, LazyModel<ArTransformer> teacher)
+    {
+        var stage = new EmStage(round, EmStep.Distill);
+        return Decoding(stage, () => observer.Stage($"{stage} (beam {options.DistillBeam})", progress =>
+            Distillation.BestTranslations(teacher.Value, train.Source, options.DistillBeam, stage.Directory(runDir), progress, cancel)));
+    }
 
     /// <summary>
     /// Runs a pass over the training sources and records its cost (minutes per beam), from which later training
     /// stages reserve time for the passes still to come. A pass is recorded once: rerun on resume, it is read from
     /// its cache and costs nothing.
     /// </summary>
-    private T Decoding<T>(string pass, int beams, Func<T> run)
+    private T Decoding<T>(EmStage pass, Func<T> run)
     {
         var watch = Stopwatch.StartNew();
         var result = run();
-        if (!state.DecodingPasses.Contains(pass))
+        if (!state.DecodingPasses.Contains(pass.Name))
         {
             state = state with
             {
-                DecodingPasses = [.. state.DecodingPasses, pass],
+                DecodingPasses = [.. state.DecodingPasses, pass.Name],
                 DecodingMinutes = state.DecodingMinutes + watch.Elapsed.TotalMinutes,
-                DecodingBeams = state.DecodingBeams + beams,
+                DecodingBeams = state.DecodingBeams + pass.Beams(options),
             };
             SaveState();
         }
@@ -185,35 +193,38 @@ public sealed class EmRun
     }
 
     /// <summary>The selection step: for every source, the candidate the NAR model scores best under the selection criterion.</summary>
-    private (int[][] Selected, double MeanLogLikelihoodPerToken) Select(string round, NarTransformer nar, int[][] candidates)
+    private (int[][] Selected, double MeanLogLikelihoodPerToken) Select(EmRound round, LazyModel<NarTransformer> nar, CandidateLists<int[]> candidates)
     {
-        var selectedPath = Path.Combine(runDir, round, "selected.bin");
-        int n = options.NBest;
-        var scores = observer.Stage($"{round}: NAR scores of {n} candidates", progress =>
-            new ChunkedStage<float>(Path.Combine(runDir, round, "scores"), ChunkCodec<float>.Floats).Run(train.Count, n, (start, length) =>
+        var selectedPath = Path.Combine(round.Directory(runDir), "selected.bin");
+        var scores = observer.Stage($"{round}: NAR scores of {candidates.PerSource} candidates", progress =>
+            new ChunkedStage<float>(new EmStage(round, EmStep.Scores).Directory(runDir), ChunkCodec<float>.Floats).Run(candidates.SourceCount, candidates.PerSource, (start, length) =>
             {
-                var sources = Enumerable.Range(start * n, length * n).Select(row => train.Source[row / n]).ToList();
-                var rows = candidates.AsSpan(start * n, length * n).ToArray();
-                return SequenceScoring.NarLogLikelihood(nar, sources, rows).Select(s => (float)s).ToArray();
+                var chunk = candidates.Slice(start, length);
+                var sources = chunk.SourceOfEachEntry().Select(i => train.Source[start + i]).ToList();
+                return chunk.With(SequenceScoring.NarLogLikelihood(nar.Value, sources, chunk.Entries).Select(s => (float)s).ToArray());
             }, progress, cancel));
-        var choice = EmSelection.Choose(EmSelection.Comparable(scores, candidates, options.SelectionScore), n);
-        var selected = choice.Select((c, i) => candidates[i * n + c]).ToArray();
+        var choice = EmSelection.Choose(EmSelection.Comparable(scores, candidates, options.SelectionScore));
+        var selected = candidates.Pick(choice);
         if (!File.Exists(selectedPath)) TokenIdFile.Write(selectedPath, selected);
-        double totalScore = choice.Select((c, i) => (double)scores[i * n + c]).Sum();
+        double totalScore = scores.Pick(choice).Sum(s => (double)s);
         long totalTokens = selected.Sum(s => (long)s.Length + 1);
         return (selected, totalScore / Math.Max(1, totalTokens));
     }
 
-    private RoundReport EvaluateStage(string name, RoundReport report, string teacherDir, string? nar)
+    /// <summary>
+    /// The round's report: <paramref name="figures"/> (computed only when the round has no saved report) and the valid
+    /// BLEU of the round's AR teacher and NAR model, saved in em_state.json.
+    /// </summary>
+    private RoundReport EvaluateStage(EmRound round, Func<RoundReport> figures, LazyModel<ArTransformer> teacher, LazyModel<NarTransformer>? nar)
     {
-        if (state.Reports.TryGetValue(name, out var saved)) return saved;
+        if (state.Reports.TryGetValue(round.Name, out var saved)) return saved;
+        var report = figures();
         var times = new Dictionary<string, double>(report.StageSeconds);
         report = Timed(times, "eval", () =>
         {
-            var r = report with { ArValidBleu = ValidationBleu.Score(LoadAr(teacherDir), data.Tokenizer, valid) };
+            var r = report with { ArValidBleu = ValidationBleu.Score(teacher.Value, data.Tokenizer, valid) };
             if (nar is null) return r;
-            var model = LoadNar(nar);
-            var odd = new NarGenerator(model, new NarDecodingOptions { Decoder = NarDecoder.Odd }).Generate(valid.Source);
+            var odd = new NarGenerator(nar.Value, new NarDecodingOptions { Decoder = NarDecoder.Odd }).Generate(valid.Source);
             var bleu = new Bleu();
             string Text(IEnumerable<int> ids) => data.Tokenizer.Decode(ids);
             return r with
@@ -225,9 +236,9 @@ public sealed class EmRun
             };
         });
         report = report with { StageSeconds = times };
-        state = state with { Reports = new Dictionary<string, RoundReport>(state.Reports) { [name] = report } };
+        state = state with { Reports = new Dictionary<string, RoundReport>(state.Reports) { [round.Name] = report } };
         SaveState();
-        observer.Message($"{name}: AR valid BLEU {report.ArValidBleu:F2}" + (nar is null ? "" : $", NAR valid BLEU odd {report.NarValidBleuOdd:F2} / argmax {report.NarValidBleuArgmax:F2}, repetition {report.RepetitionRate:P1}"));
+        observer.Message($"{round}: AR valid BLEU {report.ArValidBleu:F2}" + (nar is null ? "" : $", NAR valid BLEU odd {report.NarValidBleuOdd:F2} / argmax {report.NarValidBleuArgmax:F2}, repetition {report.RepetitionRate:P1}"));
         return report;
     }
 
@@ -247,14 +258,22 @@ public sealed class EmRun
     }
 
     // Models loaded by the EM run only decode or score, in their stage's training precision, with weights cast once.
-    private ArTransformer LoadAr(string dir) => (ArTransformer)LoadForDecoding(dir, ModelKind.Autoregressive, options.ArTraining.Precision);
-    private NarTransformer LoadNar(string dir) => (NarTransformer)LoadForDecoding(dir, ModelKind.NonAutoregressive, options.NarTraining.Precision);
+    private ArTransformer LoadAr(string dir) => (ArTransformer)ModelStore.LoadForDecoding(dir, ModelKind.Autoregressive, options.ArTraining.Precision);
+    private NarTransformer LoadNar(string dir) => (NarTransformer)ModelStore.LoadForDecoding(dir, ModelKind.NonAutoregressive, options.NarTraining.Precision);
 
-    private static ITranslationModel LoadForDecoding(string dir, ModelKind kind, Precision precision)
+    private static LazyModel<T> LoadWhenNeeded<T>(string dir, Func<string, T> load) where T : class, ITranslationModel => new(() => load(dir));
+
+    /// <summary>A model loaded when first needed (a resumed round may need none) and freed once its stages are over.</summary>
+    private sealed class LazyModel<T>(Func<T> load) : IDisposable where T : class, ITranslationModel
     {
-        var model = ModelStore.LoadModel(dir, kind);
-        model.FreezeForInference(precision);
-        return model;
+        private T? model;
+        public T Value => model ??= load();
+
+        public void Dispose()
+        {
+            model?.Module.Dispose();
+            model = null;
+        }
     }
 
     private static ParallelSplit Limit(ParallelSplit split, int? limit) => limit is { } n ? split.Take(n) : split;
@@ -275,9 +294,9 @@ public sealed class EmRun
         return JsonNode.DeepEquals(WithoutPrecision(saved), WithoutPrecision(current));
     }
 
-    private void Finish(string stage)
+    private void Finish(EmStage stage)
     {
-        state = state with { Finished = [.. state.Finished, stage] };
+        state = state with { Finished = [.. state.Finished, stage.Name] };
         SaveState();
     }
 
@@ -319,46 +338,5 @@ public sealed class EmRun
         public double DecodingMinutes { get; init; }
         public int DecodingBeams { get; init; }
         public List<string> DecodingPasses { get; init; } = [];
-    }
-}
-
-/// <summary>
-/// How `--budget-minutes` is split. Decoding passes over the training sources (distillation, N-best lists, their
-/// scoring) cannot be stopped early, so each training stage first reserves time for the passes still to come,
-/// estimated from the minutes per beam of those already run, then takes an equal share of the rest. Without the
-/// reservation the last NAR stage gets what the decoding passes left over.
-/// </summary>
-public static class EmBudget
-{
-    /// <summary>Minutes for the current training stage; <paramref name="stagesLeft"/> counts it.</summary>
-    public static double TrainingStageMinutes(double budget, double elapsed, int stagesLeft, double reservedForDecoding) =>
-        Math.Max(0.25, (budget - elapsed - reservedForDecoding) / Math.Max(1, stagesLeft));
-
-    /// <summary>Sum of the beam sizes of the decoding passes that come after training stage <paramref name="stage"/>.</summary>
-    public static int DecodingBeamsAfter(string stage, EmOptions options)
-    {
-        int k = options.Iterations, distill = options.DistillBeam, nbest = options.NBest;
-        int round = stage == "ar0" ? 0 : stage.StartsWith("round", StringComparison.Ordinal) ? int.Parse(stage["round".Length..stage.IndexOf('/')], CultureInfo.InvariantCulture) : k + 1;
-        int beams = Math.Max(0, k - round) * (distill + nbest) + (round <= k ? distill : 0);
-        // After round k's NAR stage comes round k's own N-best pass.
-        return stage.EndsWith("/nar", StringComparison.Ordinal) && round >= 1 && round <= k ? beams + nbest : beams;
-    }
-}
-
-/// <summary>The EM selection rule, separate so that it can be checked on hand-made scores.</summary>
-public static class EmSelection
-{
-    /// <summary>The candidates' scores as the criterion compares them (the cached scores stay totals).</summary>
-    public static IReadOnlyList<float> Comparable(IReadOnlyList<float> totals, IReadOnlyList<int[]> candidates, SelectionScore criterion) =>
-        criterion == SelectionScore.Total ? totals : totals.Select((score, i) => score / (candidates[i].Length + 1)).ToArray();
-
-    /// <summary>For each source (scores[i·n … i·n+n−1]), the index of its best-scoring candidate; ties go to the earlier (higher AR rank).</summary>
-    public static int[] Choose(IReadOnlyList<float> scores, int n)
-    {
-        var choice = new int[scores.Count / n];
-        for (int i = 0; i < choice.Length; i++)
-            for (int c = 1; c < n; c++)
-                if (scores[i * n + c] > scores[i * n + choice[i]]) choice[i] = c;
-        return choice;
     }
 }

@@ -184,15 +184,30 @@ public static class ModelStore
         }
     }
 
-    /// <summary>Builds the model described by <c>model.json</c> and loads its weights.</summary>
-    public static ITranslationModel LoadModel(string dir, ModelKind? expectedKind = null)
+    /// <summary><see cref="ReadManifest(string)"/>, and a BadModel error when the model is not of the expected kind.</summary>
+    public static ModelManifest ReadManifest(string dir, ModelKind? expectedKind)
     {
         var manifest = ReadManifest(dir);
         if (expectedKind is { } kind && manifest.Kind != kind)
             throw NatEmException.In(Path.Combine(dir, ManifestFile),
                 $"this is {DescribeWithArticle(manifest.Kind)} model, but the command needs {DescribeWithArticle(kind)} model", ExitCodes.BadModel);
+        return manifest;
+    }
+
+    /// <summary>Builds the model described by <c>model.json</c> and loads its weights.</summary>
+    public static ITranslationModel LoadModel(string dir, ModelKind? expectedKind = null)
+    {
+        var manifest = ReadManifest(dir, expectedKind);
         var model = TranslationModels.Create(manifest.Kind, manifest.Config);
         LoadWeights(dir, model, manifest);
+        return model;
+    }
+
+    /// <summary>A model that only decodes or scores: loaded, then frozen in <paramref name="precision"/> (weights cast once).</summary>
+    public static ITranslationModel LoadForDecoding(string dir, ModelKind kind, Precision precision)
+    {
+        var model = LoadModel(dir, kind);
+        model.FreezeForInference(precision);
         return model;
     }
 

@@ -22,7 +22,8 @@ public sealed record TrainingProgress(
     double GradientNorm, double ElapsedSeconds, double? LengthLoss, double? ValidLoss, double? ValidBleu, double? Fraction,
     double? RevealedFraction = null);
 
-public sealed record TrainingResult(string LastCheckpoint, string BestCheckpoint, TrainerState State);
+/// <summary>How a training run ended: its state and the checkpoint_best link.</summary>
+public sealed record TrainingResult(string BestCheckpoint, TrainerState State);
 
 /// <summary>What a run's model directories hold besides weights: the tokenizer (copied from its folder) and provenance.</summary>
 public sealed record ModelDirectoryContents(TokenizerInfo Tokenizer, string TokenizerDirectory, JsonObject Provenance)
@@ -81,8 +82,6 @@ public sealed class Trainer
         optimizer = optim.Adam(model.Module.parameters(), options.LearningRate, options.AdamBeta1, options.AdamBeta2,
             options.AdamEpsilon, options.WeightDecay);
     }
-
-    public CheckpointDirectory Checkpoints => checkpoints;
 
     /// <summary>Says how many training pairs exceed --max-tokens on their own and are never trained on; null if none.</summary>
     public string? SkippedExamplesWarning { get; }
@@ -151,7 +150,7 @@ public sealed class Trainer
         }
         if (savedUpdate != state.Update || !checkpoints.HasLast) state = ValidateAndSave(state, progress);
         else CheckpointDirectory.WriteState(checkpoints.LastLink, state);
-        return new TrainingResult(checkpoints.LastLink, checkpoints.BestLink, state);
+        return new TrainingResult(checkpoints.BestLink, state);
     }
 
     private (BatchStatistics Stats, double GradientNorm) Update(int update, IReadOnlyList<int[]> batches)

@@ -22,6 +22,26 @@ public sealed class TrainCommandTests(TinyModels models)
         var trained = ModelStore.Load(Path.Combine(run, "checkpoint_last")).Model;
         Assert.Equal(started.Config, trained.Config);
         Assert.All(started.Module.parameters().Zip(trained.Module.parameters()), pair => Assert.True(pair.First.allclose(pair.Second, rtol: 0, atol: 1e-9), "weights changed"));
+        // Set up by the library's TrainingJob, as every EM stage is: the checkpoint records the command, the data and the warm start.
+        var provenance = ModelStore.ReadManifest(Path.Combine(run, "checkpoint_last")).Training!;
+        Assert.Equal("train-nar", provenance["command"]!.GetValue<string>());
+        Assert.Equal(Path.GetFullPath(models.Data.Directory), provenance["data"]!.GetValue<string>());
+        Assert.Equal(models.Nar, provenance["warm_start"]!.GetValue<string>());
+    }
+
+    [Fact]
+    public void EmWritesTheReportTheRunReturnsBesideTheRun()
+    {
+        var run = models.NewPath("em");
+        var (exitCode, output, error) = TinyModels.Run("em", "--data", models.Data.Directory, "--out", run, "--preset", "tiny", "--iterations", "0",
+            "--max-updates", "2", "--nbest", "2", "--distill-beam", "1", "--train-limit", "24", "--valid-limit", "4", "--threads", "1");
+
+        Assert.True(exitCode == ExitCodes.Ok, error);
+        foreach (var file in new[] { "report.json", "report.md", "em.png" })
+            Assert.True(File.Exists(Path.Combine(run, file)), $"{file} missing");
+        Assert.Contains("| final (p from q0) |", File.ReadAllText(Path.Combine(run, "report.md")));
+        Assert.Equal(["ar0", "final/nar"], System.Text.Json.Nodes.JsonNode.Parse(File.ReadAllText(Path.Combine(run, "em_state.json")))!["finished"]!.AsArray().Select(n => n!.GetValue<string>()));
+        Assert.True(File.Exists(Path.Combine(run, "model", ModelStore.ManifestFile)), output);
     }
 
     [Fact]

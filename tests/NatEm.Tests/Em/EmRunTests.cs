@@ -21,20 +21,20 @@ public class EmRunTests
     public void SelectionPicksTheCandidateWithTheHighestNarScore()
     {
         float[] scores = [-5, -2, -9, /* source 1 */ -1, -1, -3, /* source 2 */ -7, -6, -0.5f];
-        Assert.Equal([1, 0, 2], EmSelection.Choose(scores, 3));
+        Assert.Equal([1, 0, 2], EmSelection.Choose(new CandidateLists<float>(scores, 3)));
     }
 
     [Fact]
     public void PerTokenSelectionRemovesTheTotalsBiasTowardShortCandidates()
     {
         // One source, two candidates: 2 tokens at -1.5 each (+ length -1) against 5 tokens at -0.7 each (+ length -1).
-        float[] totals = [-4f, -4.5f];
-        int[][] candidates = [[7, 8], [7, 8, 9, 10, 11]];
+        var totals = new CandidateLists<float>([-4f, -4.5f], 2);
+        var candidates = new CandidateLists<int[]>([[7, 8], [7, 8, 9, 10, 11]], 2);
 
-        Assert.Equal([0], EmSelection.Choose(EmSelection.Comparable(totals, candidates, SelectionScore.Total), 2));
-        Assert.Equal([1], EmSelection.Choose(EmSelection.Comparable(totals, candidates, SelectionScore.PerToken), 2));
-        Assert.Equal(totals, EmSelection.Comparable(totals, candidates, SelectionScore.Total));
-        Assert.Equal(-4f / 3, EmSelection.Comparable(totals, candidates, SelectionScore.PerToken)[0], 6);
+        Assert.Equal([0], EmSelection.Choose(EmSelection.Comparable(totals, candidates, SelectionScore.Total)));
+        Assert.Equal([1], EmSelection.Choose(EmSelection.Comparable(totals, candidates, SelectionScore.PerToken)));
+        Assert.Equal(totals.Entries, EmSelection.Comparable(totals, candidates, SelectionScore.Total).Entries);
+        Assert.Equal(-4f / 3, EmSelection.Comparable(totals, candidates, SelectionScore.PerToken)[0, 0], 6);
     }
 
     [Fact]
@@ -49,8 +49,13 @@ public class EmRunTests
         var finalModel = ModelStore.Load(reference.FinalModel, ModelKind.NonAutoregressive);
         Assert.IsType<NarTransformer>(finalModel.Model);
         Assert.Equal(TinyEm.Architecture.Resolve(ModelKind.NonAutoregressive, data.Tokenizer.VocabSize), finalModel.Model.Config);
-        Assert.True(File.Exists(Path.Combine(uninterrupted, "report.md")) && File.Exists(Path.Combine(uninterrupted, "em.png")));
+        // The run returns its report; writing it is the caller's (`natem em` writes report.json, report.md and em.png).
+        Assert.False(File.Exists(Path.Combine(uninterrupted, "report.md")) || File.Exists(Path.Combine(uninterrupted, "em.png")));
         AssertSelectedTargetsAreTheBestScoredCandidates(uninterrupted, "round1", data.Split("train").Count, TinyEm.NBest);
+        // Every stage is set up by the TrainingJob; the E-step's AR model starts from the previous one (warm start).
+        var eStep = ModelStore.ReadManifest(Path.Combine(uninterrupted, "round1", "ar", "checkpoint_last")).Training!;
+        Assert.Equal("round1/ar", eStep["em_stage"]!.GetValue<string>());
+        Assert.Equal(Path.Combine(uninterrupted, "ar0", "checkpoint_best"), eStep["warm_start"]!.GetValue<string>());
 
         // Interrupt once in the middle of a training stage and once at a stage boundary, then resume.
         var interrupted = SyntheticTask.TempDir();
@@ -88,11 +93,11 @@ public class EmRunTests
     /// <summary>Cancels a run inside one training stage after a given update, or throws when a named stage starts.</summary>
     private sealed class InterruptingObserver(CancellationTokenSource? cancel, string? trainingStage = null, int afterUpdate = 0, string? stagePrefix = null) : IEmObserver
     {
-        public TrainingResult Train(string title, Trainer trainer, bool resume, CancellationToken token) =>
-            trainer.Run(resume, new SynchronousProgress<TrainingProgress>(p =>
+        public TrainingResult Training(string title, string? warning, Func<IProgress<TrainingProgress>, TrainingResult> train) =>
+            train(new SynchronousProgress<TrainingProgress>(p =>
             {
                 if (title == trainingStage && p.Update >= afterUpdate) cancel?.Cancel();
-            }), token);
+            }));
 
         public T Stage<T>(string title, Func<IProgress<(int Done, int Total)>, T> stage) =>
             stagePrefix is not null && title.StartsWith(stagePrefix, StringComparison.Ordinal) ? throw new OperationCanceledException() : stage(new SynchronousProgress<(int, int)>(_ => { }));

@@ -1,6 +1,6 @@
 using NatEm.Data;
 
-namespace NatEm.Em;
+namespace NatEm.Training;
 
 /// <summary>How a chunk of results is stored.</summary>
 public sealed record ChunkCodec<T>(Action<string, IReadOnlyList<T>> Write, Func<string, T[]> Read)
@@ -20,44 +20,46 @@ public sealed record ChunkCodec<T>(Action<string, IReadOnlyList<T>> Write, Func<
 }
 
 /// <summary>
-/// Runs a long per-sentence computation in chunks and stores every finished chunk atomically under a
-/// folder (<c>part_NNNNN.bin</c>), so that an interrupted stage resumes after its last finished chunk.
+/// Runs a long per-sentence computation in chunks of sentences and stores every finished chunk atomically under a
+/// folder (<c>part_NNNNN.bin</c>, its entries in <see cref="CandidateLists{T}"/> order), so that an interrupted
+/// stage resumes after its last finished chunk.
 /// </summary>
 public sealed class ChunkedStage<T>(string folder, ChunkCodec<T> codec, int chunkSize = 1024)
 {
     public string Folder { get; } = folder;
 
     /// <summary>
-    /// Results for items [0, count): <paramref name="compute"/> gets (start, length) and returns
-    /// <paramref name="resultsPerItem"/>·length values. Finished chunks are read back, not recomputed.
+    /// <paramref name="perSource"/> results for each of sources [0, count): <paramref name="compute"/> gets (start, length)
+    /// and returns the lists of those sources. Finished chunks are read back, not recomputed.
     /// </summary>
-    public T[] Run(int count, int resultsPerItem, Func<int, int, IReadOnlyList<T>> compute, IProgress<(int Done, int Total)>? progress = null,
+    public CandidateLists<T> Run(int count, int perSource, Func<int, int, CandidateLists<T>> compute, IProgress<(int Done, int Total)>? progress = null,
         CancellationToken cancel = default)
     {
         Directory.CreateDirectory(Folder);
-        var results = new List<T>(count * resultsPerItem);
+        var chunks = new List<CandidateLists<T>>();
         for (int start = 0, part = 0; start < count; start += chunkSize, part++)
         {
             int length = Math.Min(chunkSize, count - start);
             var path = Path.Combine(Folder, $"part_{part:D5}.bin");
-            IReadOnlyList<T> chunk;
+            CandidateLists<T> chunk;
             if (File.Exists(path))
             {
-                chunk = codec.Read(path);
-                if (chunk.Count != length * resultsPerItem)
-                    throw NatEmException.In(path, $"holds {chunk.Count} results, expected {length * resultsPerItem}; delete {Folder} to recompute");
+                var stored = codec.Read(path);
+                if (stored.Length != length * perSource)
+                    throw NatEmException.In(path, $"holds {stored.Length} results, expected {length * perSource}; delete {Folder} to recompute");
+                chunk = new CandidateLists<T>(stored, perSource);
             }
             else
             {
                 cancel.ThrowIfCancellationRequested();
                 chunk = compute(start, length);
-                if (chunk.Count != length * resultsPerItem)
-                    throw new InvalidOperationException($"chunk returned {chunk.Count} results, expected {length * resultsPerItem}");
-                codec.Write(path, chunk);
+                if (chunk.SourceCount != length || chunk.PerSource != perSource)
+                    throw new InvalidOperationException($"chunk returned {chunk.SourceCount} lists of {chunk.PerSource}, expected {length} of {perSource}");
+                codec.Write(path, chunk.Entries);
             }
-            results.AddRange(chunk);
+            chunks.Add(chunk);
             progress?.Report((start + length, count));
         }
-        return [.. results];
+        return CandidateLists<T>.Concat(chunks, perSource);
     }
 }

@@ -1,7 +1,7 @@
 using NatEm.Decoding;
 using NatEm.Modeling;
 
-namespace NatEm.Em;
+namespace NatEm.Training;
 
 /// <summary>
 /// The AR model's translations of the training sources (knowledge distillation and the EM candidates),
@@ -25,36 +25,35 @@ public static class Distillation
     }
 
     /// <summary>The best beam-search translation of every source.</summary>
-    public static int[][] BestTranslations(ArTransformer teacher, IReadOnlyList<int[]> sources, int beam, string folder,
+    public static IReadOnlyList<int[]> BestTranslations(ArTransformer teacher, IReadOnlyList<int[]> sources, int beam, string folder,
         IProgress<(int Done, int Total)>? progress = null, CancellationToken cancel = default) =>
-        NBest(teacher, sources, beam, nbest: 1, "--distill-beam", folder, progress, cancel);
+        NBest(teacher, sources, beam, nbest: 1, "--distill-beam", folder, progress, cancel).Entries;
 
     /// <summary>
-    /// <paramref name="nbest"/> candidates per source (rows i·nbest … i·nbest+nbest−1 belong to source i), best
-    /// first; when the beam finishes fewer, the last one is repeated so every source has exactly nbest rows.
+    /// <paramref name="nbest"/> candidates per source, best first; when the beam finishes fewer, the last one is
+    /// repeated so that every source has exactly nbest.
     /// </summary>
-    public static int[][] NBest(ArTransformer teacher, IReadOnlyList<int[]> sources, int nbest, string folder,
+    public static CandidateLists<int[]> NBest(ArTransformer teacher, IReadOnlyList<int[]> sources, int nbest, string folder,
         IProgress<(int Done, int Total)>? progress = null, CancellationToken cancel = default) =>
         NBest(teacher, sources, beam: nbest, nbest, "--nbest", folder, progress, cancel);
 
-    private static int[][] NBest(ArTransformer teacher, IReadOnlyList<int[]> sources, int beam, int nbest, string option, string folder,
+    private static CandidateLists<int[]> NBest(ArTransformer teacher, IReadOnlyList<int[]> sources, int beam, int nbest, string option, string folder,
         IProgress<(int Done, int Total)>? progress, CancellationToken cancel)
     {
         var search = new BeamSearch(teacher, new BeamSearchOptions { Beam = beam, NBest = nbest });
         int batchSize = BatchSize(teacher.Config, sources, beam, option, DecodingMemory.DefaultBudgetBytes);
         return new ChunkedStage<int[]>(folder, ChunkCodec<int[]>.TokenIds).Run(sources.Count, nbest, (start, length) =>
         {
-            var rows = new int[length * nbest][];
+            var lists = new IReadOnlyList<int[]>[length];
             var order = Enumerable.Range(start, length).OrderBy(i => sources[i].Length).ToArray();
             foreach (var batch in order.Chunk(batchSize))
             {
                 cancel.ThrowIfCancellationRequested();
                 var hypotheses = search.Generate(batch.Select(i => sources[i]).ToList());
                 for (int j = 0; j < batch.Length; j++)
-                    for (int n = 0; n < nbest; n++)
-                        rows[(batch[j] - start) * nbest + n] = hypotheses[j][Math.Min(n, hypotheses[j].Length - 1)].Tokens;
+                    lists[batch[j] - start] = Enumerable.Range(0, nbest).Select(n => hypotheses[j][Math.Min(n, hypotheses[j].Length - 1)].Tokens).ToArray();
             }
-            return rows;
+            return CandidateLists<int[]>.FromLists(lists);
         }, progress, cancel);
     }
 }

@@ -1,0 +1,85 @@
+using System.Text.Json.Nodes;
+using NatEm.Data;
+using NatEm.Evaluation;
+using NatEm.Modeling;
+
+namespace NatEm.Training;
+
+/// <summary>
+/// The model a training run starts from: fresh weights of <see cref="Config"/> drawn from the run's seed, replaced by the
+/// weights of the model directory <see cref="WeightsFrom"/> when one is given (a warm start; same architecture).
+/// </summary>
+public sealed record InitialModel(ModelKind Kind, TransformerConfig Config, string? WeightsFrom = null)
+{
+    /// <summary>
+    /// --init-from (fairseq's --finetune-from-model): the architecture and weights of a trained model directory of
+    /// <paramref name="kind"/> whose tokenizer is the data's; the optimizer and schedule start afresh.
+    /// </summary>
+    public static InitialModel FineTune(string dir, ModelKind kind, PreparedData data) =>
+        new(kind, PreparedDataModels.ReadMatching(dir, kind, data).Config, dir);
+}
+
+/// <summary>Runs a long stage that reports (done, total) under the caller's display (a console bar, nothing in tests).</summary>
+public delegate T ShowStage<T>(string title, Func<IProgress<(int Done, int Total)>, T> stage);
+
+/// <summary>What a NAR model of `train-nar` learns to output: the data's targets, the lines of a file, or an AR teacher's translations.</summary>
+public sealed record NarTargets
+{
+    /// <summary>Target lines, one per training pair (--targets).</summary>
+    public string? File { get; init; }
+    /// <summary>An AR model directory whose beam-search translations of the training sources are the targets (--distill-from).</summary>
+    public string? DistillFrom { get; init; }
+    public int DistillBeam { get; init; } = 4;
+
+    /// <summary>The targets for the sources of <paramref name="train"/>; a distillation is cached in RUN/distill and resumes there.</summary>
+    public IReadOnlyList<int[]> Resolve(PreparedData data, ParallelSplit train, Precision precision, string runDir, ShowStage<IReadOnlyList<int[]>> show,
+        CancellationToken cancel = default)
+    {
+        if (File is not null && DistillFrom is not null)
+            throw new NatEmException("give --targets or --distill-from, not both", ExitCodes.Usage);
+        if (File is not null)
+        {
+            var lines = EvaluationFiles.ReadLines(File);
+            if (lines.Count != train.Count)
+                throw NatEmException.In(File, $"has {lines.Count} lines but the training split has {train.Count} sentences");
+            return lines.Select(l => data.Tokenizer.Encode(Text.TextNormalizer.Normalize(l))).ToArray();
+        }
+        if (DistillFrom is null) return train.Target;
+        var teacher = (ArTransformer)ModelStore.LoadForDecoding(DistillFrom, ModelKind.Autoregressive, precision);
+        return show("distilling", progress =>
+            Distillation.BestTranslations(teacher, train.Source, DistillBeam, Path.Combine(runDir, "distill"), progress, cancel));
+    }
+}
+
+/// <summary>
+/// One training run, set up in one place for `train-ar`, `train-nar` and every training stage of an EM run: the model
+/// (fresh, or warm-started from a trained model), the provenance its checkpoints record, and the <see cref="Trainer"/>.
+/// </summary>
+public sealed class TrainingJob
+{
+    private readonly Trainer trainer;
+
+    /// <summary>
+    /// Sets up a run in <paramref name="runDir"/>. Its checkpoints record <paramref name="origin"/> (the command, the EM
+    /// stage) with the data and the warm start; <paramref name="validationBleu"/> scores the model at each validation
+    /// (null: loss only).
+    /// </summary>
+    public TrainingJob(InitialModel initial, TrainingOptions options, string runDir, PreparedData data, ParallelExamples train,
+        ParallelExamples? valid, JsonObject origin, Func<ITranslationModel, double>? validationBleu)
+    {
+        var model = TranslationModels.Create(initial.Kind, initial.Config, options.Seed);
+        // A resumed run restores its own weights from checkpoint_last: the initial ones only start a new run.
+        if (initial.WeightsFrom is { } warmStart && !new CheckpointDirectory(runDir).HasLast) ModelStore.LoadWeights(warmStart, model);
+        var provenance = (JsonObject)origin.DeepClone();
+        provenance["data"] = Path.GetFullPath(data.Directory);
+        provenance["warm_start"] = initial.WeightsFrom;
+        trainer = new Trainer(model, options, runDir, train, valid, ModelDirectoryContents.From(data, provenance), validationBleu);
+    }
+
+    /// <summary>Says how many training pairs exceed --max-tokens on their own and are never trained on; null if none.</summary>
+    public string? SkippedExamplesWarning => trainer.SkippedExamplesWarning;
+
+    /// <summary>Trains until a limit is reached; with <paramref name="resume"/>, from the run's last checkpoint if it has one.</summary>
+    public TrainingResult Run(bool resume, IProgress<TrainingProgress>? progress = null, CancellationToken cancel = default) =>
+        trainer.Run(resume, progress, cancel);
+}
