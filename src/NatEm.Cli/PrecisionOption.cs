@@ -1,29 +1,15 @@
-using System.CommandLine;
 using NatEm.Modeling;
 
 namespace NatEm.Cli;
 
-/// <summary>The --precision option of the training and decoding commands, and its one-time slowness warning.</summary>
+/// <summary>Resolving --precision values: the machine's default, and a one-time warning about a precision this CPU runs slowly.</summary>
 public static class PrecisionOption
 {
     private static int warned;
 
-    public static Option<Precision?> ForTraining() => new("--precision")
-    {
-        Description = "Compute dtype of linear layers and attention: Fp32 or Bf16; weights, optimizer state and checkpoints stay fp32 "
-            + $"(default: Bf16 where the CPU has avx512_bf16 or amx_bf16, else Fp32; here {Precisions.MachineDefault})",
-    };
-
-    public static Option<Precision?> ForInference() => new("--precision")
-    {
-        Description = $"Compute dtype of decoding: Fp32 or Bf16, the weights cast once at load (default: Bf16 where the CPU has avx512_bf16 or amx_bf16, else Fp32; here {Precisions.MachineDefault})",
-    };
-
     /// <summary>A comma-separated list of precisions (bench commands), each resolved as by <see cref="Resolve"/>, without repeats.</summary>
-    public static List<Precision> ParseList(string text) => text.Split(',', StringSplitOptions.TrimEntries).Select(item =>
-        Enum.TryParse<Precision>(item, ignoreCase: true, out var precision) && Enum.IsDefined(precision)
-            ? Resolve(precision)
-            : throw new NatEmException($"--precision: '{item}' is not Fp32 or Bf16", ExitCodes.Usage)).Distinct().ToList();
+    public static List<Precision> ParseList(string text) =>
+        text.Split(',', StringSplitOptions.TrimEntries).Select(item => Resolve(EnumOptions.Parse<Precision>("--precision", item))).Distinct().ToList();
 
     /// <summary>The given precision or the machine's default, warning once per process about one this CPU runs slowly.</summary>
     public static Precision Resolve(Precision? given)

@@ -28,22 +28,21 @@ public sealed class TrainingOptionsBinder(bool narArchitecture)
     public readonly Option<int?> LogEvery = new("--log-every") { Description = $"Log every N updates (default {Defaults.LogEvery})" };
     public readonly Option<int?> Patience = new("--patience") { Description = "Early stop after N validations without improvement" };
     public readonly Option<int?> KeepLast = new("--keep-last") { Description = $"Numbered checkpoints kept besides best and last (default {Defaults.KeepLast})" };
-    public readonly Option<string?> BestMetric = new("--best-metric") { Description = "bleu or loss: what selects checkpoint_best (default bleu)" };
+    public readonly Option<BestCheckpointMetric?> BestMetric = EnumOptions.Create<BestCheckpointMetric>("--best-metric", $"What selects checkpoint_best (default {Defaults.BestMetric})");
     public readonly Option<int?> Seed = new("--seed") { Description = $"Random seed (default {Defaults.Seed})" };
-    public readonly Option<int?> Threads = new("--threads") { Description = "libtorch threads (default: all cores)" };
-    public readonly Option<Precision?> Precision = PrecisionOption.ForTraining();
+    public readonly RuntimeOptionsBinder Runtime = new();
     public readonly Option<bool> Resume = new("--resume") { Description = "Continue the run in --out from its last checkpoint" };
-    public readonly Option<NarDecoderInput?> DecoderInput = new("--decoder-input") { Description = $"NAR decoder input: Placeholder (the paper's) or UniformCopy (Gu et al.) (default {ArchitectureDefaults.DecoderInput})" };
+    public readonly Option<NarDecoderInput?> DecoderInput = EnumOptions.Create<NarDecoderInput>("--decoder-input", $"NAR decoder input: Placeholder (the paper's) or UniformCopy (Gu et al.) (default {ArchitectureDefaults.DecoderInput})");
     public readonly Option<string?> Glancing = new("--glancing")
     {
         Description = "NAR: glancing training (GLAT); optional ratio schedule START[:END][@UPDATES], "
             + $"default {new GlancingSchedule().Start}:{new GlancingSchedule().End} annealed over the run's --max-updates (or --max-epochs)",
         Arity = ArgumentArity.ZeroOrOne,
     };
-    public readonly Option<LengthPrediction?> LengthPrediction = new("--length-prediction") { Description = $"NAR length classifier: Absolute (the paper's) or Offset (fairseq) (default {ArchitectureDefaults.LengthPrediction})" };
+    public readonly Option<LengthPrediction?> LengthPrediction = EnumOptions.Create<LengthPrediction>("--length-prediction", $"NAR length classifier: Absolute (the paper's) or Offset (fairseq) (default {ArchitectureDefaults.LengthPrediction})");
 
     public IEnumerable<Option> All => [Preset, MaxTokens, UpdateFrequency, LearningRate, Warmup, ClipNorm, LabelSmoothing, Dropout, MaxUpdates,
-        MaxEpochs, MaxMinutes, ValidateEvery, LogEvery, Patience, KeepLast, BestMetric, Seed, Threads, Precision, Resume,
+        MaxEpochs, MaxMinutes, ValidateEvery, LogEvery, Patience, KeepLast, BestMetric, Seed, .. Runtime.All, Resume,
         .. narArchitecture ? new Option[] { DecoderInput, LengthPrediction, Glancing } : []];
 
     public void AddTo(Command command)
@@ -64,6 +63,7 @@ public sealed class TrainingOptionsBinder(bool narArchitecture)
     public TrainingOptions Bind(ParseResult p, TrainingOptions? baseline = null)
     {
         var d = baseline ?? Defaults;
+        var runtime = Runtime.Bind(p);
         var options = d with
         {
             MaxTokens = p.GetValue(MaxTokens) ?? d.MaxTokens,
@@ -79,10 +79,10 @@ public sealed class TrainingOptionsBinder(bool narArchitecture)
             LogEvery = p.GetValue(LogEvery) ?? d.LogEvery,
             Patience = p.GetValue(Patience) ?? d.Patience,
             KeepLast = p.GetValue(KeepLast) ?? d.KeepLast,
-            BestMetric = p.GetValue(BestMetric) is { } metric ? ParseMetric(metric) : d.BestMetric,
+            BestMetric = p.GetValue(BestMetric) ?? d.BestMetric,
             Seed = p.GetValue(Seed) ?? d.Seed,
-            Threads = p.GetValue(Threads) ?? d.Threads,
-            Precision = PrecisionOption.Resolve(p.GetValue(Precision) ?? d.Precision),
+            Threads = runtime.Threads ?? d.Threads,
+            Precision = PrecisionOption.Resolve(runtime.Precision ?? d.Precision),
         };
         options.Validate();
         return options;
@@ -107,11 +107,4 @@ public sealed class TrainingOptionsBinder(bool narArchitecture)
             ? options with { DecoderInput = p.GetValue(DecoderInput) ?? d.DecoderInput, LengthPrediction = p.GetValue(LengthPrediction) ?? d.LengthPrediction }
             : options;
     }
-
-    private static BestCheckpointMetric ParseMetric(string value) => value switch
-    {
-        "bleu" => BestCheckpointMetric.Bleu,
-        "loss" => BestCheckpointMetric.Loss,
-        _ => throw new NatEmException($"--best-metric must be bleu or loss, not '{value}'", ExitCodes.Usage),
-    };
 }

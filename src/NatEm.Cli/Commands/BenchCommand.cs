@@ -4,7 +4,6 @@ using NatEm.Data;
 using NatEm.Evaluation;
 using NatEm.Modeling;
 using Spectre.Console;
-using TorchSharp;
 
 namespace NatEm.Cli.Commands;
 
@@ -31,7 +30,7 @@ public static class BenchCommand
             Description = "Comma-separated batch sizes; must include 1 (latency, floor ratio and plot come from the batch-1 run)",
             DefaultValueFactory = _ => string.Join(',', Defaults.BatchSizes),
         };
-        var threads = new Option<int?>("--threads") { Description = "libtorch threads (default: all cores, as every command)" };
+        var runtime = new RuntimeOptionsBinder(withPrecision: false);
         var warmup = new Option<int>("--warmup") { Description = "Untimed sentences decoded before timing each batch size", DefaultValueFactory = _ => Defaults.WarmupSentences };
         var repeat = new Option<int>("--repeat") { Description = "Timed runs per batch size; the fastest counts", DefaultValueFactory = _ => Defaults.Repeats };
         var precisions = new Option<string?>("--precision")
@@ -42,8 +41,9 @@ public static class BenchCommand
         var output = new Option<string>("--out") { Description = "Directory for bench.json and bench.png", DefaultValueFactory = _ => "." };
 
         var command = new Command("bench", "Measure BLEU, latency and throughput of AR and NAR decoders, against this machine's speed floor");
-        foreach (var option in new Option[] { ar, nar, fullGrid, data, split, limit, batchSizes, threads, warmup, repeat, precisions, output })
+        foreach (var option in new Option[] { ar, nar, fullGrid, data, split, limit, batchSizes, warmup, repeat, precisions, output })
             command.Options.Add(option);
+        runtime.AddTo(command);
         command.SetAction(p => CliErrors.Run(p, () =>
         {
             var options = new DecodingBenchmarkOptions
@@ -54,8 +54,7 @@ public static class BenchCommand
             };
             options.Validate();
             if (!options.BatchSizes.Contains(1)) throw new NatEmException("--batch-sizes must include 1", ExitCodes.Usage);
-            int threadCount = p.GetValue(threads) ?? Environment.ProcessorCount;
-            if (threadCount < 1) throw new NatEmException("--threads must be at least 1", ExitCodes.Usage);
+            int threadCount = runtime.Bind(p).ResolvedThreads;
             if (p.GetValue(limit) is < 1) throw new NatEmException("--limit must be at least 1", ExitCodes.Usage);
 
             var prepared = PreparedData.Load(p.GetValue(data)!);
@@ -75,7 +74,6 @@ public static class BenchCommand
                     .Select(d => precision == Precision.Fp32 ? d : d with { Name = $"{d.Name} ({precision.ToString().ToLowerInvariant()})" });
             }).ToList();
 
-            torch.set_num_threads(threadCount);
             var machine = MachineSpeed.Measure();
             AnsiConsole.MarkupLineInterpolated($"[grey]this machine at {threadCount} thread(s): matrix product {machine.MatmulGflops:F1} GFLOP/s, copy {machine.CopyGigabytesPerSecond:F1} GB/s[/]");
             var result = DecodingBenchmark.Run(decoders, test, options, machine,

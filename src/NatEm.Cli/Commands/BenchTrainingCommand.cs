@@ -5,7 +5,6 @@ using NatEm.Evaluation;
 using NatEm.Modeling;
 using NatEm.Training;
 using Spectre.Console;
-using TorchSharp;
 
 namespace NatEm.Cli.Commands;
 
@@ -21,16 +20,16 @@ public static class BenchTrainingCommand
         var maxTokens = new Option<int>("--max-tokens") { Description = "Padded tokens per batch", DefaultValueFactory = _ => Defaults.MaxTokens };
         var warmup = new Option<int>("--warmup") { Description = "Untimed updates first", DefaultValueFactory = _ => Defaults.WarmupUpdates };
         var updates = new Option<int>("--updates") { Description = "Timed updates per trainer", DefaultValueFactory = _ => Defaults.TimedUpdates };
-        var precisions = new Option<string>("--precision") { Description = "Comma-separated precisions of the NatEm trainer", DefaultValueFactory = _ => "Fp32,Bf16" };
-        var threads = new Option<int>("--threads") { Description = "libtorch threads", DefaultValueFactory = _ => Environment.ProcessorCount };
+        var precisions = new Option<string>("--precision") { Description = "Comma-separated precisions of the NatEm trainer", DefaultValueFactory = _ => string.Join(',', Defaults.Precisions) };
+        var runtime = new RuntimeOptionsBinder(withPrecision: false);
 
         var command = new Command("bench-training", "Measure training target tokens/s of the AR trainer in fp32 and bf16, beside libtorch's nn.Transformer of the same shape");
-        foreach (var option in new Option[] { data, preset, maxTokens, warmup, updates, precisions, threads })
+        foreach (var option in new Option[] { data, preset, maxTokens, warmup, updates, precisions })
             command.Options.Add(option);
+        runtime.AddTo(command);
         command.SetAction(p => CliErrors.Run(p, () =>
         {
-            if (p.GetValue(threads) < 1) throw new NatEmException("--threads must be at least 1", ExitCodes.Usage);
-            torch.set_num_threads(p.GetValue(threads));
+            int threads = runtime.Bind(p).ResolvedThreads;
             var options = new TrainingBenchmarkOptions
             {
                 Preset = p.GetValue(preset)!,
@@ -45,7 +44,7 @@ public static class BenchTrainingCommand
 
             var first = results[0].MedianTargetTokensPerSecond;
             var peer = results[^1].MedianTargetTokensPerSecond;
-            var table = new Table().Title($"training target tokens/s, {options.Preset}, {options.MaxTokens}-token batches, {options.TimedUpdates} timed updates, {p.GetValue(threads)} threads")
+            var table = new Table().Title($"training target tokens/s, {options.Preset}, {options.MaxTokens}-token batches, {options.TimedUpdates} timed updates, {threads} threads")
                 .AddColumns("trainer", "median", "min", "max", $"× {results[0].Name}", "× peer");
             foreach (var r in results)
                 table.AddRow(r.Name, F(r.MedianTargetTokensPerSecond, "F0"), F(r.MinTargetTokensPerSecond, "F0"), F(r.MaxTargetTokensPerSecond, "F0"),

@@ -48,10 +48,8 @@ public sealed class EmOptionsBinder
     public readonly TrainingOptionsBinder Training = new(narArchitecture: true);
     public readonly Option<int?> Iterations = new("--iterations") { Description = $"EM rounds K (default {Defaults.Iterations})" };
     public readonly Option<int?> NBest = new("--nbest") { Description = $"AR candidates per source in the selection step (default {Defaults.NBest}; the paper used 20; decoding time grows about linearly with it)" };
-    public readonly Option<SelectionScore?> SelectionScore = new("--selection-score")
-    {
-        Description = $"Selection criterion: Total (log p_NAR(y|x), the paper's) or PerToken (divided by |y|+1, no bias toward short candidates) (default {Defaults.SelectionScore})",
-    };
+    public readonly Option<SelectionScore?> SelectionScore = EnumOptions.Create<SelectionScore>("--selection-score",
+        $"Selection criterion: Total (log p_NAR(y|x), the paper's) or PerToken (divided by |y|+1, no bias toward short candidates) (default {Defaults.SelectionScore})");
     public readonly Option<int?> DistillBeam = new("--distill-beam") { Description = $"Beam of the distillation pass (default {Defaults.DistillBeam})" };
     public readonly Option<bool> WarmStartNar = new("--warm-start") { Description = "Initialize each NAR model from the previous round's" };
     public readonly Option<bool> FreshAr = new("--fresh-ar") { Description = "Train each E-step AR model from scratch instead of from q_{k-1}" };

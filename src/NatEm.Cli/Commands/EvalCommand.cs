@@ -32,13 +32,13 @@ public static class EvalCommand
         command.SetAction(p => CliErrors.Run(p, () =>
         {
             if (p.GetValue(limit) is < 1) throw new NatEmException("--limit must be at least 1", ExitCodes.Usage);
-            var (translator, options) = decoding.Bind(p);
+            var (translator, model) = decoding.Bind(p);
             var prepared = PreparedData.Load(p.GetValue(data)!);
-            RequireSameVocabulary(prepared, translator.Model.Directory, translator.Model.Tokenizer.VocabSize);
+            RequireSameVocabulary(prepared, model.Directory, model.Tokenizer.VocabSize);
             var sentences = prepared.Split(p.GetValue(split)!);
             if (p.GetValue(limit) is { } count) sentences = sentences.Take(count);
 
-            var (result, translations) = SplitEvaluation.Run(translator, options, sentences);
+            var (result, translations) = SplitEvaluation.Run(model.Directory, translator, sentences);
             if (p.GetValue(output) is { } outputPath) AtomicFile.WriteAllLines(outputPath, translations.Select(t => t.Text));
             if (p.GetValue(json)) p.InvocationConfiguration.Output.WriteLine(JsonSerializer.Serialize(result, Json));
             else AnsiConsole.Write(Table(result));

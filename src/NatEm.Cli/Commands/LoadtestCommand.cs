@@ -11,13 +11,16 @@ namespace NatEm.Cli.Commands;
 public static class LoadtestCommand
 {
 
+    /// <summary>The defaults of the settings with one (a URL and texts are always given).</summary>
+    private static readonly LoadTestOptions Defaults = new() { Url = new Uri(new ServeOptions().Urls), Texts = [] };
+
     public static Command Create()
     {
         var url = new Option<string>("--url") { Description = "Server base URL", DefaultValueFactory = _ => new ServeOptions().Urls };
         var texts = new Option<string>("--texts") { Description = "Source texts, one per line (UTF-8), sent in order and cycled", Required = true };
-        var clients = new Option<int>("--clients") { Description = "Concurrent clients", DefaultValueFactory = _ => 32 };
-        var requests = new Option<int>("--requests") { Description = "Requests in total", DefaultValueFactory = _ => 500 };
-        var perRequest = new Option<int>("--texts-per-request") { Description = "Texts in each request", DefaultValueFactory = _ => 1 };
+        var clients = new Option<int>("--clients") { Description = "Concurrent clients", DefaultValueFactory = _ => Defaults.Clients };
+        var requests = new Option<int>("--requests") { Description = "Requests in total", DefaultValueFactory = _ => Defaults.Requests };
+        var perRequest = new Option<int>("--texts-per-request") { Description = "Texts in each request", DefaultValueFactory = _ => Defaults.TextsPerRequest };
         var json = new Option<bool>("--json") { Description = "Print the result as JSON" };
         var command = new Command("loadtest", "Load-test a `natem serve` server: requests/s, sentences/s, p50/p90/p99 latency");
         foreach (var option in new Option[] { url, texts, clients, requests, perRequest, json }) command.Options.Add(option);

@@ -8,6 +8,8 @@ namespace NatEm.Cli.Commands;
 /// <summary>`natem prepare`: normalize, filter, learn BPE, encode and write a prepared data directory.</summary>
 public static class PrepareCommand
 {
+    private static readonly PrepareOptions Defaults = new() { OutputDirectory = "" };
+
     public static Command Create()
     {
         var corpus = new Option<string>("--corpus") { Description = "Training corpus as UTF-8 TSV (.tsv or .tsv.gz) with a header naming the columns; default: the bundled Bible with its book split" };
@@ -19,15 +21,15 @@ public static class PrepareCommand
         var test = new Option<string>("--test") { Description = "Test corpus as TSV" };
         var testSource = new Option<string>("--test-src") { Description = "Test source sentences (with --test-tgt)" };
         var testTarget = new Option<string>("--test-tgt") { Description = "Test target sentences" };
-        var sourceLanguage = new Option<string>("--src") { Description = "Source language: TSV column and file extension", DefaultValueFactory = _ => "en" };
-        var targetLanguage = new Option<string>("--tgt") { Description = "Target language: TSV column and file extension", DefaultValueFactory = _ => "es" };
-        var merges = new Option<int>("--merges") { Description = "Joint BPE merges to learn", DefaultValueFactory = _ => 8000 };
+        var sourceLanguage = new Option<string>("--src") { Description = "Source language: TSV column and file extension", DefaultValueFactory = _ => Defaults.SourceLanguage };
+        var targetLanguage = new Option<string>("--tgt") { Description = "Target language: TSV column and file extension", DefaultValueFactory = _ => Defaults.TargetLanguage };
+        var merges = new Option<int>("--merges") { Description = "Joint BPE merges to learn", DefaultValueFactory = _ => Defaults.Merges };
         var sentencePiece = new Option<string>("--spm-model") { Description = "Use this SentencePiece .model instead of learning BPE" };
-        var maxLength = new Option<int>("--max-length") { Description = "Drop training pairs longer than this many subword tokens", DefaultValueFactory = _ => 250 };
-        var maxRatio = new Option<double>("--max-ratio") { Description = "Drop training pairs whose word counts differ by more than this factor", DefaultValueFactory = _ => 2.5 };
+        var maxLength = new Option<int>("--max-length") { Description = "Drop training pairs longer than this many subword tokens", DefaultValueFactory = _ => Defaults.Filter.MaxTokens };
+        var maxRatio = new Option<double>("--max-ratio") { Description = "Drop training pairs whose word counts differ by more than this factor", DefaultValueFactory = _ => Defaults.Filter.MaxLengthRatio };
         var validSize = new Option<int?>("--valid-size") { Description = "Without --valid: sentence pairs held out of --corpus at random as the valid split (default 5%, at most 1,000; 0 = none)" };
         var testSize = new Option<int?>("--test-size") { Description = "Without --test: sentence pairs held out of --corpus at random as the test split (default 5%, at most 1,000; 0 = none)" };
-        var splitSeed = new Option<int>("--split-seed") { Description = "Seed of the random hold-out", DefaultValueFactory = _ => 1 };
+        var splitSeed = new Option<int>("--split-seed") { Description = "Seed of the random hold-out", DefaultValueFactory = _ => Defaults.HoldOutSeed };
         var output = new Option<string>("--out") { Description = "Directory to write the prepared data to", Required = true };
 
         var command = new Command("prepare", "Normalize, filter and BPE-encode a parallel corpus into a prepared data directory");

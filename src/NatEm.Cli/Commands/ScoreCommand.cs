@@ -9,16 +9,18 @@ namespace NatEm.Cli.Commands;
 /// <summary>`natem score`: sacreBLEU-compatible BLEU, chrF and chrF++ of a hypothesis file against a reference file.</summary>
 public static class ScoreCommand
 {
+    private static readonly BleuOptions Defaults = new();
+
     public static Command Create()
     {
         var reference = new Option<string>("--ref") { Description = "Reference translations, one per line (UTF-8)", Required = true };
         var hypothesis = new Option<string>("--hyp") { Description = "System translations, one per line (UTF-8)", Required = true };
         var metric = new Option<string>("--metric") { Description = "Metric to compute", DefaultValueFactory = _ => "bleu" };
         metric.AcceptOnlyFromAmong("bleu", "chrf", "chrf++");
-        var tokenize = new Option<string>("--tokenize") { Description = "BLEU tokenizer", DefaultValueFactory = _ => "13a" };
+        var tokenize = new Option<string>("--tokenize") { Description = "BLEU tokenizer", DefaultValueFactory = _ => Defaults.Tokenizer.Name };
         tokenize.AcceptOnlyFromAmong([.. BleuTokenizer.Names]);
         var lowercase = new Option<bool>("--lowercase") { Description = "Case-insensitive scoring" };
-        var smooth = new Option<string>("--smooth") { Description = "BLEU smoothing method", DefaultValueFactory = _ => "exp" };
+        var smooth = new Option<string>("--smooth") { Description = "BLEU smoothing method", DefaultValueFactory = _ => Bleu.SmoothingName(Defaults.Smoothing) };
         smooth.AcceptOnlyFromAmong([.. Bleu.SmoothingNames]);
         var smoothValue = new Option<double?>("--smooth-value") { Description = "Value for floor (default 0.1) or add-k (default 1) smoothing" };
         var sentenceLevel = new Option<bool>("--sentence-level") { Description = "Print one score per hypothesis line (BLEU uses effective order, as sacreBLEU does)" };

@@ -10,7 +10,7 @@ public sealed record ServeOptions
     public string Urls { get; init; } = "http://127.0.0.1:5080";
     /// <summary>When set, /v1/* and /metrics require <c>Authorization: Bearer KEY</c> (401 otherwise); /healthz stays open.</summary>
     public string? ApiKey { get; init; }
-    /// <summary>Default decoding: beam size for AR models, decoder for NAR models (requests may override nbest / decoder).</summary>
+    /// <summary>Default decoding: beam size for AR models, decoder, length beam and re-scoring for NAR models (requests may override nbest / decoder).</summary>
     public TranslationOptions Decoding { get; init; } = new();
     public BatchingOptions Batching { get; init; } = new();
     /// <summary>Texts one request may carry (413 beyond).</summary>
@@ -25,9 +25,9 @@ public sealed record ServeOptions
     /// <summary>Longer timeouts would hold connections for no client that is still waiting.</summary>
     public static readonly TimeSpan MaxRequestTimeout = TimeSpan.FromHours(1);
 
+    /// <summary>Checks every setting but <see cref="Decoding"/>, which the server's translator checks against the model.</summary>
     public void Validate()
     {
-        Decoding.Validate();
         Batching.Validate();
         ListenAddress.ParseAll(Urls);
         if (ApiKey is not null && (ApiKey.Length == 0 || ApiKey.Any(char.IsWhiteSpace)))

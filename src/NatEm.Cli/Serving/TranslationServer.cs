@@ -1,3 +1,4 @@
+using System.Collections.Concurrent;
 using System.Diagnostics;
 using System.Globalization;
 using System.Net.Http.Headers;
@@ -38,7 +39,10 @@ public sealed partial class TranslationServer : IAsyncDisposable
 
     private readonly WebApplication app;
     private readonly TranslationBatcher batcher;
+    private readonly LoadedModel model;
+    /// <summary>The translator of the server's decoding options; requests that override them get one of <see cref="variants"/>.</summary>
     private readonly Translator translator;
+    private readonly ConcurrentDictionary<TranslationOptions, Translator> variants = new();
     private readonly ServeOptions options;
     private readonly IReadOnlyList<ListenAddress> addresses;
     private readonly byte[]? apiKeyHash;
@@ -47,15 +51,16 @@ public sealed partial class TranslationServer : IAsyncDisposable
 
     public ServerMetrics Metrics { get; }
 
-    private TranslationServer(LoadedModel model, ServeOptions options)
+    private TranslationServer(LoadedModel model, Translator translator, ServeOptions options)
     {
+        this.model = model;
+        this.translator = translator;
         this.options = options;
         addresses = ListenAddress.ParseAll(options.Urls);
         // Hashing first makes the comparison constant-time in the key's length too.
         apiKeyHash = options.ApiKey is { } key ? SHA256.HashData(Encoding.UTF8.GetBytes(key)) : null;
-        translator = new Translator(model);
         modelName = Path.GetFileName(Path.TrimEndingDirectorySeparator(Path.GetFullPath(model.Directory)));
-        batcher = TranslationBatcher.For(translator, options.Batching);
+        batcher = TranslationBatcher.For(TranslatorFor, options.Batching);
         Metrics = new ServerMetrics(() => batcher.QueuedSentences);
         batcher.BatchDecoded += Metrics.RecordBatch;
 
@@ -111,11 +116,12 @@ public sealed partial class TranslationServer : IAsyncDisposable
         app.MapMetrics(MetricsPath, Metrics.Registry);
     }
 
-    public static TranslationServer Create(LoadedModel model, ServeOptions options)
+    /// <summary>A server of <paramref name="model"/>; <paramref name="rescorer"/>, an AR model, re-scores NAR length candidates.</summary>
+    /// <exception cref="NatEmException">An option is invalid or does not fit the model (a usage error).</exception>
+    public static TranslationServer Create(LoadedModel model, ServeOptions options, ITranslationModel? rescorer = null)
     {
         options.Validate();
-        options.Decoding.ValidateWidth(model.Manifest.Config, model.Manifest.Kind);
-        return new TranslationServer(model, options);
+        return new TranslationServer(model, Translator.For(model, options.Decoding, rescorer), options);
     }
 
     /// <summary>The bound addresses (with the real port when the URL asked for port 0); valid after <see cref="StartAsync"/>.</summary>
@@ -169,14 +175,15 @@ public sealed partial class TranslationServer : IAsyncDisposable
         using var deadline = CancellationTokenSource.CreateLinkedTokenSource(context.RequestAborted);
         deadline.CancelAfter(options.RequestTimeout);
         string[] texts;
-        TranslationOptions decoding;
+        Translator requested;
         Translation[] translations;
         try
         {
             var request = await ReadRequestAsync(context.Request, deadline.Token);
             texts = CheckTexts(request.Texts);
-            decoding = DecodingFor(request);
-            translations = await batcher.TranslateAsync(translator.Encode(texts, decoding), decoding, deadline.Token);
+            requested = TranslatorFor(request);
+            // Requests override decoding, never --max-input-tokens, so the server's translator (which reports truncation) encodes them all.
+            translations = await batcher.TranslateAsync(translator.Encode(texts), requested.Options, deadline.Token);
         }
         catch (RequestRejected rejected)
         {
@@ -203,7 +210,7 @@ public sealed partial class TranslationServer : IAsyncDisposable
             logger.LogError(e, "translation failed (error id {ErrorId})", id);
             return Results.Json(new ErrorResponse($"translation failed: {e.Message}", id), ApiJson.Options, statusCode: StatusCodes.Status500InternalServerError);
         }
-        bool withNBest = decoding.Beam.NBest > 1 && translator.Model.Model is ArTransformer;
+        bool withNBest = requested.Options.Beam.NBest > 1 && IsAutoregressive;
         var results = translations.Select(t => new TranslationResult(t.Text, t.Score,
             withNBest ? t.NBest.Select(h => new NBestEntry(h.Text, h.Score)).ToList() : null)).ToList();
         return Results.Json(new TranslateResponse(results, modelName, clock.Elapsed.TotalMilliseconds), ApiJson.Options);
@@ -249,39 +256,43 @@ public sealed partial class TranslationServer : IAsyncDisposable
         return Array.ConvertAll(texts, text => text!);
     }
 
-    /// <summary>The server's decoding options with the request's overrides, which must suit the model kind.</summary>
-    private TranslationOptions DecodingFor(TranslateRequest request)
+    private bool IsAutoregressive => model.Manifest.Kind == ModelKind.Autoregressive;
+
+    /// <summary>The translator of the server's decoding options with the request's overrides, which must suit the model kind.</summary>
+    private Translator TranslatorFor(TranslateRequest request)
     {
         var decoding = options.Decoding;
-        bool isAr = translator.Model.Model is ArTransformer;
         if (request.Decoder is { } decoderName)
         {
-            if (isAr) throw new RequestRejected(StatusCodes.Status400BadRequest, "decoder: applies to non-autoregressive models only; this model is autoregressive");
-            var decoder = Enum.GetValues<NarDecoder>().Where(d => d.ToString().Equals(decoderName, StringComparison.OrdinalIgnoreCase)).Cast<NarDecoder?>().FirstOrDefault()
-                ?? throw new RequestRejected(StatusCodes.Status400BadRequest, $"decoder: unknown '{decoderName}' (expected odd, argmax or dedup)");
+            if (IsAutoregressive) throw new RequestRejected(StatusCodes.Status400BadRequest, "decoder: applies to non-autoregressive models only; this model is autoregressive");
+            if (!EnumOptions.TryParse<NarDecoder>(decoderName, out var decoder))
+                throw new RequestRejected(StatusCodes.Status400BadRequest, EnumOptions.Error<NarDecoder>("decoder", decoderName));
             decoding = decoding with { Nar = decoding.Nar with { Decoder = decoder } };
         }
         if (request.Nbest is { } nbest)
         {
-            if (!isAr) throw new RequestRejected(StatusCodes.Status400BadRequest, "nbest: applies to autoregressive models only; this model is non-autoregressive");
+            if (!IsAutoregressive) throw new RequestRejected(StatusCodes.Status400BadRequest, "nbest: applies to autoregressive models only; this model is non-autoregressive");
             if (nbest < 1 || nbest > decoding.Beam.Beam)
                 throw new RequestRejected(StatusCodes.Status400BadRequest, $"nbest: must be between 1 and the server's beam ({decoding.Beam.Beam})");
             decoding = decoding with { Beam = decoding.Beam with { NBest = nbest } };
         }
         try
         {
-            decoding.ValidateWidth(translator.Model.Manifest.Config, translator.Model.Manifest.Kind);
+            return TranslatorFor(decoding);
         }
         catch (NatEmException e) when (e.ExitCode == ExitCodes.Usage)
         {
             throw new RequestRejected(StatusCodes.Status400BadRequest, e.Message);
         }
-        return decoding;
     }
+
+    /// <summary>The translator of these options, built (and its options checked) once per distinct options.</summary>
+    private Translator TranslatorFor(TranslationOptions decoding) =>
+        decoding == translator.Options ? translator : variants.GetOrAdd(decoding, translator.With);
 
     private JsonObject Describe(LoadedModel model)
     {
-        bool isAr = model.Model is ArTransformer;
+        bool isAr = IsAutoregressive;
         var decoding = isAr
             ? new JsonObject { ["beam"] = options.Decoding.Beam.Beam }
             : new JsonObject { ["decoder"] = options.Decoding.Nar.Decoder.ToString().ToLowerInvariant(), ["length_beam"] = options.Decoding.Nar.LengthBeam };

@@ -34,19 +34,34 @@ public sealed record BeamSearchOptions
     }
 }
 
-/// <summary>A decoded output: tokens (without bos/eos), the ranking score and the total log-probability.</summary>
-public sealed record Hypothesis(int[] Tokens, double Score, double LogProb);
+/// <summary>A decoded output: tokens (without bos/eos) and the score that ranks it.</summary>
+public sealed record Hypothesis(int[] Tokens, double Score);
 
 /// <summary>
 /// Batched beam search over an <see cref="ArTransformer"/> with an incremental key/value cache. Finished
 /// sentences leave the batch; a sentence finishes when it has Beam complete hypotheses (fairseq's rule).
+/// Beam 1 is greedy search.
 /// </summary>
-public sealed class BeamSearch(ArTransformer model)
+public sealed class BeamSearch : IGenerator
 {
-    /// <summary>Decodes every source; for each returns up to NBest hypotheses, best first.</summary>
-    public Hypothesis[][] Generate(IReadOnlyList<int[]> sources, BeamSearchOptions options)
+    private readonly ArTransformer model;
+    private readonly BeamSearchOptions options;
+
+    /// <exception cref="NatEmException">The options are out of range (a usage error).</exception>
+    public BeamSearch(ArTransformer model, BeamSearchOptions options)
     {
         options.Validate();
+        this.model = model;
+        this.options = options;
+    }
+
+    public ITranslationModel Model => model;
+    public BeamSearchOptions Options => options;
+    public SearchWidth Width => new("--beam", options.Beam);
+
+    /// <summary>Decodes every source; for each returns up to NBest hypotheses, best first.</summary>
+    public Hypothesis[][] Generate(IReadOnlyList<int[]> sources)
+    {
         var results = new Hypothesis[sources.Count][];
         if (sources.Count == 0) return results;
         model.Module.eval();
@@ -149,10 +164,17 @@ public sealed class BeamSearch(ArTransformer model)
         for (int s = 0; s < sources.Count; s++)
             results[s] = finished[s].Count > 0
                 ? finished[s].OrderByDescending(h => h.Score).Take(options.NBest).ToArray()
-                : [new Hypothesis([], double.NegativeInfinity, double.NegativeInfinity)];
+                : [new Hypothesis([], double.NegativeInfinity)];
         return results;
     }
 
+    Generation[] IGenerator.Generate(IReadOnlyList<int[]> sources) => Generate(sources).Select(n => new Generation(n)).ToArray();
+
+    public long BatchBytes(int sentences, int width, int sourceLength) =>
+        DecodingMemory.BeamSearchBytes(model.Config, sentences, width, sourceLength, options.OutputLimit(sourceLength, model.Config));
+
+    public WorkCost Cost(double sourceTokens, double targetTokens) => DecoderCost.ArSentence(model.Config, sourceTokens, targetTokens + 1, options.Beam);
+
     private static Hypothesis Finish(int[] tokens, float logProb, double lengthPenalty) =>
-        new(tokens, logProb / Math.Pow(tokens.Length + 1, lengthPenalty), logProb);
+        new(tokens, logProb / Math.Pow(tokens.Length + 1, lengthPenalty));
 }

@@ -75,7 +75,6 @@ public sealed class TopKBatch
     public int K { get; }
     public ReadOnlyMemory<int> Ids { get; }
     public ReadOnlyMemory<float> LogProbs { get; }
-    public int LengthOf(int sentence) => _lengths[sentence];
 
     /// <summary>The table of one sentence, a view of the batch's arrays (validated, not copied).</summary>
     public TopKTable Sentence(int sentence)

@@ -39,11 +39,29 @@ public sealed record NarOutput(int[] Tokens, double Score, int PredictedLength, 
 /// candidate in one forward pass, pick tokens per position (argmax / dedup / ODD), then keep the best
 /// candidate by mean token log-probability, or by the AR model's length-normalized score when a re-scorer is given.
 /// </summary>
-public sealed class NarGenerator(NarTransformer model, ArTransformer? rescorer = null)
+public sealed class NarGenerator : IGenerator
 {
-    public NarOutput[] Generate(IReadOnlyList<int[]> sources, NarDecodingOptions options)
+    private readonly NarTransformer model;
+    private readonly NarDecodingOptions options;
+    private readonly ArTransformer? rescorer;
+
+    /// <exception cref="NatEmException">The options are out of range (a usage error).</exception>
+    public NarGenerator(NarTransformer model, NarDecodingOptions options, ArTransformer? rescorer = null)
     {
         options.Validate();
+        this.model = model;
+        this.options = options;
+        this.rescorer = rescorer;
+    }
+
+    public ITranslationModel Model => model;
+    public NarDecodingOptions Options => options;
+    /// <summary>The AR model that re-scores the length candidates, if any.</summary>
+    public ArTransformer? Rescorer => rescorer;
+    public SearchWidth Width => new("--length-beam", options.LengthBeam);
+
+    public NarOutput[] Generate(IReadOnlyList<int[]> sources)
+    {
         if (sources.Count == 0) return [];
         int beam = options.LengthBeam, k = DeduplicatedDecoding.DefaultCandidates;
         int[] lengths;
@@ -90,6 +108,21 @@ public sealed class NarGenerator(NarTransformer model, ArTransformer? rescorer =
         return Enumerable.Range(0, sources.Count)
             .Select(s => candidates.Skip(s * beam).Take(beam).MaxBy(c => c.Score)!)
             .ToArray();
+    }
+
+    Generation[] IGenerator.Generate(IReadOnlyList<int[]> sources) =>
+        Generate(sources).Select(o => new Generation([new Hypothesis(o.Tokens, o.Score)], o.RawArgmax, o.PredictedLength)).ToArray();
+
+    public long BatchBytes(int sentences, int width, int sourceLength) =>
+        DecodingMemory.NarBytes(model.Config, sentences, width, sourceLength, NarDecodingOptions.TargetLimit(sourceLength, model.Config));
+
+    /// <summary>One pass over every length candidate, plus AR scoring of each when a re-scorer chooses among several.</summary>
+    public WorkCost Cost(double sourceTokens, double targetTokens)
+    {
+        var decoding = DecoderCost.ParallelPass(model.Config, sourceTokens, targetTokens, options.LengthBeam);
+        return rescorer is not null && options.LengthBeam > 1
+            ? decoding + DecoderCost.ParallelPass(rescorer.Config, sourceTokens, targetTokens + 1, options.LengthBeam)
+            : decoding;
     }
 
     private static double TopLogProbSum(TopKTable sentence)

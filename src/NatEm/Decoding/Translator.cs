@@ -18,49 +18,13 @@ public sealed record TranslationOptions
     /// Options that need more for a single input are usage errors; batches that would need more are split.</summary>
     public long MemoryBudgetBytes { get; init; } = DecodingMemory.DefaultBudgetBytes;
 
+    /// <summary>The checks that need no model; <see cref="Generators.Create"/> makes them, with the rest.</summary>
     public void Validate()
     {
-        Beam.Validate();
-        Nar.Validate();
         if (BatchSize < 1) throw new NatEmException("--batch-size must be at least 1", ExitCodes.Usage);
         if (MaxInputTokens < 1) throw new NatEmException("--max-input-tokens must be at least 1", ExitCodes.Usage);
         if (MemoryBudgetBytes < 1) throw new NatEmException("the decoding memory budget must be positive", ExitCodes.Usage);
     }
-
-    /// <summary>
-    /// Also bounds the options by the model: <see cref="ValidateWidth"/>, and a batch of BatchSize one-token inputs
-    /// must fit the memory budget too.
-    /// </summary>
-    public void Validate(TransformerConfig model, ModelKind kind)
-    {
-        ValidateWidth(model, kind);
-        int width = kind == ModelKind.Autoregressive ? Beam.Beam : Nar.LengthBeam;
-        DecodingMemory.Require("--batch-size", BatchSize, b => BatchBytes(model, kind, b, width, 1), MemoryBudgetBytes,
-            $"even for one-token inputs at {(kind == ModelKind.Autoregressive ? "--beam" : "--length-beam")} {width}");
-    }
-
-    /// <summary>Inputs must fit the model's positions, and one input of MaxInputTokens tokens must fit the memory
-    /// budget at the chosen beam or length beam (batches are split to fit it).</summary>
-    public void ValidateWidth(TransformerConfig model, ModelKind kind)
-    {
-        Validate();
-        int longestInput = model.MaxPositions - 2;
-        if (MaxInputTokens > longestInput)
-            throw new NatEmException($"--max-input-tokens {MaxInputTokens} exceeds the {longestInput} source tokens the model's positions cover", ExitCodes.Usage);
-        var (option, width) = kind == ModelKind.Autoregressive ? ("--beam", Beam.Beam) : ("--length-beam", Nar.LengthBeam);
-        DecodingMemory.Require(option, width, w => BatchBytes(model, kind, 1, w, MaxInputTokens), MemoryBudgetBytes,
-            $"for one input of {MaxInputTokens} tokens (--max-input-tokens)");
-    }
-
-    /// <summary>The memory estimate of decoding <paramref name="sentences"/> inputs of up to <paramref name="sourceLength"/> tokens.</summary>
-    public long BatchBytes(TransformerConfig model, ModelKind kind, int sentences, int width, int sourceLength) =>
-        kind == ModelKind.Autoregressive
-            ? DecodingMemory.BeamSearchBytes(model, sentences, width, sourceLength, Beam.OutputLimit(sourceLength, model))
-            : DecodingMemory.NarBytes(model, sentences, width, sourceLength, NarDecodingOptions.TargetLimit(sourceLength, model));
-
-    /// <summary>The memory estimate of one batch of these sources with these options.</summary>
-    public long BatchBytes(TransformerConfig model, ModelKind kind, int sentences, int sourceLength) =>
-        BatchBytes(model, kind, sentences, kind == ModelKind.Autoregressive ? Beam.Beam : Nar.LengthBeam, sourceLength);
 }
 
 /// <summary>
@@ -71,34 +35,69 @@ public sealed record Translation(string Text, double Score, int[] Tokens, IReadO
     int[]? RawTokens = null, int? PredictedLength = null);
 
 /// <summary>
-/// Text in, text out: normalizes, encodes, decodes in length-sorted batches with an AR or NAR model
-/// (optionally re-scoring NAR candidates with an AR model), restores input order and detokenizes.
+/// Text in, text out: normalizes, encodes, decodes in length-sorted batches with the generator chosen for the model
+/// (<see cref="Generators.Create"/>, which also validates the options, once), restores input order and detokenizes.
 /// Empty lines translate to empty lines.
 /// </summary>
-public sealed class Translator(LoadedModel model, ArTransformer? rescorer = null)
+public sealed class Translator
 {
-    public LoadedModel Model => model;
+    private readonly ISubwordTokenizer tokenizer;
 
+    /// <summary>A translator with <paramref name="model"/>'s generator; <paramref name="rescorer"/>, an AR model, re-scores NAR length candidates.</summary>
+    /// <exception cref="NatEmException">The options are invalid or do not fit the model (a usage error).</exception>
+    public Translator(ITranslationModel model, ISubwordTokenizer tokenizer, TranslationOptions? options = null, ITranslationModel? rescorer = null)
+    {
+        options ??= new TranslationOptions();
+        Generator = Generators.Create(model, options, rescorer);
+        this.tokenizer = tokenizer;
+        Options = options;
+        Rescorer = rescorer;
+    }
+
+    /// <summary>A translator with a loaded model directory's model and tokenizer.</summary>
+    public static Translator For(LoadedModel model, TranslationOptions? options = null, ITranslationModel? rescorer = null) =>
+        new(model.Model, model.Tokenizer, options, rescorer);
+
+    private Translator(Translator other, TranslationOptions options)
+    {
+        Generator = other.Generator;
+        tokenizer = other.tokenizer;
+        Options = options;
+        Rescorer = other.Rescorer;
+    }
+
+    public IGenerator Generator { get; }
+    public TranslationOptions Options { get; }
+    public ITranslationModel Model => Generator.Model;
     /// <summary>The AR model that re-scores NAR length candidates, if any.</summary>
-    public ArTransformer? Rescorer => rescorer;
+    public ITranslationModel? Rescorer { get; }
+
+    /// <summary>The same model, tokenizer and re-scorer with other options (validated anew).</summary>
+    public Translator With(TranslationOptions options) => new(Model, tokenizer, options, Rescorer);
+
+    /// <summary>
+    /// The same generator with another batch size. Unlike --batch-size, a batch size set here is not checked against
+    /// the memory budget: batches that would need more are split anyway.
+    /// </summary>
+    public Translator WithBatchSize(int batchSize) =>
+        batchSize >= 1 ? new(this, Options with { BatchSize = batchSize }) : throw new ArgumentOutOfRangeException(nameof(batchSize));
 
     /// <summary>Called once per input truncated to MaxInputTokens, with its 0-based index.</summary>
     public event Action<int, int>? Truncated;
 
-    public Translation[] Translate(IReadOnlyList<string> lines, TranslationOptions options) => TranslateIds(Encode(lines, options), options);
+    public Translation[] Translate(IReadOnlyList<string> lines) => TranslateIds(Encode(lines));
 
     /// <summary>Normalized, subword-encoded lines, each truncated to MaxInputTokens.</summary>
-    public int[][] Encode(IReadOnlyList<string> lines, TranslationOptions options)
+    public int[][] Encode(IReadOnlyList<string> lines)
     {
-        options.Validate(model.Model.Config, model.Model.Kind);
         var sources = new int[lines.Count][];
         for (int i = 0; i < lines.Count; i++)
         {
-            var ids = model.Tokenizer.Encode(TextNormalizer.Normalize(lines[i]));
-            if (ids.Length > options.MaxInputTokens)
+            var ids = tokenizer.Encode(TextNormalizer.Normalize(lines[i]));
+            if (ids.Length > Options.MaxInputTokens)
             {
                 Truncated?.Invoke(i, ids.Length);
-                ids = ids[..options.MaxInputTokens];
+                ids = ids[..Options.MaxInputTokens];
             }
             sources[i] = ids;
         }
@@ -106,34 +105,33 @@ public sealed class Translator(LoadedModel model, ArTransformer? rescorer = null
     }
 
     /// <summary>Decodes token-id sources; output order equals input order. Progress counts sources decoded, from (0, total).</summary>
-    public Translation[] TranslateIds(IReadOnlyList<int[]> sources, TranslationOptions options, IProgress<(int Done, int Total)>? progress = null)
+    public Translation[] TranslateIds(IReadOnlyList<int[]> sources, IProgress<(int Done, int Total)>? progress = null)
     {
-        options.ValidateWidth(model.Model.Config, model.Model.Kind);
         var results = new Translation[sources.Count];
         var order = Enumerable.Range(0, sources.Count).Where(i => sources[i].Length > 0).OrderBy(i => sources[i].Length).ToArray();
         foreach (var i in Enumerable.Range(0, sources.Count).Where(i => sources[i].Length == 0))
             results[i] = new Translation("", 0, [], [("", 0)]);
         int done = sources.Count - order.Length;
         progress?.Report((done, sources.Count));
-        foreach (var chunk in Batches(order, sources, options))
+        foreach (var chunk in Batches(order, sources))
         {
-            var batch = chunk.Select(i => sources[i]).ToList();
-            var decoded = Decode(batch, options);
-            for (int j = 0; j < chunk.Length; j++) results[chunk[j]] = decoded[j];
+            var decoded = Generator.Generate(chunk.Select(i => sources[i]).ToList());
+            for (int j = 0; j < chunk.Length; j++) results[chunk[j]] = ToTranslation(decoded[j]);
             progress?.Report((done += chunk.Length, sources.Count));
         }
         return results;
     }
 
     /// <summary>Consecutive runs of the length-sorted inputs, each at most BatchSize long and within the memory budget.</summary>
-    private IEnumerable<int[]> Batches(int[] sortedByLength, IReadOnlyList<int[]> sources, TranslationOptions options)
+    private IEnumerable<int[]> Batches(int[] sortedByLength, IReadOnlyList<int[]> sources)
     {
         var batch = new List<int>();
+        int width = Generator.Width.Value;
         foreach (var i in sortedByLength)
         {
             // Sorted ascending, so the newest input is the batch's longest.
-            if (batch.Count > 0 && (batch.Count == options.BatchSize
-                    || options.BatchBytes(model.Model.Config, model.Model.Kind, batch.Count + 1, sources[i].Length) > options.MemoryBudgetBytes))
+            if (batch.Count > 0 && (batch.Count == Options.BatchSize
+                    || Generator.BatchBytes(batch.Count + 1, width, sources[i].Length) > Options.MemoryBudgetBytes))
             {
                 yield return [.. batch];
                 batch.Clear();
@@ -143,23 +141,12 @@ public sealed class Translator(LoadedModel model, ArTransformer? rescorer = null
         if (batch.Count > 0) yield return [.. batch];
     }
 
-    private Translation[] Decode(IReadOnlyList<int[]> batch, TranslationOptions options)
+    private Translation ToTranslation(Generation generation)
     {
-        switch (model.Model)
-        {
-            case ArTransformer ar:
-                return new BeamSearch(ar).Generate(batch, options.Beam)
-                    .Select(hyps => new Translation(Detokenize(hyps[0].Tokens), hyps[0].Score, hyps[0].Tokens,
-                        hyps.Select(h => (Detokenize(h.Tokens), h.Score)).ToList()))
-                    .ToArray();
-            case NarTransformer nar:
-                return new NarGenerator(nar, rescorer).Generate(batch, options.Nar)
-                    .Select(o => new Translation(Detokenize(o.Tokens), o.Score, o.Tokens, [(Detokenize(o.Tokens), o.Score)], o.RawArgmax, o.PredictedLength))
-                    .ToArray();
-            default:
-                throw new NotSupportedException(model.Model.GetType().Name);
-        }
+        var best = generation.Hypotheses[0];
+        return new Translation(Detokenize(best.Tokens), best.Score, best.Tokens,
+            generation.Hypotheses.Select(h => (Detokenize(h.Tokens), h.Score)).ToList(), generation.RawTokens, generation.PredictedLength);
     }
 
-    private string Detokenize(int[] tokens) => model.Tokenizer.Decode(tokens);
+    private string Detokenize(int[] tokens) => tokenizer.Decode(tokens);
 }

@@ -225,8 +225,7 @@ public sealed class EmRun
         {
             var r = report with { ArValidBleu = ValidationBleu.Score(teacher.Value, data.Tokenizer, valid) };
             if (nar is null) return r;
-            var generator = new NarGenerator(nar.Value);
-            var odd = generator.Generate(valid.Source, new NarDecodingOptions { Decoder = NarDecoder.Odd });
+            var odd = new NarGenerator(nar.Value, new NarDecodingOptions { Decoder = NarDecoder.Odd }).Generate(valid.Source);
             var bleu = new Bleu();
             string Text(IEnumerable<int> ids) => data.Tokenizer.Decode(ids);
             return r with

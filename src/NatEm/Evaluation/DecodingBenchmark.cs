@@ -9,8 +9,8 @@ using TorchSharp;
 
 namespace NatEm.Evaluation;
 
-/// <summary>A decoder under test: a name, the translator and its options (the batch size is set by the benchmark).</summary>
-public sealed record BenchDecoder(string Name, Translator Translator, TranslationOptions Options);
+/// <summary>A decoder under test: a name and the translator with its options (the batch size is set by the benchmark).</summary>
+public sealed record BenchDecoder(string Name, Translator Translator);
 
 /// <summary>A NAR model to benchmark and the label its decoders' names start with.</summary>
 public sealed record BenchNarModel(string Label, LoadedModel Model);
@@ -124,26 +124,23 @@ public static class DecodingBenchmark
         if (nars.Count == 0) throw new NatEmException("at least one NAR model is needed", ExitCodes.Usage);
         if (nars.GroupBy(n => n.Label).FirstOrDefault(g => g.Count() > 1) is { } repeated)
             throw new NatEmException($"NAR model label '{repeated.Key}' is given twice", ExitCodes.Usage);
-        var arTranslator = new Translator(ar);
         var decoders = new List<BenchDecoder>
         {
-            new("AR greedy", arTranslator, new TranslationOptions { Beam = BeamSearchOptions.Greedy }),
-            new(ArBeam4, arTranslator, new TranslationOptions { Beam = new BeamSearchOptions { Beam = 4 } }),
+            new("AR greedy", Translator.For(ar, new TranslationOptions { Beam = BeamSearchOptions.Greedy })),
+            new(ArBeam4, Translator.For(ar, new TranslationOptions { Beam = new BeamSearchOptions { Beam = 4 } })),
         };
         NarDecoder[] narDecoders = fullGrid ? [NarDecoder.Argmax, NarDecoder.Dedup, NarDecoder.Odd] : [NarDecoder.Argmax, NarDecoder.Odd];
         foreach (var (label, nar) in nars)
         {
-            var alone = new Translator(nar);
-            var rescored = new Translator(nar, (ArTransformer)ar.Model);
             foreach (var decoder in narDecoders)
             {
                 string name = $"{label} {decoder.ToString().ToLowerInvariant()}";
                 var plain = new NarDecodingOptions { Decoder = decoder };
-                decoders.Add(new(name, alone, new TranslationOptions { Nar = plain }));
+                decoders.Add(new(name, Translator.For(nar, new TranslationOptions { Nar = plain })));
                 if (!fullGrid && decoder != NarDecoder.Odd) continue;
                 var lengthBeam3 = new TranslationOptions { Nar = plain with { LengthBeam = 3 } };
-                decoders.Add(new($"{name}, length beam 3", alone, lengthBeam3));
-                decoders.Add(new($"{name}, length beam 3, AR re-scoring", rescored, lengthBeam3));
+                decoders.Add(new($"{name}, length beam 3", Translator.For(nar, lengthBeam3)));
+                decoders.Add(new($"{name}, length beam 3, AR re-scoring", Translator.For(nar, lengthBeam3, rescorer: ar.Model)));
             }
         }
         return decoders;
@@ -184,10 +181,10 @@ public static class DecodingBenchmark
         var throughput = new List<ThroughputResult>();
         foreach (int batchSize in options.BatchSizes.Distinct().Order())
         {
-            var batchOptions = decoder.Options with { BatchSize = batchSize };
-            Decode(decoder.Translator, warmup, batchOptions);
+            var translator = decoder.Translator.WithBatchSize(batchSize);
+            Decode(translator, warmup);
             var best = Enumerable.Range(0, options.Repeats)
-                .Select(_ => batchSize == 1 ? TimeEachSentence(decoder.Translator, split.Source, batchOptions) : TimeWhole(decoder.Translator, split.Source, batchOptions))
+                .Select(_ => batchSize == 1 ? TimeEachSentence(translator, split.Source) : TimeWhole(translator, split.Source))
                 .MinBy(run => run.Seconds)!;
             if (batchSize == 1) latency = LatencyStatistics.From(best.SentenceMilliseconds!);
             largestBatchOutput = best.Output;
@@ -197,20 +194,19 @@ public static class DecodingBenchmark
         using var process = Process.GetCurrentProcess();
         double? floorMs = machine is null
             ? null
-            : 1000 * DecoderCost.PerSentence(decoder.Translator, decoder.Options, lengths.MeanSourceTokens, lengths.MeanTargetTokens).FloorSeconds(machine);
+            : 1000 * machine.FloorSeconds(decoder.Translator.Generator.Cost(lengths.MeanSourceTokens, lengths.MeanTargetTokens));
 
         var (bleu, chrf) = Score(largestBatchOutput, split);
         return new DecoderBenchResult(decoder.Name, bleu, chrf, latency, throughput, process.PeakWorkingSet64,
             SpeedupAtBatch1: null, SpeedupAtLargestBatch: null, floorMs, latency?.MeanMs / floorMs);
     }
 
-    /// <summary>Decodes the whole split once at the options' batch size, after a warm-up: the figures `natem eval` reports.</summary>
-    public static (Translation[] Output, double Seconds) DecodeOnce(Translator translator, ParallelSplit split, TranslationOptions options,
-        int warmupSentences = 8)
+    /// <summary>Decodes the whole split once at the translator's batch size, after a warm-up: the figures `natem eval` reports.</summary>
+    public static (Translation[] Output, double Seconds) DecodeOnce(Translator translator, ParallelSplit split, int warmupSentences = 8)
     {
         using var _ = torch.no_grad();
-        Decode(translator, split.Source.Take(warmupSentences).ToList(), options);
-        var run = TimeWhole(translator, split.Source, options);
+        Decode(translator, split.Source.Take(warmupSentences).ToList());
+        var run = TimeWhole(translator, split.Source);
         return (run.Output, run.Seconds);
     }
 
@@ -223,30 +219,30 @@ public static class DecodingBenchmark
 
     private sealed record TimedRun(Translation[] Output, double Seconds, double[]? SentenceMilliseconds);
 
-    private static TimedRun TimeWhole(Translator translator, IReadOnlyList<int[]> sources, TranslationOptions options)
+    private static TimedRun TimeWhole(Translator translator, IReadOnlyList<int[]> sources)
     {
         var watch = Stopwatch.StartNew();
-        var output = Decode(translator, sources, options);
+        var output = Decode(translator, sources);
         return new TimedRun(output, watch.Elapsed.TotalSeconds, null);
     }
 
     /// <summary>Batch 1: each sentence decoded alone and timed on its own, so that latency percentiles are real per-sentence times.</summary>
-    private static TimedRun TimeEachSentence(Translator translator, IReadOnlyList<int[]> sources, TranslationOptions options)
+    private static TimedRun TimeEachSentence(Translator translator, IReadOnlyList<int[]> sources)
     {
         var output = new Translation[sources.Count];
         var milliseconds = new double[sources.Count];
         for (int i = 0; i < sources.Count; i++)
         {
             var watch = Stopwatch.StartNew();
-            output[i] = Decode(translator, [sources[i]], options)[0];
+            output[i] = Decode(translator, [sources[i]])[0];
             milliseconds[i] = watch.Elapsed.TotalMilliseconds;
         }
         return new TimedRun(output, milliseconds.Sum() / 1000, milliseconds);
     }
 
-    private static Translation[] Decode(Translator translator, IReadOnlyList<int[]> sources, TranslationOptions options)
+    private static Translation[] Decode(Translator translator, IReadOnlyList<int[]> sources)
     {
         using var scope = torch.NewDisposeScope();
-        return translator.TranslateIds(sources, options);
+        return translator.TranslateIds(sources);
     }
 }

@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using NatEm.Decoding;
 using TorchSharp;
 using static TorchSharp.torch;
 
@@ -18,6 +19,13 @@ public sealed record MachineSpeedOptions
 /// <summary>This machine's libtorch matrix-product rate and memory bandwidth at the current thread count.</summary>
 public sealed record MachineSpeed(double MatmulGflops, double CopyGigabytesPerSecond)
 {
+    /// <summary>
+    /// The floor: the time <paramref name="work"/> needs at least on this machine, if it either computes at the full
+    /// matrix-product rate or streams its bytes at the full copy bandwidth, whichever binds.
+    /// </summary>
+    public double FloorSeconds(WorkCost work) =>
+        Math.Max(work.Flops / (MatmulGflops * 1e9), work.Bytes / (CopyGigabytesPerSecond * 1e9));
+
     public static MachineSpeed Measure(MachineSpeedOptions? options = null)
     {
         options ??= new MachineSpeedOptions();

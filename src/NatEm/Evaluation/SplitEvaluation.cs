@@ -16,14 +16,17 @@ public sealed record SplitEvaluationResult(
 
 public static class SplitEvaluation
 {
-    /// <summary>Decodes the split's token ids with <paramref name="translator"/>; returns the scores and the translations in split order.</summary>
-    public static (SplitEvaluationResult Result, Translation[] Translations) Run(Translator translator, TranslationOptions options, ParallelSplit split)
+    /// <summary>
+    /// Decodes the split's token ids with <paramref name="translator"/>; returns the scores, under the name
+    /// <paramref name="model"/>, and the translations in split order.
+    /// </summary>
+    public static (SplitEvaluationResult Result, Translation[] Translations) Run(string model, Translator translator, ParallelSplit split)
     {
-        var (translations, seconds) = DecodingBenchmark.DecodeOnce(translator, split, options);
+        var (translations, seconds) = DecodingBenchmark.DecodeOnce(translator, split);
         var (bleu, chrf) = DecodingBenchmark.Score(translations, split);
         long targetTokens = translations.Sum(t => (long)t.Tokens.Length);
-        bool nar = translator.Model.Model.Kind == ModelKind.NonAutoregressive;
-        var result = new SplitEvaluationResult(translator.Model.Directory, split.Name, bleu, chrf, split.Count,
+        bool nar = translator.Model.Kind == ModelKind.NonAutoregressive;
+        var result = new SplitEvaluationResult(model, split.Name, bleu, chrf, split.Count,
             seconds, split.Count / seconds, targetTokens / seconds,
             // Empty sources are not decoded; their empty output counts as length 0.
             nar ? OutputStatistics.RepetitionRate(translations.Select(t => t.RawTokens ?? [])) : null,

@@ -18,8 +18,8 @@ public static class ValidationBleu
     public static double Score(ITranslationModel model, ISubwordTokenizer tokenizer, ParallelSplit split, TranslationOptions? options = null,
         IProgress<(int Done, int Total)>? progress = null)
     {
-        var translator = new Translator(new LoadedModel("", null!, model, tokenizer));
-        var hypotheses = translator.TranslateIds(split.Source, options ?? FastDecoding, progress).Select(t => t.Text).ToList();
+        var translator = new Translator(model, tokenizer, options ?? FastDecoding);
+        var hypotheses = translator.TranslateIds(split.Source, progress).Select(t => t.Text).ToList();
         return new Bleu().CorpusScore(hypotheses, split.TargetText).Score;
     }
 }

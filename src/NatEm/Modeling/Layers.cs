@@ -29,26 +29,20 @@ public sealed class FeedForward : nn.Module
         precision.Linear(contractStack, nn.functional.dropout(nn.functional.relu(precision.Linear(expandStack, x)), dropout, training));
 }
 
-/// <summary>A residual sub-layer wrapper: pre-norm x + f(norm(x)) or post-norm norm(x + f(x)).</summary>
+/// <summary>A pre-norm residual sub-layer: x + f(norm(x)).</summary>
 public sealed class Residual : nn.Module
 {
     private readonly LayerNorm norm;
-    private readonly bool preNorm;
     private readonly double dropout;
 
-    public Residual(string name, int modelDim, bool preNorm, double dropout) : base(name)
+    public Residual(string name, int modelDim, double dropout) : base(name)
     {
         norm = nn.LayerNorm(modelDim);
-        this.preNorm = preNorm;
         this.dropout = dropout;
         RegisterComponents();
     }
 
-    public Tensor Forward(Tensor x, Func<Tensor, Tensor> sublayer)
-    {
-        if (preNorm) return x + nn.functional.dropout(sublayer(norm.forward(x)), dropout, training);
-        return norm.forward(x + nn.functional.dropout(sublayer(x), dropout, training));
-    }
+    public Tensor Forward(Tensor x, Func<Tensor, Tensor> sublayer) => x + nn.functional.dropout(sublayer(norm.forward(x)), dropout, training);
 }
 
 public sealed class EncoderLayer : nn.Module
@@ -61,8 +55,8 @@ public sealed class EncoderLayer : nn.Module
     {
         selfAttention = new MultiHeadAttention("self_attn", c.ModelDim, c.Heads, c.AttentionDropout, precision);
         feedForward = new FeedForward("ffn", c.ModelDim, c.FeedForwardDim, c.Dropout, precision);
-        attentionBlock = new Residual("self_attn_block", c.ModelDim, c.PreNorm, c.Dropout);
-        feedForwardBlock = new Residual("ffn_block", c.ModelDim, c.PreNorm, c.Dropout);
+        attentionBlock = new Residual("self_attn_block", c.ModelDim, c.Dropout);
+        feedForwardBlock = new Residual("ffn_block", c.ModelDim, c.Dropout);
         RegisterComponents();
     }
 
@@ -85,9 +79,9 @@ public sealed class DecoderLayer : nn.Module
         selfAttention = new MultiHeadAttention("self_attn", c.ModelDim, c.Heads, c.AttentionDropout, precision);
         encoderAttention = new MultiHeadAttention("encoder_attn", c.ModelDim, c.Heads, c.AttentionDropout, precision);
         feedForward = new FeedForward("ffn", c.ModelDim, c.FeedForwardDim, c.Dropout, precision);
-        selfAttentionBlock = new Residual("self_attn_block", c.ModelDim, c.PreNorm, c.Dropout);
-        encoderAttentionBlock = new Residual("encoder_attn_block", c.ModelDim, c.PreNorm, c.Dropout);
-        feedForwardBlock = new Residual("ffn_block", c.ModelDim, c.PreNorm, c.Dropout);
+        selfAttentionBlock = new Residual("self_attn_block", c.ModelDim, c.Dropout);
+        encoderAttentionBlock = new Residual("encoder_attn_block", c.ModelDim, c.Dropout);
+        feedForwardBlock = new Residual("ffn_block", c.ModelDim, c.Dropout);
         RegisterComponents();
     }
 
@@ -118,17 +112,13 @@ public sealed class DecoderLayer : nn.Module
 /// <summary>Encoder states with the attention mask over them (true = real token), [B, 1, 1, S].</summary>
 public sealed record EncoderOutput(Tensor States, Tensor KeyMask)
 {
-    /// <summary>Real-token mask [B, S].</summary>
-    public Tensor TokenMask => KeyMask.squeeze(1).squeeze(1);
-
     public EncoderOutput IndexSelect(Tensor rows) => new(States.index_select(0, rows), KeyMask.index_select(0, rows));
 }
 
-/// <summary>Token embedding scaled by √d plus sinusoidal or learned positions.</summary>
+/// <summary>Token embedding scaled by √d plus sinusoidal positions.</summary>
 public sealed class Embeddings : nn.Module
 {
     private readonly Embedding tokens;
-    private readonly Embedding? learnedPositions;
     private readonly int modelDim;
     private readonly double scale;
     private readonly MixedPrecision precision;
@@ -145,7 +135,6 @@ public sealed class Embeddings : nn.Module
             nn.init.normal_(tokens.weight, 0, Math.Pow(c.ModelDim, -0.5));
             tokens.weight![Text.SpecialTokens.Pad].zero_();
         }
-        if (c.Positions == PositionKind.Learned) learnedPositions = nn.Embedding(c.MaxPositions, c.ModelDim);
         RegisterComponents();
     }
 
@@ -158,7 +147,6 @@ public sealed class Embeddings : nn.Module
     public Tensor Positions(long start, long length)
     {
         var positions = arange(start, start + length, dtype: ScalarType.Int64);
-        if (learnedPositions is not null) return learnedPositions.forward(positions);
         int half = modelDim / 2;
         var frequencies = exp(arange(half, dtype: ScalarType.Float32) * (-Math.Log(10000.0) / (half - 1)));
         var angles = positions.to_type(ScalarType.Float32).unsqueeze(1) * frequencies.unsqueeze(0);
@@ -174,13 +162,13 @@ public sealed class Embeddings : nn.Module
 public sealed class TransformerEncoder : nn.Module
 {
     private readonly ModuleList<EncoderLayer> layers;
-    private readonly LayerNorm? finalNorm;
+    private readonly LayerNorm finalNorm;
     private readonly double dropout;
 
     public TransformerEncoder(string name, TransformerConfig c, MixedPrecision precision) : base(name)
     {
         layers = new ModuleList<EncoderLayer>(Enumerable.Range(0, c.EncoderLayers).Select(i => new EncoderLayer($"layer{i}", c, precision)).ToArray());
-        if (c.PreNorm) finalNorm = nn.LayerNorm(c.ModelDim);
+        finalNorm = nn.LayerNorm(c.ModelDim);
         dropout = c.Dropout;
         RegisterComponents();
     }
@@ -191,7 +179,7 @@ public sealed class TransformerEncoder : nn.Module
         var keyMask = tokenMask.unsqueeze(1).unsqueeze(1);
         var x = nn.functional.dropout(embedded, dropout, training);
         foreach (var layer in layers) x = layer.Forward(x, keyMask);
-        return new EncoderOutput(finalNorm?.forward(x) ?? x, keyMask);
+        return new EncoderOutput(finalNorm.forward(x), keyMask);
     }
 }
 
@@ -199,25 +187,23 @@ public sealed class TransformerEncoder : nn.Module
 public sealed class TransformerDecoder : nn.Module
 {
     private readonly ModuleList<DecoderLayer> layers;
-    private readonly LayerNorm? finalNorm;
+    private readonly LayerNorm finalNorm;
     private readonly double dropout;
 
     public TransformerDecoder(string name, TransformerConfig c, MixedPrecision precision) : base(name)
     {
         layers = new ModuleList<DecoderLayer>(Enumerable.Range(0, c.DecoderLayers).Select(i => new DecoderLayer($"layer{i}", c, precision)).ToArray());
-        if (c.PreNorm) finalNorm = nn.LayerNorm(c.ModelDim);
+        finalNorm = nn.LayerNorm(c.ModelDim);
         dropout = c.Dropout;
         RegisterComponents();
     }
-
-    public int LayerCount => layers.Count;
 
     /// <summary>Decodes all positions at once; <paramref name="selfMask"/> is causal (AR) or a padding mask (NAR).</summary>
     public Tensor Forward(Tensor embedded, Tensor selfMask, EncoderOutput memory)
     {
         var x = nn.functional.dropout(embedded, dropout, training);
         foreach (var layer in layers) x = layer.Forward(x, selfMask, memory);
-        return finalNorm?.forward(x) ?? x;
+        return finalNorm.forward(x);
     }
 
     public DecoderState StartState(EncoderOutput memory, int maxSteps) =>
@@ -229,6 +215,6 @@ public sealed class TransformerDecoder : nn.Module
         var x = embedded;
         for (int i = 0; i < layers.Count; i++) x = layers[i].Step(x, state, i);
         state.Advance();
-        return finalNorm?.forward(x) ?? x;
+        return finalNorm.forward(x);
     }
 }

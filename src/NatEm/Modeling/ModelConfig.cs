@@ -5,8 +5,9 @@ namespace NatEm.Modeling;
 [JsonConverter(typeof(JsonStringEnumConverter<ModelKind>))]
 public enum ModelKind { Autoregressive, NonAutoregressive }
 
+/// <summary>How positions are encoded; sinusoidal is the only kind, named in model.json since format 1.</summary>
 [JsonConverter(typeof(JsonStringEnumConverter<PositionKind>))]
-public enum PositionKind { Sinusoidal, Learned }
+public enum PositionKind { Sinusoidal }
 
 /// <summary>How the NAR decoder's input at each target position is built.</summary>
 [JsonConverter(typeof(JsonStringEnumConverter<NarDecoderInput>))]
@@ -42,7 +43,10 @@ public sealed record TransformerConfig
     public int FeedForwardDim { get; init; } = 1024;
     public double Dropout { get; init; } = 0.1;
     public double AttentionDropout { get; init; } = 0.1;
-    /// <summary>Layer norm before each sub-layer (trains stably without long warm-up); false = original post-norm.</summary>
+    /// <summary>
+    /// Layer norm before each sub-layer (trains stably without long warm-up). Always true: model.json has recorded it
+    /// since format 1, and a file that says false (post-norm, which NatEm never trained) is rejected.
+    /// </summary>
     public bool PreNorm { get; init; } = true;
     public PositionKind Positions { get; init; } = PositionKind.Sinusoidal;
     /// <summary>Longest sequence (in subword tokens, incl. bos/eos) the positions cover.</summary>
@@ -80,6 +84,7 @@ public sealed record TransformerConfig
         Require(FeedForwardDim > 0, "FeedForwardDim must be positive");
         Require(Dropout is >= 0 and < 1 && AttentionDropout is >= 0 and < 1, "dropout must be in [0, 1)");
         Require(MaxPositions > 1 && MaxTargetLength > 0 && MaxLengthOffset > 0, "length limits must be positive");
+        Require(PreNorm, "pre_norm false (post-norm layers) is not supported");
     }
 }
 

@@ -36,9 +36,12 @@ public sealed class TranslationBatcher : IAsyncDisposable
         completion = Task.WhenAll([DispatchAsync(), .. workers]);
     }
 
-    /// <summary>A batcher decoding with <paramref name="translator"/>, each batch in one forward pass.</summary>
-    public static TranslationBatcher For(Translator translator, BatchingOptions options) =>
-        new((sources, decoding) => translator.TranslateIds(sources, decoding with { BatchSize = Math.Max(1, sources.Count) }), options);
+    /// <summary>
+    /// A batcher decoding each batch in one forward pass (split only where the memory budget requires), with the
+    /// translator <paramref name="translatorFor"/> gives for the batch's options.
+    /// </summary>
+    public static TranslationBatcher For(Func<TranslationOptions, Translator> translatorFor, BatchingOptions options) =>
+        new((sources, decoding) => translatorFor(decoding).WithBatchSize(Math.Max(1, sources.Count)).TranslateIds(sources), options);
 
     /// <summary>Raised on a worker thread after every decoded batch.</summary>
     public event Action<BatchReport>? BatchDecoded;

@@ -40,8 +40,7 @@ public static class Distillation
     private static CandidateLists<int[]> NBest(ArTransformer teacher, IReadOnlyList<int[]> sources, int beam, int nbest, string option, string folder,
         IProgress<(int Done, int Total)>? progress, CancellationToken cancel)
     {
-        var search = new BeamSearch(teacher);
-        var options = new BeamSearchOptions { Beam = beam, NBest = nbest };
+        var search = new BeamSearch(teacher, new BeamSearchOptions { Beam = beam, NBest = nbest });
         int batchSize = BatchSize(teacher.Config, sources, beam, option, DecodingMemory.DefaultBudgetBytes);
         return new ChunkedStage<int[]>(folder, ChunkCodec<int[]>.TokenIds).Run(sources.Count, nbest, (start, length) =>
         {
@@ -50,7 +49,7 @@ public static class Distillation
             foreach (var batch in order.Chunk(batchSize))
             {
                 cancel.ThrowIfCancellationRequested();
-                var hypotheses = search.Generate(batch.Select(i => sources[i]).ToList(), options);
+                var hypotheses = search.Generate(batch.Select(i => sources[i]).ToList());
                 for (int j = 0; j < batch.Length; j++)
                     lists[batch[j] - start] = Enumerable.Range(0, nbest).Select(n => hypotheses[j][Math.Min(n, hypotheses[j].Length - 1)].Tokens).ToArray();
             }

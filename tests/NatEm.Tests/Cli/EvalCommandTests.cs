@@ -33,7 +33,7 @@ public sealed class EvalCommandTests(TinyModels models)
         Assert.True(json.GetProperty("target_tokens_per_second").GetDouble() >= 0);
         // The default NAR decoding (ODD at the top predicted length), redone through the library.
         var test = models.Data.Split("test").Take(10);
-        var translations = new Translator(ModelStore.Load(models.Nar)).TranslateIds(test.Source, new TranslationOptions());
+        var translations = Translator.For(ModelStore.Load(models.Nar)).TranslateIds(test.Source);
         Assert.Equal(translations.Select(t => t.Text), hypotheses);
         Assert.Equal(OutputStatistics.RepetitionRate(translations.Select(t => t.RawTokens!)), json.GetProperty("repetition_rate").GetDouble(), 9);
         Assert.Equal(OutputStatistics.LengthAccuracy([.. translations.Select(t => t.PredictedLength!.Value)], [.. test.Target.Select(t => t.Length)]),

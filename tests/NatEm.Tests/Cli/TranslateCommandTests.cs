@@ -17,7 +17,7 @@ public sealed class TranslateCommandTests(TinyModels models)
         var (exitCode, _, error) = TinyModels.Run("translate", "--model", models.Ar, "--input", models.WriteLines(Input), "--output", output, "--beam", "2");
 
         Assert.True(exitCode == ExitCodes.Ok, error);
-        var expected = new Translator(ModelStore.Load(models.Ar)).Translate(Input, new TranslationOptions { Beam = new BeamSearchOptions { Beam = 2 } });
+        var expected = Translator.For(ModelStore.Load(models.Ar), new TranslationOptions { Beam = new BeamSearchOptions { Beam = 2 } }).Translate(Input);
         var lines = ReadOutput(output);
         Assert.Equal(expected.Select(t => t.Text), lines);
         Assert.Equal(["", ""], new[] { lines[1], lines[4] });
@@ -35,8 +35,8 @@ public sealed class TranslateCommandTests(TinyModels models)
         var (exitCode, output, error) = TinyModels.Run("translate", "--model", models.Nar, "--input", models.WriteLines(Input), "--decoder", "argmax", "--length-beam", "2");
 
         Assert.True(exitCode == ExitCodes.Ok, error);
-        var expected = new Translator(ModelStore.Load(models.Nar))
-            .Translate(Input, new TranslationOptions { Nar = new NarDecodingOptions { Decoder = NarDecoder.Argmax, LengthBeam = 2 } });
+        var expected = Translator.For(ModelStore.Load(models.Nar), new TranslationOptions { Nar = new NarDecodingOptions { Decoder = NarDecoder.Argmax, LengthBeam = 2 } })
+            .Translate(Input);
         Assert.Equal(expected.Select(t => t.Text), output.Split('\n')[..^1]);
     }
 
@@ -51,7 +51,7 @@ public sealed class TranslateCommandTests(TinyModels models)
         Assert.Equal(6, rows.Length);
         Assert.All(rows, r => Assert.Equal(3, r.Length));
         Assert.Equal(["0", "0", "0", "1", "1", "1"], rows.Select(r => r[0]));
-        var best = new Translator(ModelStore.Load(models.Ar)).Translate(input, new TranslationOptions { Beam = new BeamSearchOptions { Beam = 3 } });
+        var best = Translator.For(ModelStore.Load(models.Ar), new TranslationOptions { Beam = new BeamSearchOptions { Beam = 3 } }).Translate(input);
         Assert.Equal(best.Select(t => t.Text), new[] { rows[0][1], rows[3][1] });
         foreach (var sentence in rows.Chunk(3))
         {

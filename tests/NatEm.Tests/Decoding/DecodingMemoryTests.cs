@@ -48,17 +48,16 @@ public sealed class DecodingMemoryTests(TinyModels models)
     public void BatchesOverTheMemoryBudgetAreSplitWithoutChangingTheTranslations()
     {
         // AR: its estimate grows with the input length (a NAR model's is set by its longest predictable target).
-        const ModelKind kind = ModelKind.Autoregressive;
         var model = ModelStore.Load(models.Ar);
         string[] lines = ["red cat sees the dog", "a big fish eats", "blue bird", "the small dog sees a red fish", "cat"];
-        var unbounded = new TranslationOptions { Beam = new BeamSearchOptions { Beam = 2 }, Nar = new NarDecodingOptions { LengthBeam = 2 }, MaxInputTokens = 20 };
+        var unbounded = Translator.For(model, new TranslationOptions { Beam = new BeamSearchOptions { Beam = 2 }, MaxInputTokens = 20 });
+        var generator = unbounded.Generator;
         // Room for two inputs of 20 tokens at a time, so the five lines need at least three batches.
-        var bounded = unbounded with { BatchSize = lines.Length, MemoryBudgetBytes = unbounded.BatchBytes(model.Manifest.Config, kind, 2, 20) };
-        Assert.True(unbounded.BatchBytes(model.Manifest.Config, kind, lines.Length, 20) > bounded.MemoryBudgetBytes);
-        var translator = new Translator(model);
+        var bounded = unbounded.With(unbounded.Options with { BatchSize = lines.Length, MemoryBudgetBytes = generator.BatchBytes(2, 2, 20) });
+        Assert.True(generator.BatchBytes(lines.Length, 2, 20) > bounded.Options.MemoryBudgetBytes);
 
-        var expected = translator.Translate(lines, unbounded);
+        var expected = unbounded.Translate(lines);
 
-        Assert.Equal(expected.Select(t => t.Text), translator.Translate(lines, bounded).Select(t => t.Text));
+        Assert.Equal(expected.Select(t => t.Text), bounded.Translate(lines).Select(t => t.Text));
     }
 }

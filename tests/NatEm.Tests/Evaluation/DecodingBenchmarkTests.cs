@@ -49,13 +49,13 @@ public class DecodingBenchmarkTests
         var byName = result.Decoders.ToDictionary(r => r.Name);
         Assert.Equal(1.0, byName[DecodingBenchmark.ArBeam4].SpeedupAtLargestBatch);
         // More work, more FLOPs: beam over greedy, length candidates over one, re-scoring on top.
-        var flops = decoders.ToDictionary(d => d.Name, d => DecoderCost.PerSentence(d.Translator, d.Options, result.Data.MeanSourceTokens, result.Data.MeanTargetTokens).Flops);
+        var flops = decoders.ToDictionary(d => d.Name, d => d.Translator.Generator.Cost(result.Data.MeanSourceTokens, result.Data.MeanTargetTokens).Flops);
         Assert.True(flops[DecodingBenchmark.ArBeam4] > flops["AR greedy"]);
         Assert.True(flops["NAR odd, length beam 3"] > flops["NAR odd"]);
         Assert.True(flops["NAR odd, length beam 3, AR re-scoring"] > flops["NAR odd, length beam 3"]);
 
         // BLEU of one decoder equals an independent translation and scoring of the split.
-        var translations = new Translator(nar).TranslateIds(test.Source, new TranslationOptions { BatchSize = 4 });
+        var translations = Translator.For(nar, new TranslationOptions { BatchSize = 4 }).TranslateIds(test.Source);
         var expected = new Bleu().CorpusScore(translations.Select(t => t.Text).ToList(), test.TargetText).Score;
         Assert.Equal(expected, byName["NAR odd"].Bleu);
 
@@ -97,8 +97,8 @@ public class DecodingBenchmarkTests
         Assert.Equal(["AR greedy", DecodingBenchmark.ArBeam4, "NAR (a) argmax", "NAR (a) argmax, length beam 3", "NAR (a) argmax, length beam 3, AR re-scoring"],
             grid.Take(5).Select(d => d.Name));
         var dedupRescored = grid.Single(d => d.Name == "NAR (b) dedup, length beam 3, AR re-scoring");
-        Assert.Equal(NarDecoder.Dedup, dedupRescored.Options.Nar.Decoder);
-        Assert.Equal(3, dedupRescored.Options.Nar.LengthBeam);
+        Assert.Equal(NarDecoder.Dedup, dedupRescored.Translator.Options.Nar.Decoder);
+        Assert.Equal(3, dedupRescored.Translator.Options.Nar.LengthBeam);
         Assert.NotNull(dedupRescored.Translator.Rescorer);
         Assert.Null(grid.Single(d => d.Name == "NAR (b) odd, length beam 3").Translator.Rescorer);
         Assert.Equal(["AR greedy", DecodingBenchmark.ArBeam4, "NAR argmax", "NAR odd", "NAR odd, length beam 3", "NAR odd, length beam 3, AR re-scoring"],
@@ -138,9 +138,9 @@ public class DecodingBenchmarkTests
 
         // 1000 FLOP/s and 1000 B/s: the NAR pass is compute-bound, the AR sentence too.
         var machine = new MachineSpeed(MatmulGflops: 1e-6, CopyGigabytesPerSecond: 1e-6);
-        Assert.Equal(2.064, nar.FloorSeconds(machine), 9);
-        Assert.Equal(4.176, ar.FloorSeconds(machine), 9);
-        Assert.Equal(1.44, nar.FloorSeconds(machine with { MatmulGflops = 1 }), 9); // bandwidth-bound on a fast processor
+        Assert.Equal(2.064, machine.FloorSeconds(nar), 9);
+        Assert.Equal(4.176, machine.FloorSeconds(ar), 9);
+        Assert.Equal(1.44, (machine with { MatmulGflops = 1 }).FloorSeconds(nar), 9); // bandwidth-bound on a fast processor
     }
 
     [Fact]

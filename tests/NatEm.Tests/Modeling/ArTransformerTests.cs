@@ -39,7 +39,7 @@ public class ArTransformerTests
         var options = new TrainingOptions { MaxTokens = 512, LearningRate = 3e-3, WarmupUpdates = 50, MaxUpdates = 300, ValidateEvery = 1000, LabelSmoothing = 0.0, Seed = 1, BestMetric = BestCheckpointMetric.Loss };
         new Trainer(model, options, SyntheticTask.TempDir(), pairs, null, SyntheticTask.NoTokenizer).Run(resume: false);
 
-        var outputs = new BeamSearch(model).Generate(pairs.Sources, new BeamSearchOptions { Beam = 4 });
+        var outputs = new BeamSearch(model, new BeamSearchOptions { Beam = 4 }).Generate(pairs.Sources);
         var bleu = SyntheticTask.Bleu(outputs.Select(o => o[0].Tokens), pairs.Targets);
         Assert.True(bleu >= 95, $"BLEU on the training pairs is {bleu:F1}");
     }
@@ -52,14 +52,13 @@ public class ArTransformerTests
         var pairs = SyntheticTask.Pairs(64, seed: 13, minLength: 1, maxLength: 20);
         foreach (var beam in new[] { 1, 4 })
         {
-            var search = new BeamSearch(model);
-            var options = new BeamSearchOptions { Beam = beam, NBest = beam };
-            var batched = search.Generate(pairs.Sources, options);
+            var search = new BeamSearch(model, new BeamSearchOptions { Beam = beam, NBest = beam });
+            var batched = search.Generate(pairs.Sources);
             foreach (var i in new[] { 0, 17, 63 })
             {
-                var alone = search.Generate([pairs.Sources[i]], options)[0];
+                var alone = search.Generate([pairs.Sources[i]])[0];
                 Assert.Equal(alone.Select(h => h.Tokens), batched[i].Select(h => h.Tokens));
-                Assert.Equal(alone[0].LogProb, batched[i][0].LogProb, 3);
+                Assert.Equal(alone[0].Score, batched[i][0].Score, 3);
             }
         }
     }
@@ -75,7 +74,7 @@ public class ArTransformerTests
         var options = new BeamSearchOptions { Beam = beam, NBest = beam };
         int[][] sources = [[5, 6, 7], [8]];
 
-        var results = new BeamSearch(model).Generate(sources, options);
+        var results = new BeamSearch(model, options).Generate(sources);
 
         Assert.All(results.Zip(sources), r =>
         {

@@ -162,8 +162,8 @@ public class MixedPrecisionTests
         if (kind == ModelKind.Autoregressive)
         {
             var options = new NatEm.Decoding.BeamSearchOptions { Beam = 4, NBest = 4 };
-            Assert.Equal(new NatEm.Decoding.BeamSearch((ArTransformer)model).Generate(pairs.Sources, options).Select(h => h.Select(x => x.Tokens)),
-                new NatEm.Decoding.BeamSearch((ArTransformer)Loaded(Precision.Fp32)).Generate(pairs.Sources, options).Select(h => h.Select(x => x.Tokens)));
+            Assert.Equal(new NatEm.Decoding.BeamSearch((ArTransformer)model, options).Generate(pairs.Sources).Select(h => h.Select(x => x.Tokens)),
+                new NatEm.Decoding.BeamSearch((ArTransformer)Loaded(Precision.Fp32), options).Generate(pairs.Sources).Select(h => h.Select(x => x.Tokens)));
         }
     }
 

@@ -18,7 +18,7 @@ public class NarTransformerTests
         var options = new TrainingOptions { MaxTokens = 512, LearningRate = 3e-3, WarmupUpdates = 50, MaxUpdates = 400, ValidateEvery = 1000, LabelSmoothing = 0.0, LengthLossWeight = 1.0, BestMetric = BestCheckpointMetric.Loss };
         new Trainer(model, options, SyntheticTask.TempDir(), pairs, null, SyntheticTask.NoTokenizer).Run(resume: false);
 
-        var outputs = new NarGenerator(model).Generate(pairs.Sources, new NarDecodingOptions { Decoder = NarDecoder.Argmax });
+        var outputs = new NarGenerator(model, new NarDecodingOptions { Decoder = NarDecoder.Argmax }).Generate(pairs.Sources);
         var bleu = SyntheticTask.Bleu(outputs.Select(o => o.Tokens), pairs.Targets);
         Assert.True(bleu >= 95, $"BLEU on the training pairs is {bleu:F1}");
     }
@@ -32,12 +32,12 @@ public class NarTransformerTests
         torch.manual_seed(5);
         var model = new NarTransformer(SyntheticTask.TinyConfig);
         var pairs = SyntheticTask.Pairs(64, seed: 23, minLength: 1, maxLength: 20);
-        var generator = new NarGenerator(model, rescorer: lengthBeam > 1 ? new ArTransformer(SyntheticTask.TinyConfig) : null);
         var options = new NarDecodingOptions { Decoder = decoder, LengthBeam = lengthBeam };
-        var batched = generator.Generate(pairs.Sources, options);
+        var generator = new NarGenerator(model, options, rescorer: lengthBeam > 1 ? new ArTransformer(SyntheticTask.TinyConfig) : null);
+        var batched = generator.Generate(pairs.Sources);
         foreach (var i in new[] { 0, 31, 63 })
         {
-            var alone = generator.Generate([pairs.Sources[i]], options)[0];
+            var alone = generator.Generate([pairs.Sources[i]])[0];
             Assert.Equal(alone.Tokens, batched[i].Tokens);
             Assert.Equal(alone.Score, batched[i].Score, 3);
         }

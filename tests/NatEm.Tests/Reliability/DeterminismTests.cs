@@ -29,7 +29,7 @@ public sealed class DeterminismTests(ITestOutputHelper output)
     }
 
     private static List<int[]> Translate(ArTransformer model) =>
-        new BeamSearch(model).Generate(Test.Sources, new BeamSearchOptions { Beam = 2 }).Select(n => n[0].Tokens).ToList();
+        new BeamSearch(model, new BeamSearchOptions { Beam = 2 }).Generate(Test.Sources).Select(n => n[0].Tokens).ToList();
 
     /// <summary>Runs <paramref name="body"/>, then restores libtorch's process-wide thread count (the trainer sets it).</summary>
     private static T KeepingThreadCount<T>(Func<T> body)

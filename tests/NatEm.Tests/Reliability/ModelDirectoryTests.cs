@@ -17,7 +17,7 @@ public sealed class ModelDirectoryTests(TinyModels models)
     public static TheoryData<string> Damages() =>
     [
         "missing directory", "missing model.json", "model.json not JSON", "model.json without config", "model.json with an empty config",
-        "model.json with an unknown kind", "newer format_version", "missing weights.bin", "weights.bin cut in half",
+        "model.json with an unknown kind", "model.json with post-norm layers", "model.json with learned positions", "newer format_version", "missing weights.bin", "weights.bin cut in half",
         "weights.bin random bytes", "weights.bin partly overwritten with 0xFF", "missing vocab.json", "vocab.json not JSON", "merges.txt malformed line",
     ];
 
@@ -59,6 +59,12 @@ public sealed class ModelDirectoryTests(TinyModels models)
                 return (dir, manifest);
             case "model.json with an unknown kind":
                 EditManifest(json => json["kind"] = "Banana");
+                return (dir, manifest);
+            case "model.json with post-norm layers":
+                EditManifest(json => json["config"]!["pre_norm"] = false);
+                return (dir, manifest);
+            case "model.json with learned positions":
+                EditManifest(json => json["config"]!["positions"] = "Learned");
                 return (dir, manifest);
             case "newer format_version":
                 EditManifest(json => json["format_version"] = ModelStore.FormatVersion + 1);
@@ -170,6 +176,9 @@ public sealed class ModelDirectoryTests(TinyModels models)
         var manifest = Path.Combine(dir, ModelStore.ManifestFile);
         var json = JsonNode.Parse(File.ReadAllText(manifest))!.AsObject();
         Assert.Equal(64, json["weights_sha256"]!.GetValue<string>().Length);
+        // Every model.json written so far names these two; they are still read, and only these values exist.
+        Assert.True(json["config"]!["pre_norm"]!.GetValue<bool>());
+        Assert.Equal("Sinusoidal", json["config"]!["positions"]!.GetValue<string>());
         json.Remove("weights_sha256");
         json["format_version"] = 1;
         File.WriteAllText(manifest, json.ToJsonString());

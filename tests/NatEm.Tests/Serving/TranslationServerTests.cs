@@ -34,11 +34,12 @@ public class TranslationServerTests(ServingModels models) : IClassFixture<Servin
     {
         var (server, client) = await ServingModels.StartAsync(models.Nar);
         await using var _ = server;
-        foreach (var decoder in new[] { NarDecoder.Odd, NarDecoder.Argmax })
+        // Decoder names are case-insensitive, as on the command line.
+        foreach (var (decoder, name) in new[] { (NarDecoder.Odd, "odd"), (NarDecoder.Argmax, "ARGMAX"), (NarDecoder.Dedup, "Dedup") })
         {
-            var expected = new Translator(models.Nar).Translate(models.Texts, new TranslationOptions { Nar = new NarDecodingOptions { Decoder = decoder } });
+            var expected = Translator.For(models.Nar, new TranslationOptions { Nar = new NarDecodingOptions { Decoder = decoder } }).Translate(models.Texts);
 
-            var json = await PostAsync(client, new { texts = models.Texts, decoder = decoder.ToString().ToLowerInvariant() }, HttpStatusCode.OK);
+            var json = await PostAsync(client, new { texts = models.Texts, decoder = name }, HttpStatusCode.OK);
 
             var translations = json.GetProperty("translations").EnumerateArray().ToList();
             Assert.Equal(expected.Select(t => t.Text), translations.Select(t => t.GetProperty("text").GetString()));
@@ -53,7 +54,7 @@ public class TranslationServerTests(ServingModels models) : IClassFixture<Servin
     {
         var (server, client) = await ServingModels.StartAsync(models.Ar, new ServeOptions { Decoding = new TranslationOptions { Beam = new BeamSearchOptions { Beam = 3 } } });
         await using var _ = server;
-        var expected = new Translator(models.Ar).Translate(models.Texts, new TranslationOptions { Beam = new BeamSearchOptions { Beam = 3, NBest = 2 } });
+        var expected = Translator.For(models.Ar, new TranslationOptions { Beam = new BeamSearchOptions { Beam = 3, NBest = 2 } }).Translate(models.Texts);
 
         var json = await PostAsync(client, new { texts = models.Texts, nbest = 2 }, HttpStatusCode.OK);
 
@@ -69,7 +70,7 @@ public class TranslationServerTests(ServingModels models) : IClassFixture<Servin
     {
         var (server, client) = await ServingModels.StartAsync(models.Nar, new ServeOptions { Batching = new BatchingOptions { MaxDelay = TimeSpan.FromMilliseconds(20) } });
         await using var _ = server;
-        var expected = models.Texts.ToDictionary(text => text, text => new Translator(models.Nar).Translate([text], new TranslationOptions())[0].Text);
+        var expected = models.Texts.ToDictionary(text => text, text => Translator.For(models.Nar, new TranslationOptions()).Translate([text])[0].Text);
 
         const int clients = 32, requestsPerClient = 3;
         var failures = await Task.WhenAll(Enumerable.Range(0, clients).Select(c => Task.Run(async () =>
@@ -100,12 +101,15 @@ public class TranslationServerTests(ServingModels models) : IClassFixture<Servin
         var (server, client) = await ServingModels.StartAsync(models.Nar, options);
         await using var _ = server;
         string longText = string.Join(' ', models.Texts), shortText = "a";
-        var expected = new Translator(models.Nar).Translate([longText, shortText], options.Decoding);
+        var expected = Translator.For(models.Nar, options.Decoding).Translate([longText, shortText]);
 
         var json = await PostAsync(client, new { texts = new[] { longText, shortText } }, HttpStatusCode.OK);
 
         Assert.Equal(expected.Select(t => t.Text), json.GetProperty("translations").EnumerateArray().Select(t => t.GetProperty("text").GetString()));
         Assert.Contains("natem_truncated_inputs_total 1\n", await MetricsOf(client));
+        // A request that overrides the decoder is truncated and counted alike.
+        await PostAsync(client, new { texts = new[] { longText }, decoder = "argmax" }, HttpStatusCode.OK);
+        Assert.Contains("natem_truncated_inputs_total 2\n", await MetricsOf(client));
     }
 
     [Fact]
@@ -131,7 +135,7 @@ public class TranslationServerTests(ServingModels models) : IClassFixture<Servin
             await ErrorOf(await client.PostAsync(TranslationServer.TranslatePath, content), HttpStatusCode.BadRequest);
         }
         Assert.Contains("autoregressive models only", (await PostAsync(client, new { texts = new[] { "a" }, nbest = 2 }, HttpStatusCode.BadRequest)).GetProperty("error").GetString());
-        Assert.Contains("unknown 'best'", (await PostAsync(client, new { texts = new[] { "a" }, decoder = "best" }, HttpStatusCode.BadRequest)).GetProperty("error").GetString());
+        Assert.Equal("decoder must be Argmax, Dedup or Odd, not 'best'", (await PostAsync(client, new { texts = new[] { "a" }, decoder = "best" }, HttpStatusCode.BadRequest)).GetProperty("error").GetString());
         // Still serving after all that.
         Assert.Single((await PostAsync(client, new { texts = new[] { "red cat" } }, HttpStatusCode.OK)).GetProperty("translations").EnumerateArray());
     }
@@ -182,7 +186,7 @@ public class TranslationServerTests(ServingModels models) : IClassFixture<Servin
     public async Task Stopping_answers_a_request_still_waiting_for_its_batch()
     {
         var (server, client) = await ServingModels.StartAsync(models.Nar, new ServeOptions { Batching = new BatchingOptions { MaxDelay = BatchingOptions.MaxDelayLimit } });
-        var expected = new Translator(models.Nar).Translate(models.Texts[..2], new TranslationOptions());
+        var expected = Translator.For(models.Nar, new TranslationOptions()).Translate(models.Texts[..2]);
         var pending = PostAsync(client, new { texts = models.Texts[..2] }, HttpStatusCode.OK);
         var queued = Task.Run(async () =>
         {
@@ -200,21 +204,19 @@ public class TranslationServerTests(ServingModels models) : IClassFixture<Servin
         Assert.Equal(expected.Select(t => t.Text), json.GetProperty("translations").EnumerateArray().Select(t => t.GetProperty("text").GetString()));
     }
 
-    /// <summary>A model neither AR nor NAR: the translator cannot decode it, standing in for any decoding failure.</summary>
-    private sealed class UndecodableModel(ITranslationModel inner) : ITranslationModel
+    /// <summary>A copy of the NAR model with NaN weights: decoding rejects its NaN scores, standing in for any decoding failure.</summary>
+    private LoadedModel UndecodableModel()
     {
-        public TransformerConfig Config => inner.Config;
-        public ModelKind Kind => inner.Kind;
-        public Precision Precision { get => inner.Precision; set => inner.Precision = value; }
-        public void FreezeForInference(Precision precision) => inner.FreezeForInference(precision);
-        public torch.nn.Module Module => inner.Module;
+        var model = ModelStore.Load(models.Nar.Directory);
+        using (torch.no_grad())
+            foreach (var (_, weights) in model.Model.Module.state_dict()) weights.fill_(float.NaN);
+        return model;
     }
 
     [Fact]
     public async Task A_decoding_failure_is_a_500_with_an_error_id_and_the_server_keeps_serving()
     {
-        var broken = models.Nar with { Model = new UndecodableModel(models.Nar.Model) };
-        var (server, client) = await ServingModels.StartAsync(broken);
+        var (server, client) = await ServingModels.StartAsync(UndecodableModel());
         await using var _ = server;
 
         foreach (var attempt in Enumerable.Range(0, 2))

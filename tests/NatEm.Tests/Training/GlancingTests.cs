@@ -169,8 +169,8 @@ public sealed class GlancingTests(ITestOutputHelper output)
             new NarDecodingOptions { Decoder = NarDecoder.Odd, LengthBeam = 3 },
         })
         {
-            var trained = new NarGenerator(model).Generate(pairs.Sources, decoding);
-            var loaded = new NarGenerator(vanilla).Generate(pairs.Sources, decoding);
+            var trained = new NarGenerator(model, decoding).Generate(pairs.Sources);
+            var loaded = new NarGenerator(vanilla, decoding).Generate(pairs.Sources);
             Assert.Equal(trained.Select(o => o.Tokens), loaded.Select(o => o.Tokens));
             Assert.Equal(trained.Select(o => o.Score), loaded.Select(o => o.Score));
         }
@@ -192,7 +192,7 @@ public sealed class GlancingTests(ITestOutputHelper output)
         var curve = new List<string>();
         double ExactPercent(ITranslationModel m)
         {
-            var outputs = new NarGenerator((NarTransformer)m).Generate(pairs.Sources, new NarDecodingOptions { Decoder = NarDecoder.Argmax });
+            var outputs = new NarGenerator((NarTransformer)m, new NarDecodingOptions { Decoder = NarDecoder.Argmax }).Generate(pairs.Sources);
             return 100.0 * Enumerable.Range(0, pairs.Count).Count(i => Enumerable.Range(0, pairs.Count).Any(j =>
                 pairs.Sources[j].AsSpan().SequenceEqual(pairs.Sources[i]) && pairs.Targets[j].AsSpan().SequenceEqual(outputs[i].Tokens))) / pairs.Count;
         }

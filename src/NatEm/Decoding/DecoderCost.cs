@@ -1,19 +1,11 @@
-using NatEm.Decoding;
 using NatEm.Modeling;
 
-namespace NatEm.Evaluation;
+namespace NatEm.Decoding;
 
 /// <summary>Arithmetic (FLOPs) and memory traffic (bytes) of a piece of decoding work.</summary>
 public readonly record struct WorkCost(double Flops, double Bytes)
 {
     public static WorkCost operator +(WorkCost a, WorkCost b) => new(a.Flops + b.Flops, a.Bytes + b.Bytes);
-
-    /// <summary>
-    /// The floor: the time this work needs at least on a machine with the given speeds, if it either computes
-    /// at the full matrix-product rate or streams its bytes at the full copy bandwidth, whichever binds.
-    /// </summary>
-    public double FloorSeconds(MachineSpeed machine) =>
-        Math.Max(Flops / (machine.MatmulGflops * 1e9), Bytes / (machine.CopyGigabytesPerSecond * 1e9));
 }
 
 /// <summary>
@@ -65,21 +57,6 @@ public static class DecoderCost
             + steps * (c.DecoderLayers * StepWeightsPerLayer(c) + OutputWeights(c)));
         return new WorkCost(flops, bytes);
     }
-
-    /// <summary>
-    /// The work a translator with these options does for one sentence of mean length: an AR beam search, or a NAR
-    /// pass over every length candidate plus, with a re-scorer and more than one candidate, AR scoring of each.
-    /// </summary>
-    public static WorkCost PerSentence(Translator translator, TranslationOptions options, double sourceTokens, double targetTokens) =>
-        translator.Model.Model switch
-        {
-            ArTransformer ar => ArSentence(ar.Config, sourceTokens, targetTokens + 1, options.Beam.Beam),
-            NarTransformer nar when translator.Rescorer is { } rescorer && options.Nar.LengthBeam > 1 =>
-                ParallelPass(nar.Config, sourceTokens, targetTokens, options.Nar.LengthBeam)
-                + ParallelPass(rescorer.Config, sourceTokens, targetTokens + 1, options.Nar.LengthBeam),
-            NarTransformer nar => ParallelPass(nar.Config, sourceTokens, targetTokens, options.Nar.LengthBeam),
-            var other => throw new NotSupportedException(other.GetType().Name),
-        };
 
     private static double EncoderFlops(TransformerConfig c, double s) =>
         c.EncoderLayers * (2 * s * (4.0 * c.ModelDim * c.ModelDim + 2.0 * c.ModelDim * c.FeedForwardDim) + 4 * s * s * c.ModelDim);

@@ -1,0 +1,74 @@
+using NatEm.Decoding;
+using NatEm.Modeling;
+
+namespace NatEm.Tests.Decoding;
+
+/// <summary>The generator factory: the one place that picks a search strategy for a model kind.</summary>
+public class GeneratorsTests
+{
+    private static readonly ArTransformer Ar = new(SyntheticTask.TinyConfig);
+    private static readonly NarTransformer Nar = new(SyntheticTask.TinyConfig);
+
+    [Fact]
+    public void AnArModelGetsBeamSearchWithItsOptionsAndBeamOneIsGreedy()
+    {
+        var beam = Assert.IsType<BeamSearch>(Generators.Create(Ar, new TranslationOptions { Beam = new BeamSearchOptions { Beam = 3, NBest = 2 } }));
+        var greedy = Assert.IsType<BeamSearch>(Generators.Create(Ar, new TranslationOptions { Beam = BeamSearchOptions.Greedy }));
+
+        Assert.Same(Ar, beam.Model);
+        Assert.Equal(new BeamSearchOptions { Beam = 3, NBest = 2 }, beam.Options);
+        Assert.Equal(new SearchWidth("--beam", 3), beam.Width);
+        Assert.Equal(new SearchWidth("--beam", 1), greedy.Width);
+    }
+
+    [Theory]
+    [InlineData(NarDecoder.Argmax, 1, false)]
+    [InlineData(NarDecoder.Dedup, 2, false)]
+    [InlineData(NarDecoder.Odd, 3, true)]
+    public void ANarModelGetsTheNarGeneratorWithItsDecoderLengthBeamAndRescorer(NarDecoder decoder, int lengthBeam, bool rescored)
+    {
+        var options = new TranslationOptions { Nar = new NarDecodingOptions { Decoder = decoder, LengthBeam = lengthBeam } };
+
+        var generator = Assert.IsType<NarGenerator>(Generators.Create(Nar, options, rescored ? Ar : null));
+
+        Assert.Same(Nar, generator.Model);
+        Assert.Equal(options.Nar, generator.Options);
+        Assert.Equal(new SearchWidth("--length-beam", lengthBeam), generator.Width);
+        Assert.Same(rescored ? Ar : null, generator.Rescorer);
+    }
+
+    [Fact]
+    public void ARescorerOnlyRescoresNarModelsAndMustBeAutoregressive()
+    {
+        Assert.Equal("--rescore applies to non-autoregressive models only",
+            Assert.Throws<NatEmException>(() => Generators.Create(Ar, new TranslationOptions(), rescorer: Ar)).Message);
+        Assert.Equal("--rescore needs an autoregressive model",
+            Assert.Throws<NatEmException>(() => Generators.Create(Nar, new TranslationOptions(), rescorer: Nar)).Message);
+    }
+
+    [Theory]
+    [InlineData("ar", "--beam must be at least 1")]
+    [InlineData("nar", "--length-beam must be between 1 and 32")]
+    public void OptionsOfTheModelsKindAreCheckedWhenTheGeneratorIsBuilt(string kind, string message)
+    {
+        var invalid = new TranslationOptions { Beam = new BeamSearchOptions { Beam = 0 }, Nar = new NarDecodingOptions { LengthBeam = 0 } };
+        var error = Assert.Throws<NatEmException>(() => Generators.Create(kind == "ar" ? Ar : Nar, invalid));
+        Assert.Equal((ExitCodes.Usage, message), (error.ExitCode, error.Message));
+        Assert.Equal("--batch-size must be at least 1",
+            Assert.Throws<NatEmException>(() => Generators.Create(Nar, new TranslationOptions { BatchSize = 0 })).Message);
+    }
+
+    [Fact]
+    public void TheContractGivesWhatTheNarGeneratorGives()
+    {
+        var pairs = SyntheticTask.Pairs(8, seed: 3);
+        var options = new NarDecodingOptions { Decoder = NarDecoder.Odd, LengthBeam = 2 };
+        var direct = new NarGenerator(Nar, options, Ar).Generate(pairs.Sources);
+
+        var generations = ((IGenerator)new NarGenerator(Nar, options, Ar)).Generate(pairs.Sources);
+
+        Assert.Equal(direct.Select(o => o.Tokens), generations.Select(g => g.Hypotheses.Single().Tokens));
+        Assert.Equal(direct.Select(o => o.RawArgmax), generations.Select(g => g.RawTokens!));
+        Assert.Equal(direct.Select(o => (int?)o.PredictedLength), generations.Select(g => g.PredictedLength));
+    }
+}
