@@ -93,11 +93,9 @@ public sealed class DecodingOptionsBinder
     private static ITranslationModel? LoadRescorer(string? dir, LoadedModel model)
     {
         if (dir is null) return null;
-        var rescorer = ModelStore.LoadModel(dir, ModelKind.Autoregressive);
-        // Token ids are only comparable under one vocabulary.
-        if (rescorer.Config.VocabSize != model.Manifest.Config.VocabSize)
-            throw NatEmException.In(dir, $"--rescore model has a vocabulary of {rescorer.Config.VocabSize} tokens but {model.Directory} has {model.Manifest.Config.VocabSize}; both must come from the same prepared data", ExitCodes.Usage);
-        return rescorer;
+        var manifest = ModelStore.ReadManifest(dir, ModelKind.Autoregressive);
+        manifest.Tokenizer.RequireSameVocabulary(model.Manifest.Tokenizer, dir, "the --rescore model", $"the model {model.Directory}", ExitCodes.Usage);
+        return ModelStore.LoadModel(dir, manifest);
     }
 }
 

@@ -34,7 +34,7 @@ public static class EvalCommand
             if (p.GetValue(limit) is < 1) throw new NatEmException("--limit must be at least 1", ExitCodes.Usage);
             var (translator, model) = decoding.Bind(p);
             var prepared = PreparedData.Load(p.GetValue(data)!);
-            RequireSameVocabulary(prepared, model.Directory, model.Tokenizer.VocabSize);
+            prepared.Manifest.Tokenizer.RequireSameVocabulary(model.Manifest.Tokenizer, prepared.Directory, "the prepared data", $"the model {model.Directory}", ExitCodes.Usage);
             var sentences = prepared.Split(p.GetValue(split)!);
             if (p.GetValue(limit) is { } count) sentences = sentences.Take(count);
 
@@ -45,15 +45,6 @@ public static class EvalCommand
             return ExitCodes.Ok;
         }));
         return command;
-    }
-
-    /// <summary>The split's token ids are fed to the model as they are, so both must use one vocabulary.</summary>
-    private static void RequireSameVocabulary(PreparedData prepared, string modelDir, int modelVocabSize)
-    {
-        if (prepared.Tokenizer.VocabSize != modelVocabSize)
-            throw NatEmException.In(prepared.Directory,
-                $"vocabulary has {prepared.Tokenizer.VocabSize} tokens but the model {modelDir} has {modelVocabSize}; evaluate on data prepared with the model's tokenizer",
-                ExitCodes.Usage);
     }
 
     private static Table Table(SplitEvaluationResult r)

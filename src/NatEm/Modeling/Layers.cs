@@ -126,10 +126,10 @@ public sealed class Embeddings : nn.Module
     public Embeddings(string name, TransformerConfig c, MixedPrecision precision) : base(name)
     {
         this.precision = precision;
-        precision.DeclareMatrix(this, () => tokens.weight!);
         modelDim = c.ModelDim;
         scale = Math.Sqrt(c.ModelDim);
         tokens = nn.Embedding(c.VocabSize, c.ModelDim, padding_idx: Text.SpecialTokens.Pad);
+        precision.DeclareMatrix(this, () => tokens.weight!);
         using (no_grad())
         {
             nn.init.normal_(tokens.weight, 0, Math.Pow(c.ModelDim, -0.5));

@@ -132,8 +132,8 @@ public static class ModelStore
     /// <summary>A model directory loaded whole: manifest, model with weights, tokenizer.</summary>
     public static LoadedModel Load(string dir, ModelKind? expectedKind = null)
     {
-        var manifest = ReadManifest(dir);
-        var model = LoadModel(dir, expectedKind);
+        var manifest = ReadManifest(dir, expectedKind);
+        var model = LoadModel(dir, manifest);
         var tokenizer = LoadTokenizer(dir, manifest.Tokenizer.Kind);
         if (tokenizer.VocabSize != manifest.Config.VocabSize)
             throw NatEmException.In(Path.Combine(dir, ManifestFile), $"tokenizer has {tokenizer.VocabSize} tokens but the model expects {manifest.Config.VocabSize}", ExitCodes.BadModel);
@@ -194,9 +194,11 @@ public static class ModelStore
     }
 
     /// <summary>Builds the model described by <c>model.json</c> and loads its weights.</summary>
-    public static ITranslationModel LoadModel(string dir, ModelKind? expectedKind = null)
+    public static ITranslationModel LoadModel(string dir, ModelKind? expectedKind = null) => LoadModel(dir, ReadManifest(dir, expectedKind));
+
+    /// <summary>Builds the model that <paramref name="manifest"/> (read from <paramref name="dir"/>) describes and loads its weights.</summary>
+    public static ITranslationModel LoadModel(string dir, ModelManifest manifest)
     {
-        var manifest = ReadManifest(dir, expectedKind);
         var model = TranslationModels.Create(manifest.Kind, manifest.Config);
         LoadWeights(dir, model, manifest);
         return model;
