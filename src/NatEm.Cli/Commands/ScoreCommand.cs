@@ -22,7 +22,7 @@ public static class ScoreCommand
         var lowercase = new Option<bool>("--lowercase") { Description = "Case-insensitive scoring" };
         var smooth = new Option<string>("--smooth") { Description = "BLEU smoothing method", DefaultValueFactory = _ => Bleu.SmoothingName(Defaults.Smoothing) };
         smooth.AcceptOnlyFromAmong([.. Bleu.SmoothingNames]);
-        var smoothValue = new Option<double?>("--smooth-value") { Description = "Value for floor (default 0.1) or add-k (default 1) smoothing" };
+        var smoothValue = new Option<double?>("--smooth-value") { Description = $"Value for floor (default {Bleu.DefaultFloorValue}) or add-k (default {Bleu.DefaultAddKValue}) smoothing" };
         var sentenceLevel = new Option<bool>("--sentence-level") { Description = "Print one score per hypothesis line (BLEU uses effective order, as sacreBLEU does)" };
         var json = new Option<bool>("--json") { Description = "Print JSON like sacreBLEU's default output format" };
         var width = new Option<int>("--width") { Description = "Decimals of the printed score", DefaultValueFactory = _ => 2 };

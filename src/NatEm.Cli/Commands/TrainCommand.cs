@@ -33,7 +33,7 @@ public static class TrainCommand
         var targets = new Option<string>("--targets") { Description = "Training targets, one per line (replaces the data's targets)" };
         var distillFrom = new Option<string>("--distill-from") { Description = "AR model directory: train on its beam-search translations of the training sources (cached in --out)" };
         var distillBeam = new Option<int>("--distill-beam") { Description = "Beam size for --distill-from", DefaultValueFactory = _ => new NarTargets().DistillBeam };
-        var lengthWeight = new Option<double?>("--length-loss-weight") { Description = "Weight of the length loss (default 0.1)" };
+        var lengthWeight = new Option<double?>("--length-loss-weight") { Description = $"Weight of the length loss (default {new TrainingOptions().LengthLossWeight})" };
         if (nar)
             foreach (var option in new Option[] { targets, distillFrom, distillBeam, lengthWeight })
                 command.Options.Add(option);

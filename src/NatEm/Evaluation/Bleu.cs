@@ -153,11 +153,14 @@ public sealed class Bleu(BleuOptions? options = null)
         return new BleuScore(score, statistics.Correct, statistics.Total, precisions, bp, sysLen, refLen, signature);
     }
 
-    /// <summary>The floor or add-k value in use; sacreBLEU's defaults come from Chen and Cherry (2014).</summary>
+    /// <summary>sacreBLEU's default floor and add-k values (from Chen and Cherry, 2014).</summary>
+    public const double DefaultFloorValue = 0.1, DefaultAddKValue = 1;
+
+    /// <summary>The floor or add-k value in use.</summary>
     private double SmoothValue => Options.SmoothValue ?? Options.Smoothing switch
     {
-        BleuSmoothing.Floor => 0.1,
-        BleuSmoothing.AddK => 1,
+        BleuSmoothing.Floor => DefaultFloorValue,
+        BleuSmoothing.AddK => DefaultAddKValue,
         _ => 0,
     };
 
