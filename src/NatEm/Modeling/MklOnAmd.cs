@@ -37,14 +37,11 @@ public static class MklOnAmd
 
     private static Outcome TryPatch()
     {
-        if (!OperatingSystem.IsLinux() || RuntimeInformation.ProcessArchitecture != Architecture.X64 || !IsAmd()) return Outcome.NotAmd;
+        if (CpuInfo.Field("vendor_id") != "AuthenticAMD") return Outcome.NotAmd;
         if (string.Equals(Environment.GetEnvironmentVariable(OptOutVariable), "keep", StringComparison.OrdinalIgnoreCase)) return Outcome.OptedOut;
         try
         {
-            InitializeDeviceType(DeviceType.CPU); // loads libtorch_cpu (TorchSharp finds it); runs no matrix product
-            if (!NativeLibrary.TryLoad("libtorch_cpu.so", out var library) || !NativeLibrary.TryGetExport(library, Export, out var function))
-                return Outcome.Unavailable;
-            return WriteReturnOne(function);
+            return VendorCheck() is { } function ? WriteReturnOne(function) : Outcome.Unavailable;
         }
         catch (Exception e) when (e is DllNotFoundException or EntryPointNotFoundException or InvalidOperationException)
         {
@@ -53,12 +50,14 @@ public static class MklOnAmd
     }
 
     /// <summary>The answer oneMKL now gets from its vendor check (for tests): 1 once patched.</summary>
-    public static int VendorCheckAnswer()
+    public static int VendorCheckAnswer() =>
+        Marshal.GetDelegateForFunctionPointer<IntFunction>(VendorCheck() ?? throw new InvalidOperationException($"libtorch_cpu has no {Export}"))();
+
+    /// <summary>The address of oneMKL's vendor check in libtorch_cpu, loading libtorch first (no matrix product runs).</summary>
+    private static nint? VendorCheck()
     {
         InitializeDeviceType(DeviceType.CPU);
-        if (!NativeLibrary.TryLoad("libtorch_cpu.so", out var library) || !NativeLibrary.TryGetExport(library, Export, out var function))
-            throw new InvalidOperationException($"libtorch_cpu has no {Export}");
-        return Marshal.GetDelegateForFunctionPointer<IntFunction>(function)();
+        return NativeLibrary.TryLoad("libtorch_cpu.so", out var library) && NativeLibrary.TryGetExport(library, Export, out var function) ? function : null;
     }
 
     [UnmanagedFunctionPointer(CallingConvention.Cdecl)]
@@ -79,19 +78,6 @@ public static class MklOnAmd
         Marshal.Copy(ReturnOne, 0, function, ReturnOne.Length);
         MProtect(pageStart, length, ProtRead | ProtExec);
         return Outcome.Patched;
-    }
-
-    private static bool IsAmd()
-    {
-        try
-        {
-            return File.ReadLines("/proc/cpuinfo").FirstOrDefault(l => l.StartsWith("vendor_id", StringComparison.Ordinal)) is { } line
-                && line.EndsWith("AuthenticAMD", StringComparison.Ordinal);
-        }
-        catch (IOException)
-        {
-            return false;
-        }
     }
 
     private const int ProtRead = 1, ProtWrite = 2, ProtExec = 4;

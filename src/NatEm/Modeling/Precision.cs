@@ -1,4 +1,3 @@
-using System.Runtime.InteropServices;
 using System.Text.Json.Serialization;
 using TorchSharp;
 using TorchSharp.Modules;
@@ -27,19 +26,8 @@ public static class Precisions
 
     public static ScalarType DType(this Precision precision) => precision == Precision.Bf16 ? ScalarType.BFloat16 : ScalarType.Float32;
 
-    private static bool DetectNativeBf16()
-    {
-        if (!OperatingSystem.IsLinux() || RuntimeInformation.ProcessArchitecture != Architecture.X64) return false;
-        try
-        {
-            var flags = File.ReadLines("/proc/cpuinfo").FirstOrDefault(l => l.StartsWith("flags", StringComparison.Ordinal));
-            return flags is not null && flags.Split(' ', StringSplitOptions.RemoveEmptyEntries) is var f && (f.Contains("avx512_bf16") || f.Contains("amx_bf16"));
-        }
-        catch (IOException)
-        {
-            return false;
-        }
-    }
+    private static bool DetectNativeBf16() =>
+        CpuInfo.Field("flags")?.Split(' ', StringSplitOptions.RemoveEmptyEntries) is { } flags && (flags.Contains("avx512_bf16") || flags.Contains("amx_bf16"));
 }
 
 /// <summary>
