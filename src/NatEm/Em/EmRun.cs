@@ -259,8 +259,8 @@ public sealed class EmRun
     }
 
     // Models loaded by the EM run only decode or score, in their stage's training precision, with weights cast once.
-    private ArTransformer LoadAr(string dir) => (ArTransformer)ModelStore.LoadForDecoding(dir, ModelKind.Autoregressive, options.ArTraining.Precision);
-    private NarTransformer LoadNar(string dir) => (NarTransformer)ModelStore.LoadForDecoding(dir, ModelKind.NonAutoregressive, options.NarTraining.Precision);
+    private ArTransformer LoadAr(string dir) => ModelStore.LoadArForDecoding(dir, options.ArTraining.Precision);
+    private NarTransformer LoadNar(string dir) => ModelStore.LoadNarForDecoding(dir, options.NarTraining.Precision);
 
     private static LazyModel<T> LoadWhenNeeded<T>(string dir, Func<string, T> load) where T : class, ITranslationModel => new(() => load(dir));
 

@@ -72,16 +72,21 @@ public sealed record TrainingCurve(string Label, IReadOnlyList<ValidationPoint> 
             loss.Axes.YAxis = plot.Axes.Right;
             loss.LegendText = $"{curves[i].Label}: valid loss";
         }
-        if (curves.FirstOrDefault(c => c.Points.Count > 0) is { } first)
-        {
-            var (positions, labels) = HourTicks(first.Points);
-            plot.Axes.Top.SetTicks(positions, labels);
-            plot.Axes.Top.Label.Text = $"hours of training ({first.Label}, wall clock)";
-        }
-        plot.Axes.Bottom.Label.Text = "updates";
         plot.Axes.Left.Label.Text = "validation BLEU";
         plot.Axes.Right.Label.Text = "validation loss (label-smoothed)";
-        plot.ShowLegend(ScottPlot.Alignment.LowerRight);
+        plot.ShowLegend(ScottPlot.Alignment.MiddleRight); // BLEU ends high on the right, loss low
+        plot.Axes.AutoScale();
+        plot.Axes.Bottom.Label.Text = "updates";
+        if (curves.FirstOrDefault(c => c.Points.Count > 0) is { } first)
+        {
+            // The hour ticks sit at update positions, so the top axis must span what the bottom one does. ScottPlot 5.1
+            // draws a top-axis label above the image's edge, so the bottom label explains the top axis instead.
+            var (positions, labels) = HourTicks(first.Points);
+            plot.Axes.Top.SetTicks(positions, labels);
+            plot.Axes.Top.Min = plot.Axes.Bottom.Min;
+            plot.Axes.Top.Max = plot.Axes.Bottom.Max;
+            plot.Axes.Bottom.Label.Text = $"updates (top axis: wall-clock hours of training of {first.Label})";
+        }
         var temp = $"{path}.{Environment.ProcessId}.tmp.png";
         plot.SavePng(temp, 1000, 550);
         File.Move(temp, path, overwrite: true);

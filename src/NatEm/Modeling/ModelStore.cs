@@ -212,6 +212,12 @@ public static class ModelStore
         return model;
     }
 
+    /// <summary><see cref="LoadForDecoding"/> of an AR model (the kind check makes the type certain).</summary>
+    public static ArTransformer LoadArForDecoding(string dir, Precision precision) => (ArTransformer)LoadForDecoding(dir, ModelKind.Autoregressive, precision);
+
+    /// <summary><see cref="LoadForDecoding"/> of a NAR model (the kind check makes the type certain).</summary>
+    public static NarTransformer LoadNarForDecoding(string dir, Precision precision) => (NarTransformer)LoadForDecoding(dir, ModelKind.NonAutoregressive, precision);
+
     /// <summary>
     /// Loads weights.bin into <paramref name="model"/> as float32, whatever dtype model.json says the file has, checking
     /// its checksum (when model.json has one) and that every weight is finite.

@@ -46,7 +46,7 @@ public sealed record NarTargets
             return lines.Select(l => data.Tokenizer.Encode(Text.TextNormalizer.Normalize(l))).ToArray();
         }
         if (DistillFrom is null) return train.Target;
-        var teacher = (ArTransformer)ModelStore.LoadForDecoding(DistillFrom, ModelKind.Autoregressive, precision);
+        var teacher = ModelStore.LoadArForDecoding(DistillFrom, precision);
         return show("distilling", progress =>
             Distillation.BestTranslations(teacher, train.Source, DistillBeam, Path.Combine(runDir, "distill"), progress, cancel));
     }
