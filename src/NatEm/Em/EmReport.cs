@@ -15,6 +15,8 @@ public sealed record RoundReport
     public double? NarTrainNll { get; init; }
     /// <summary>Mean NAR log-likelihood per token of the targets selected for Dₖ.</summary>
     public double? SelectedLogLikelihood { get; init; }
+    /// <summary>What each selection criterion chose from this round's candidates (the one used is marked).</summary>
+    public IReadOnlyList<SelectionStatistics> Selection { get; init; } = [];
     /// <summary>Fraction of sources whose target in Dₖ differs from Dₖ₋₁ (D₀ = real data).</summary>
     public double? ChangedFraction { get; init; }
     /// <summary>Unigram entropy (bits) of the target tokens of the data this round's NAR model was trained on.</summary>

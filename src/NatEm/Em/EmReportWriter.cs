@@ -25,6 +25,17 @@ public static class EmReportWriter
         text.AppendLine("|---|---|---|---|---|---|---|---|---|---|---|");
         foreach (var r in report.Rounds)
             text.AppendLine(CultureInfo.InvariantCulture, $"| {r.Round} | {F(r.ArValidBleu)} | {F(r.NarValidBleuOdd)} | {F(r.NarValidBleuArgmax)} | {F(r.RepetitionRate, "P1")} | {F(r.LengthAccuracy, "P1")} | {F(r.NarTrainNll, "F3")} | {F(r.SelectedLogLikelihood, "F3")} | {F(r.ChangedFraction, "P1")} | {F(r.TargetEntropy, "F3")} | {F(r.StageSeconds.Values.Sum() / 60, "F1")} |");
+        var selections = report.Rounds.SelectMany(r => r.Selection.Select(s => (r.Round, Statistics: s))).ToList();
+        if (selections.Count > 0)
+        {
+            text.AppendLine();
+            text.AppendLine("Selection: what each criterion chose from the same candidates and NAR scores (AR rank 1 = the beam's first).");
+            text.AppendLine();
+            text.AppendLine("| round | criterion | used | not rank 1 | share by AR rank 1, 2, 3, … | tokens vs rank 1 | shorter than rank 1 | longer than rank 1 |");
+            text.AppendLine("|---|---|---|---|---|---|---|---|");
+            foreach (var (round, st) in selections)
+                text.AppendLine(CultureInfo.InvariantCulture, $"| {round} | {st.Criterion} | {(st.Used ? "yes" : "no")} | {F(st.NotFirst, "P1")} | {string.Join(" · ", st.RankShares.Select(x => F(x, "P1")))} | {F(st.TokensVsFirst, "F3")} | {F(st.ShorterThanFirst, "P1")} | {F(st.LongerThanFirst, "P1")} |");
+        }
         return text.ToString();
     }
 

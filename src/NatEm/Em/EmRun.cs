@@ -102,7 +102,7 @@ public sealed class EmRun
                 var candidates = Timed(times, "nbest", () => Decoding(nbest, () => observer.Stage($"{round}: {options.NBest}-best of q{k - 1}", progress =>
                     Distillation.NBest(teacher.Value, train.Source, options.NBest, nbest.Directory(runDir), progress, cancel))));
                 // Scoring the candidates adds time but no beams: its cost is folded into the N-best pass's.
-                var (selected, selectedLogLikelihood) = Timed(times, "select", () => Decoding(new EmStage(round, EmStep.Scores), () => Select(round, nar, candidates)));
+                var (selected, selectedLogLikelihood, selection) = Timed(times, "select", () => Decoding(new EmStage(round, EmStep.Scores), () => Select(round, nar, candidates)));
                 var arDir = Timed(times, "ar", () => TrainStage(new EmStage(round, EmStep.Ar), options.ArTraining, selected,
                     options.WarmStartAr ? teacherDir : null));
 
@@ -110,6 +110,7 @@ public sealed class EmRun
                 {
                     Round = k.ToString(CultureInfo.InvariantCulture),
                     SelectedLogLikelihood = selectedLogLikelihood,
+                    Selection = selection,
                     ChangedFraction = CorpusStatistics.ChangedFraction(previousTargets, selected),
                     TargetEntropy = CorpusStatistics.UnigramEntropyBits(distilled),
                     NarTrainNll = NarNll(nar.Value, distilled),
@@ -194,7 +195,7 @@ public sealed class EmRun
     }
 
     /// <summary>The selection step: for every source, the candidate the NAR model scores best under the selection criterion.</summary>
-    private (int[][] Selected, double MeanLogLikelihoodPerToken) Select(EmRound round, LazyModel<NarTransformer> nar, CandidateLists<int[]> candidates)
+    private (int[][] Selected, double MeanLogLikelihoodPerToken, IReadOnlyList<SelectionStatistics> Statistics) Select(EmRound round, LazyModel<NarTransformer> nar, CandidateLists<int[]> candidates)
     {
         var selectedPath = Path.Combine(round.Directory(runDir), "selected.bin");
         var scores = observer.Stage($"{round}: NAR scores of {candidates.PerSource} candidates", progress =>
@@ -204,12 +205,12 @@ public sealed class EmRun
                 var sources = chunk.SourceOfEachEntry().Select(i => train.Source[start + i]).ToList();
                 return chunk.With(SequenceScoring.NarLogLikelihood(nar.Value, sources, chunk.Entries).Select(s => (float)s).ToArray());
             }, progress, cancel));
-        var choice = EmSelection.Choose(EmSelection.Comparable(scores, candidates, options.SelectionScore));
+        var (choice, statistics) = EmSelection.ChooseAndCompare(scores, candidates, options.SelectionScore);
         var selected = candidates.Pick(choice);
         if (!File.Exists(selectedPath)) TokenIdFile.Write(selectedPath, selected);
         double totalScore = scores.Pick(choice).Sum(s => (double)s);
         long totalTokens = selected.Sum(s => (long)s.Length + 1);
-        return (selected, totalScore / Math.Max(1, totalTokens));
+        return (selected, totalScore / Math.Max(1, totalTokens), statistics);
     }
 
     /// <summary>

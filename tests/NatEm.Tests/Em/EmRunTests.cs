@@ -38,6 +38,46 @@ public class EmRunTests
     }
 
     [Fact]
+    public void SelectionStatisticsCompareBothCriteriaOnTheSameScores()
+    {
+        // Source 0: Total keeps the short first candidate, PerToken takes the long second one (as above).
+        // Source 1: both criteria take the third candidate, as long as the first.
+        var totals = new CandidateLists<float>([-4f, -4.5f, -9f, /* source 1 */ -6f, -8f, -2f], 3);
+        var candidates = new CandidateLists<int[]>([[7, 8], [7, 8, 9, 10, 11], [7], /* source 1 */ [5, 6, 7], [5], [5, 6, 8]], 3);
+
+        var (choice, statistics) = EmSelection.ChooseAndCompare(totals, candidates, SelectionScore.PerToken);
+
+        Assert.Equal([1, 2], choice);
+        var total = Assert.Single(statistics, s => s.Criterion == SelectionScore.Total);
+        var perToken = Assert.Single(statistics, s => s.Criterion == SelectionScore.PerToken);
+        Assert.False(total.Used);
+        Assert.True(perToken.Used);
+        Assert.Equal([0.5, 0, 0.5], total.RankShares);
+        Assert.Equal([0, 0.5, 0.5], perToken.RankShares);
+        Assert.Equal(0.5, total.NotFirst);
+        Assert.Equal(1.0, perToken.NotFirst);
+        Assert.Equal(1.0, total.TokensVsFirst, 9);
+        Assert.Equal(8.0 / 5, perToken.TokensVsFirst, 9);
+        Assert.Equal((0.0, 0.0), (total.ShorterThanFirst, total.LongerThanFirst));
+        Assert.Equal((0.0, 0.5), (perToken.ShorterThanFirst, perToken.LongerThanFirst));
+    }
+
+    [Fact]
+    public void TheReportTabulatesTheSelectionOfEachCriterion()
+    {
+        var round = new RoundReport
+        {
+            Round = "1",
+            Selection = [new SelectionStatistics(SelectionScore.Total, true, [0.75, 0.25], 0.9, 0.2, 0.05), new SelectionStatistics(SelectionScore.PerToken, false, [0.5, 0.5], 1.1, 0.1, 0.3)],
+        };
+
+        var markdown = EmReportWriter.Markdown(new EmReport([round], "model", "teacher"));
+
+        Assert.Contains("| 1 | Total | yes | 25.0 % | 75.0 % · 25.0 % | 0.900 | 20.0 % | 5.0 % |", markdown);
+        Assert.Contains("| 1 | PerToken | no | 50.0 % | 50.0 % · 50.0 % | 1.100 | 10.0 % | 30.0 % |", markdown);
+    }
+
+    [Fact]
     public void TinyEmRunsEndToEndAndResumesToTheSameResultAfterInterruptions()
     {
         var data = TinyPreparedData.Create();
@@ -52,6 +92,13 @@ public class EmRunTests
         // The run returns its report; writing it is the caller's (`natem em` writes report.json, report.md and em.png).
         Assert.False(File.Exists(Path.Combine(uninterrupted, "report.md")) || File.Exists(Path.Combine(uninterrupted, "em.png")));
         AssertSelectedTargetsAreTheBestScoredCandidates(uninterrupted, "round1", data.Split("train").Count, TinyEm.NBest);
+        // Each round reports what both criteria would select; the one used is the run's.
+        Assert.All(reference.Rounds.Skip(1).SkipLast(1), r =>
+        {
+            Assert.Equal(Enum.GetValues<SelectionScore>(), r.Selection.Select(s => s.Criterion));
+            Assert.Equal(TinyEm.SelectionScore, Assert.Single(r.Selection, s => s.Used).Criterion);
+            Assert.All(r.Selection, s => Assert.Equal(1.0, s.RankShares.Sum(), 9));
+        });
         // Every stage is set up by the TrainingJob; the E-step's AR model starts from the previous one (warm start).
         var eStep = ModelStore.ReadManifest(Path.Combine(uninterrupted, "round1", "ar", "checkpoint_last")).Training!;
         Assert.Equal("round1/ar", eStep["em_stage"]!.GetValue<string>());
