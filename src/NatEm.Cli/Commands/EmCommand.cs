@@ -57,11 +57,12 @@ public sealed class EmOptionsBinder
     public readonly Option<int?> TrainLimit = new("--train-limit") { Description = "Use only the first N training pairs" };
     public readonly Option<int?> ValidLimit = new("--valid-limit") { Description = "Use only the first N validation pairs for per-round BLEU" };
     public readonly Option<string?> InitialAr = new("--initial-ar") { Description = "Use this trained AR model directory as q0" };
+    public readonly Option<string?> InitialNar = new("--initial-nar") { Description = "Use this NAR model directory, trained on the --initial-ar model's distillation (the KD baseline), as round 1's p1" };
 
     public void AddTo(Command command)
     {
         Training.AddTo(command);
-        foreach (var option in new Option[] { Iterations, NBest, SelectionScore, DistillBeam, WarmStartNar, FreshAr, Budget, TrainLimit, ValidLimit, InitialAr })
+        foreach (var option in new Option[] { Iterations, NBest, SelectionScore, DistillBeam, WarmStartNar, FreshAr, Budget, TrainLimit, ValidLimit, InitialAr, InitialNar })
             command.Options.Add(option);
     }
 
@@ -83,6 +84,7 @@ public sealed class EmOptionsBinder
             TrainLimit = p.GetValue(TrainLimit) ?? d.TrainLimit,
             ValidLimit = p.GetValue(ValidLimit) ?? d.ValidLimit,
             InitialAr = ModelArguments.ResolveOptional(p, p.GetValue(InitialAr)) ?? d.InitialAr,
+            InitialNar = ModelArguments.ResolveOptional(p, p.GetValue(InitialNar)) ?? d.InitialNar,
         };
         options.Validate();
         return options;

@@ -42,6 +42,11 @@ public sealed record EmOptions
     public int? ValidLimit { get; init; }
     /// <summary>An already trained AR model directory to use as q₀ instead of training it.</summary>
     public string? InitialAr { get; init; }
+    /// <summary>
+    /// An already trained NAR model directory to use as p₁ instead of training it: a model trained on q₀'s
+    /// distillation (the KD baseline), so that round 1 starts from it and only the later stages are trained.
+    /// </summary>
+    public string? InitialNar { get; init; }
 
     public void Validate()
     {
@@ -52,6 +57,8 @@ public sealed record EmOptions
         Require(BudgetMinutes is null or > 0, "--budget-minutes must be positive");
         Require(TrainLimit is null or > 0, "--train-limit must be positive");
         Require(ValidLimit is null or > 0, "--valid-limit must be positive");
+        Require(InitialNar is null || InitialAr is not null, "--initial-nar needs --initial-ar: p₁ must be a model of q₀'s distillation");
+        Require(InitialNar is null || Iterations >= 1, "--initial-nar needs --iterations ≥ 1 (p₁ is round 1's NAR model)");
         ArTraining.Validate();
         NarTraining.Validate();
     }

@@ -81,8 +81,8 @@ public readonly record struct EmStage(EmRound Round, EmStep Step)
 }
 
 /// <summary>
-/// The stages of an EM run in order: <c>ar0</c> (unless --initial-ar gives q₀); for k = 1…K distill, nar, nbest,
-/// scores, ar; then final distill and final nar. The time budget is split along it.
+/// The stages of an EM run in order: <c>ar0</c> (unless --initial-ar gives q₀); for k = 1…K distill, nar (unless
+/// --initial-nar gives p₁), nbest, scores, ar; then final distill and final nar. The time budget is split along it.
 /// </summary>
 public sealed class EmPlan
 {
@@ -95,7 +95,8 @@ public sealed class EmPlan
         if (options.InitialAr is null) stages.Add(EmStage.InitialAr);
         for (int k = 1; k <= options.Iterations; k++)
             foreach (var step in new[] { EmStep.Distill, EmStep.Nar, EmStep.NBest, EmStep.Scores, EmStep.Ar })
-                stages.Add(new EmStage(EmRound.Em(k), step));
+                if (!(k == 1 && step == EmStep.Nar && options.InitialNar is not null))
+                    stages.Add(new EmStage(EmRound.Em(k), step));
         stages.Add(new EmStage(EmRound.Final, EmStep.Distill));
         stages.Add(new EmStage(EmRound.Final, EmStep.Nar));
         Stages = stages;

@@ -62,7 +62,8 @@ public sealed class EmRun
         train = Limit(data.Split("train"), options.TrainLimit);
         valid = Limit(data.Split("valid"), options.ValidLimit);
         // The decoding passes' widths are bounded now rather than after hours of training.
-        var teacher = options.InitialAr is { } initialAr ? ModelStore.ReadManifest(initialAr).Config : options.Architecture.Resolve(ModelKind.Autoregressive, data.Tokenizer.VocabSize);
+        var teacher = options.InitialAr is { } initialAr ? PreparedDataModels.ReadMatching(initialAr, ModelKind.Autoregressive, data).Config : options.Architecture.Resolve(ModelKind.Autoregressive, data.Tokenizer.VocabSize);
+        if (options.InitialNar is { } initialNar) PreparedDataModels.ReadMatching(initialNar, ModelKind.NonAutoregressive, data);
         Distillation.BatchSize(teacher, train.Source, options.NBest, "--nbest", DecodingMemory.DefaultBudgetBytes);
         Distillation.BatchSize(teacher, train.Source, options.DistillBeam, "--distill-beam", DecodingMemory.DefaultBudgetBytes);
         var statePath = Path.Combine(runDir, StateFile);
@@ -95,8 +96,8 @@ public sealed class EmRun
                 var round = EmRound.Em(k);
                 var times = new Dictionary<string, double>();
                 var distilled = Timed(times, "distill", () => Distill(round, teacher));
-                var narDir = Timed(times, "nar", () => TrainStage(new EmStage(round, EmStep.Nar), options.NarTraining, distilled,
-                    options.WarmStartNar ? previousNar : null));
+                var narDir = k == 1 && options.InitialNar is { } givenNar ? givenNar
+                    : Timed(times, "nar", () => TrainStage(new EmStage(round, EmStep.Nar), options.NarTraining, distilled, options.WarmStartNar ? previousNar : null));
                 using var nar = LoadWhenNeeded(narDir, LoadNar);
                 var nbest = new EmStage(round, EmStep.NBest);
                 var candidates = Timed(times, "nbest", () => Decoding(nbest, () => observer.Stage($"{round}: {options.NBest}-best of q{k - 1}", progress =>
@@ -282,18 +283,22 @@ public sealed class EmRun
 
     /// <summary>
     /// Whether two serialized <see cref="EmOptions"/> agree on everything but the training precision, which a run may
-    /// change when it resumes (checkpoints are fp32 either way) and which runs from before it existed lack.
+    /// change when it resumes (checkpoints are fp32 either way) and which runs from before it existed lack. An
+    /// option that is null counts as absent, so that a run from before an optional setting existed still resumes.
     /// </summary>
     private static bool SameOptionsIgnoringPrecision(string saved, string current)
     {
-        static JsonNode? WithoutPrecision(string json)
+        static JsonNode? Comparable(string json)
         {
             var node = JsonNode.Parse(json);
             foreach (var training in new[] { "ar_training", "nar_training" })
                 (node?[training] as JsonObject)?.Remove("precision");
+            if (node is JsonObject top)
+                foreach (var name in top.Where(p => p.Value is null).Select(p => p.Key).ToList())
+                    top.Remove(name);
             return node;
         }
-        return JsonNode.DeepEquals(WithoutPrecision(saved), WithoutPrecision(current));
+        return JsonNode.DeepEquals(Comparable(saved), Comparable(current));
     }
 
     private void Finish(EmStage stage)

@@ -45,6 +45,21 @@ public sealed class EmBudgetTests
         var fromTrainedAr = new EmPlan(new EmOptions { Iterations = 2, InitialAr = "q0" });
         Assert.DoesNotContain(EmStage.InitialAr, fromTrainedAr.Stages);
         Assert.Equal(5, fromTrainedAr.TrainingStagesFrom(new EmStage(EmRound.Em(1), EmStep.Nar)));
+        // With --initial-nar too, round 1 trains only its AR model.
+        var fromKdBaseline = new EmPlan(new EmOptions { Iterations = 2, InitialAr = "q0", InitialNar = "p1" });
+        Assert.DoesNotContain(new EmStage(EmRound.Em(1), EmStep.Nar), fromKdBaseline.Stages);
+        Assert.Contains(new EmStage(EmRound.Em(2), EmStep.Nar), fromKdBaseline.Stages);
+        Assert.Equal(4, fromKdBaseline.TrainingStagesFrom(new EmStage(EmRound.Em(1), EmStep.Distill)));
+    }
+
+    [Theory]
+    [InlineData(null, 1, "--initial-nar needs --initial-ar")]
+    [InlineData("q0", 0, "--initial-nar needs --iterations ≥ 1")]
+    public void AGivenNarModelNeedsTheTeacherItWasDistilledFromAndARound(string? initialAr, int iterations, string problem)
+    {
+        var error = Assert.Throws<NatEmException>(() => new EmOptions { InitialAr = initialAr, InitialNar = "p1", Iterations = iterations }.Validate());
+        Assert.Contains(problem, error.Message);
+        Assert.Equal(ExitCodes.Usage, error.ExitCode);
     }
 
     [Fact]

@@ -121,6 +121,15 @@ public class EmRunTests
             Assert.Equal(File.ReadAllBytes(Path.Combine(uninterrupted, round, "selected.bin")), File.ReadAllBytes(Path.Combine(interrupted, round, "selected.bin")));
         Assert.Equal(File.ReadAllBytes(Path.Combine(reference.FinalModel, ModelStore.WeightsFile)), File.ReadAllBytes(Path.Combine(resumed.FinalModel, ModelStore.WeightsFile)));
         Assert.Equal(reference.Rounds.Select(r => r.NarValidBleuOdd), resumed.Rounds.Select(r => r.NarValidBleuOdd));
+
+        // Round 1 from trained models (--initial-ar q₀, --initial-nar p₁, e.g. the KD baseline): no p₁ is trained,
+        // and the selection is the one the full run made with the same two models.
+        var fromGiven = SyntheticTask.TempDir();
+        var given = TinyEm with { Iterations = 1, InitialAr = Path.Combine(uninterrupted, "ar0", "checkpoint_best"), InitialNar = Path.Combine(uninterrupted, "round1", "nar", "checkpoint_best") };
+        var givenReport = new EmRun(data, given, fromGiven, resume: false).Run();
+        Assert.False(Directory.Exists(Path.Combine(fromGiven, "round1", "nar")));
+        Assert.Equal(File.ReadAllBytes(Path.Combine(uninterrupted, "round1", "selected.bin")), File.ReadAllBytes(Path.Combine(fromGiven, "round1", "selected.bin")));
+        Assert.Equal(reference.Rounds[1].NarValidBleuOdd, givenReport.Rounds[1].NarValidBleuOdd);
     }
 
     private static void AssertSelectedTargetsAreTheBestScoredCandidates(string runDir, string round, int sources, int n)
