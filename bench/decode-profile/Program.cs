@@ -1,5 +1,5 @@
 // Times the pieces of AR incremental decoding (BENCHMARKS.md, "AR per-step overhead and fused attention").
-// Usage: dotnet run -c Release -- AR_MODEL SENTENCES MODE THREADS, MODE one of all | search | micro | step | beam4 | attn | sig;
+// Usage: dotnet run -c Release -- AR_MODEL SENTENCES MODE THREADS, MODE one of all | search | micro | step | beam4 | attn | layout | sig;
 // data from /work/runs/data (NATEM_DATA overrides). MKL_PATCH=0 leaves oneMKL's vendor check alone.
 using System.Diagnostics;
 using NatEm.Data;
@@ -23,6 +23,25 @@ ar.eval();
 
 double Time(int reps, Action a) { a(); var sw = Stopwatch.StartNew(); for (int i = 0; i < reps; i++) a(); return sw.Elapsed.TotalMilliseconds * 1000 / reps; }
 
+if (what is "layout")
+{
+    // A linear layer's product at few rows with the weight as saved ([out, in], F.linear) against pre-transposed ([in, out], matmul).
+    foreach (var (inDim, outDim) in new[] { (256, 768), (256, 256), (256, 1024), (1024, 256), (256, 8092) })
+    {
+        var weight = randn(outDim, inDim); var transposed = weight.t().contiguous();
+        foreach (var m in new[] { 1, 4, 40, 256 })
+        {
+            var x = randn(m, inDim);
+            int reps = m >= 40 ? 100 : 500;
+            double saved = Time(reps, () => { using var s = NewDisposeScope(); nn.functional.linear(x, weight); });
+            double pre = Time(reps, () => { using var s = NewDisposeScope(); x.matmul(transposed); });
+            double saved2 = Time(reps, () => { using var s = NewDisposeScope(); nn.functional.linear(x, weight); });
+            double pre2 = Time(reps, () => { using var s = NewDisposeScope(); x.matmul(transposed); });
+            Console.WriteLine($"{inDim}->{outDim} m={m}: [out,in] linear {saved:F1}/{saved2:F1} µs, [in,out] matmul {pre:F1}/{pre2:F1} µs");
+        }
+    }
+    return;
+}
 if (what is "attn")
 {
     // Fused SDPA against the manual product (matmul, softmax, dropout, matmul) per use.
