@@ -87,21 +87,27 @@ public sealed class BeamSearch : IGenerator
         var neverNext = tensor(new long[] { SpecialTokens.Pad, SpecialTokens.Bos });
         for (int step = 0; active.Count > 0; step++)
         {
-            using var stepScope = torch.NewDisposeScope();
-            var logProbs = model.DecodeStep(previous, state);
-            logProbs.index_fill_(1, neverNext, float.NegativeInfinity);
             var mustEnd = active.Select(s => step >= maxLengths[s] - 1).ToArray();
-            if (mustEnd.Any(x => x))
+            float[] topScore;
+            long[] topIndex;
+            int width;
+            using (torch.NewDisposeScope())
             {
-                var endRows = tensor(mustEnd.SelectMany(x => Enumerable.Repeat(x, beam)).ToArray()).unsqueeze(1);
-                var eosOnly = full(vocab, float.NegativeInfinity).index_fill_(0, tensor(new long[] { SpecialTokens.Eos }), 0f);
-                logProbs = where(endRows, logProbs + eosOnly.unsqueeze(0), logProbs);
+                var logProbs = model.DecodeStep(previous, state);
+                logProbs.index_fill_(1, neverNext, float.NegativeInfinity);
+                if (mustEnd.Any(x => x))
+                {
+                    var endRows = tensor(mustEnd.SelectMany(x => Enumerable.Repeat(x, beam)).ToArray()).unsqueeze(1);
+                    var eosOnly = full(vocab, float.NegativeInfinity).index_fill_(0, tensor(new long[] { SpecialTokens.Eos }), 0f);
+                    logProbs = where(endRows, logProbs + eosOnly.unsqueeze(0), logProbs);
+                }
+                var candidates = logProbs.add_(scores.unsqueeze(1)).view(active.Count, beam * vocab);
+                var (topScores, topIndices) = candidates.topk(Math.Min(2 * beam, beam * vocab), dim: 1);
+                // The one read of the step: the candidates' scores and indices.
+                topScore = topScores.data<float>().ToArray();
+                topIndex = topIndices.data<long>().ToArray();
+                width = (int)topScores.shape[1];
             }
-            var candidates = (scores.unsqueeze(1) + logProbs).view(active.Count, beam * vocab);
-            var (topScores, topIndices) = candidates.topk(Math.Min(2 * beam, beam * vocab), dim: 1);
-            var topScore = topScores.data<float>().ToArray();
-            var topIndex = topIndices.data<long>().ToArray();
-            int width = (int)topScores.shape[1];
 
             var nextRows = new List<long>();
             var nextTokens = new List<long>();
@@ -144,20 +150,16 @@ public sealed class BeamSearch : IGenerator
             active = stillActive;
             if (active.Count == 0) break;
 
-            var rowTensor = tensor(nextRows.ToArray());
-            bool identity = sameSentences && nextRows.Select((row, i) => row == i).All(x => x);
-            var nextState = state.Select(rowTensor, sameSentences, identity);
-            // Tensors the next state shares with this one stay where they are; only the new ones leave the step's scope.
-            var kept = state.Tensors.ToHashSet(ReferenceEqualityComparer.Instance);
-            var moved = nextState.Tensors.Where(t => !kept.Contains(t)).ToList();
+            // Rows 0, 1, … of the same sentences (greedy search, mostly) leave the cache as it is.
+            if (!sameSentences || nextRows.Where((row, i) => row != i).Any())
+            {
+                using var rowTensor = tensor(nextRows.ToArray());
+                state.Reorder(rowTensor, sameSentences);
+            }
+            previous.Dispose();
+            scores.Dispose();
             previous = tensor(nextTokens.ToArray());
             scores = tensor(nextScores.ToArray());
-            moved.Add(previous);
-            moved.Add(scores);
-            stepScope.MoveToOuter(moved);
-            var shared = nextState.Tensors.ToHashSet(ReferenceEqualityComparer.Instance);
-            foreach (var old in state.Tensors.Where(t => !shared.Contains(t))) old.Dispose();
-            state = nextState;
             histories = nextHistories.ToArray();
         }
 

@@ -44,12 +44,13 @@ public sealed class ArTransformer : nn.Module, ITranslationModel
         return OutputLogits(decoder.Forward(embeddings.Forward(targetInput), causal, memory));
     }
 
-    public DecoderState StartDecoding(EncoderOutput memory, int maxSteps) => decoder.StartState(memory, maxSteps);
+    /// <summary>A cache for up to <paramref name="maxSteps"/> decoding steps, with their position embeddings computed once.</summary>
+    public DecoderState StartDecoding(EncoderOutput memory, int maxSteps) => decoder.StartState(memory, embeddings.Positions(0, maxSteps));
 
     /// <summary>Log-probabilities [B, V] of the next token given the previous tokens [B] and the cache.</summary>
     public Tensor DecodeStep(Tensor previousTokens, DecoderState state)
     {
-        var embedded = embeddings.Forward(previousTokens.unsqueeze(1), start: state.Steps);
+        var embedded = embeddings.EmbedTokens(previousTokens.unsqueeze(1)) + state.Positions.narrow(0, state.Steps, 1);
         var hidden = decoder.Step(embedded, state);
         return OutputLogits(hidden).squeeze(1).log_softmax(-1);
     }

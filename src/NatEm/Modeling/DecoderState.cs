@@ -3,41 +3,44 @@ using static TorchSharp.torch;
 namespace NatEm.Modeling;
 
 /// <summary>
-/// Incremental decoding cache: the encoder memory projected once per layer, and per-layer self-attention
-/// keys/values in buffers pre-allocated for <c>maxSteps</c> positions, so a step writes one slice instead of
-/// concatenating. The tensors belong to the dispose scope that was open when the state was created.
+/// Incremental decoding cache: the encoder memory projected once per layer, per-layer self-attention keys/values in
+/// buffers pre-allocated for <c>maxSteps</c> positions (a step writes one slice instead of concatenating), and the
+/// position embeddings of those positions. Beam search reorders and shrinks the rows in place
+/// (<see cref="Reorder"/>), copying only the positions decoded so far. The tensors belong to the dispose scope that
+/// was open when the state was created; the memory keys and values it replaces are disposed by it.
 /// </summary>
 public sealed class DecoderState
 {
+    /// <summary>Self-attention key and value buffers per layer, [rows allocated, heads, maxSteps, headDim] each.</summary>
+    private readonly Tensor[] selfKeyBuffers, selfValueBuffers;
+    /// <summary>The first <see cref="Rows"/> rows of each buffer (the buffers themselves until rows are dropped).</summary>
     private readonly Tensor[] selfKeys, selfValues;
 
-    public DecoderState((Tensor Keys, Tensor Values)[] memory, Tensor memoryKeyMask, int maxSteps)
+    public DecoderState((Tensor Keys, Tensor Values)[] memory, Tensor memoryKeyMask, Tensor positions)
     {
         MemoryKeys = memory.Select(m => m.Keys).ToArray();
         MemoryValues = memory.Select(m => m.Values).ToArray();
         MemoryKeyMask = memoryKeyMask;
+        Positions = positions;
         var shape = MemoryKeys[0].shape;
-        shape[2] = maxSteps;
+        shape[2] = positions.shape[0];
         var dtype = MemoryKeys[0].dtype;
-        selfKeys = MemoryKeys.Select(_ => zeros(shape, dtype)).ToArray();
-        selfValues = MemoryKeys.Select(_ => zeros(shape, dtype)).ToArray();
-    }
-
-    private DecoderState(Tensor[] memoryKeys, Tensor[] memoryValues, Tensor memoryKeyMask, Tensor[] selfKeys, Tensor[] selfValues, int steps)
-    {
-        MemoryKeys = memoryKeys;
-        MemoryValues = memoryValues;
-        MemoryKeyMask = memoryKeyMask;
-        this.selfKeys = selfKeys;
-        this.selfValues = selfValues;
-        Steps = steps;
+        selfKeyBuffers = MemoryKeys.Select(_ => zeros(shape, dtype)).ToArray();
+        selfValueBuffers = MemoryKeys.Select(_ => zeros(shape, dtype)).ToArray();
+        selfKeys = [.. selfKeyBuffers];
+        selfValues = [.. selfValueBuffers];
+        Rows = (int)shape[0];
     }
 
     public Tensor[] MemoryKeys { get; }
     public Tensor[] MemoryValues { get; }
-    public Tensor MemoryKeyMask { get; }
+    public Tensor MemoryKeyMask { get; private set; }
+    /// <summary>Position embeddings [maxSteps, d] of the positions this state can decode.</summary>
+    public Tensor Positions { get; }
     /// <summary>Positions decoded so far.</summary>
     public int Steps { get; private set; }
+    /// <summary>Rows (hypotheses) decoded in parallel.</summary>
+    public int Rows { get; private set; }
 
     internal (Tensor Keys, Tensor Values) AppendSelf(int layer, Tensor keys, Tensor values)
     {
@@ -49,19 +52,46 @@ public sealed class DecoderState
     internal void Advance() => Steps++;
 
     /// <summary>
-    /// The cache restricted to (and reordered by) <paramref name="rows"/>, e.g. surviving beams; the new tensors join
-    /// the caller's current dispose scope. With <paramref name="sameSentences"/> (rows only reorder hypotheses within
-    /// the same sentences, whose encoder memory is identical) the memory tensors are shared rather than copied; when
-    /// <paramref name="identity"/> (rows 0, 1, … of the same sentences, e.g. greedy search) the state itself is kept.
+    /// Keeps the rows <paramref name="rows"/> (ascending positions are not required; a row may repeat), in that
+    /// order: row i of the state becomes old row rows[i]. The self-attention cache is rewritten in place over the
+    /// positions decoded so far. With <paramref name="sameSentences"/> (rows only reorder hypotheses within the same
+    /// sentences, whose encoder memory is identical) the memory is kept as it is; otherwise it is selected too.
     /// </summary>
-    public DecoderState Select(Tensor rows, bool sameSentences = false, bool identity = false) => identity ? this : new(
-        sameSentences ? MemoryKeys : MemoryKeys.Select(t => t.index_select(0, rows)).ToArray(),
-        sameSentences ? MemoryValues : MemoryValues.Select(t => t.index_select(0, rows)).ToArray(),
-        sameSentences ? MemoryKeyMask : MemoryKeyMask.index_select(0, rows),
-        selfKeys.Select(t => t.index_select(0, rows)).ToArray(),
-        selfValues.Select(t => t.index_select(0, rows)).ToArray(),
-        Steps);
+    public void Reorder(Tensor rows, bool sameSentences)
+    {
+        int count = (int)rows.shape[0];
+        if (count > Rows) throw new ArgumentException($"cannot grow the state from {Rows} to {count} rows", nameof(rows));
+        for (int layer = 0; layer < selfKeys.Length; layer++)
+        {
+            ReorderInPlace(selfKeyBuffers[layer], selfKeys, layer, rows, count);
+            ReorderInPlace(selfValueBuffers[layer], selfValues, layer, rows, count);
+        }
+        Rows = count;
+        if (sameSentences) return;
+        for (int layer = 0; layer < MemoryKeys.Length; layer++)
+        {
+            MemoryKeys[layer] = Replace(MemoryKeys[layer], MemoryKeys[layer].index_select(0, rows));
+            MemoryValues[layer] = Replace(MemoryValues[layer], MemoryValues[layer].index_select(0, rows));
+        }
+        // The mask may be the caller's (the encoder output's), so the old one is left to its dispose scope.
+        MemoryKeyMask = MemoryKeyMask.index_select(0, rows);
+    }
 
-    /// <summary>All tensors of this state (for moving them between dispose scopes).</summary>
-    public IEnumerable<Tensor> Tensors => MemoryKeys.Concat(MemoryValues).Concat(selfKeys).Concat(selfValues).Append(MemoryKeyMask);
+    /// <summary>Writes the selected rows of the decoded positions to the buffer's first rows; <paramref name="views"/>[layer] becomes those rows.</summary>
+    private void ReorderInPlace(Tensor buffer, Tensor[] views, int layer, Tensor rows, int count)
+    {
+        using (var selected = views[layer].narrow(2, 0, Steps).index_select(0, rows))
+        using (var target = buffer.narrow(0, 0, count).narrow(2, 0, Steps))
+            target.copy_(selected);
+        if (count == Rows) return;
+        var narrowed = buffer.narrow(0, 0, count);
+        if (!ReferenceEquals(views[layer], buffer)) views[layer].Dispose();
+        views[layer] = narrowed;
+    }
+
+    private static Tensor Replace(Tensor old, Tensor replacement)
+    {
+        old.Dispose();
+        return replacement;
+    }
 }

@@ -206,8 +206,9 @@ public sealed class TransformerDecoder : nn.Module
         return finalNorm.forward(x);
     }
 
-    public DecoderState StartState(EncoderOutput memory, int maxSteps) =>
-        new(layers.Select(l => l.ProjectMemory(memory)).ToArray(), memory.KeyMask, maxSteps);
+    /// <summary>A cache for as many steps as <paramref name="positions"/> [maxSteps, d] has rows.</summary>
+    public DecoderState StartState(EncoderOutput memory, Tensor positions) =>
+        new(layers.Select(l => l.ProjectMemory(memory)).ToArray(), memory.KeyMask, positions);
 
     /// <summary>Decodes the next position of every row of <paramref name="state"/>: [B, 1, d] in, [B, 1, d] out.</summary>
     public Tensor Step(Tensor embedded, DecoderState state)

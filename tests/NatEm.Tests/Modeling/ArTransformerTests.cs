@@ -32,6 +32,43 @@ public class ArTransformerTests
     }
 
     [Fact]
+    public void CacheReorderedAndShrunkInPlaceDecodesLikeACacheBuiltFromTheKeptRows()
+    {
+        torch.manual_seed(5);
+        var model = new ArTransformer(SyntheticTask.TinyConfig);
+        model.eval();
+        using var _ = torch.no_grad();
+        var pairs = SyntheticTask.Pairs(4, seed: 9, minLength: 4, maxLength: 7);
+        var source = SequenceTensors.Source(pairs.Sources);
+        var prefixes = SequenceTensors.Pad(pairs.Targets.Select(t => t.Take(3).ToArray()).ToList(), prependBos: true);
+        var memory = model.Encode(source);
+
+        var state = model.StartDecoding(memory, 8);
+        for (int step = 0; step < 3; step++) model.DecodeStep(prefixes.select(1, step), state);
+        // Fewer rows than before, reordered, one repeated: what beam search does when a sentence finishes.
+        var kept = tensor(new long[] { 2, 0, 2 });
+        state.Reorder(kept, sameSentences: false);
+        var next = prefixes.select(1, 3).index_select(0, kept);
+        var reordered = model.DecodeStep(next, state);
+
+        var fresh = model.StartDecoding(memory.IndexSelect(kept), 8);
+        for (int step = 0; step < 3; step++) model.DecodeStep(prefixes.index_select(0, kept).select(1, step), fresh);
+        var reference = model.DecodeStep(next, fresh);
+
+        Assert.Equal(3, state.Rows);
+        Assert.True(reordered.allclose(reference, rtol: 1e-5, atol: 1e-6), "the reordered cache decodes differently");
+    }
+
+    [Fact]
+    public void PositionsOfOneStepEqualTheRowsOfTheWholeTable()
+    {
+        var embeddings = new Embeddings("embeddings", SyntheticTask.TinyConfig, new MixedPrecision());
+        var table = embeddings.Positions(0, 200);
+        foreach (var step in new[] { 0, 1, 7, 64, 199 })
+            Assert.True(embeddings.Positions(step, 1).equal(table.narrow(0, step, 1)).all().item<bool>(), $"position {step} differs");
+    }
+
+    [Fact]
     public void TinyModelOverfits64PairsAndDecodesThemBack()
     {
         var pairs = SyntheticTask.Pairs(64, seed: 11);
