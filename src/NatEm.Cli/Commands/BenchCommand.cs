@@ -100,14 +100,13 @@ public static class BenchCommand
         bool hasLatency = result.Decoders.Any(r => r.Latency is not null);
         if (hasLatency)
         {
-            var latency = new Table().Title($"{title}: batch-1 latency (ms)")
-                .AddColumns("decoder", "BLEU", "chrF", "p50", "p90", "p99", "mean", "floor", "× floor", "speedup");
+            var latency = new Table().AddColumns("decoder", "BLEU", "chrF", "p50", "p90", "p99", "mean", "floor", "× floor", "speedup");
             foreach (var r in result.Decoders)
                 latency.AddRow(r.Name, F(r.Bleu), F(r.Chrf), F(r.Latency?.P50Ms, "F1"), F(r.Latency?.P90Ms, "F1"), F(r.Latency?.P99Ms, "F1"),
                     F(r.Latency?.MeanMs, "F1"), F(r.FloorMs, "F3"), F(r.LatencyOverFloor, "F0"), F(r.SpeedupAtBatch1, "F1") + "x");
-            AnsiConsole.Write(latency);
+            ConsoleTables.Write($"{title}: batch-1 latency (ms)", latency);
         }
-        var throughput = new Table().Title($"{title}: sentences/s by batch size").AddColumn("decoder");
+        var throughput = new Table().AddColumn("decoder");
         if (!hasLatency) throughput.AddColumns("BLEU", "chrF");
         foreach (int size in batchSizes) throughput.AddColumn(size.ToString(CultureInfo.InvariantCulture));
         throughput.AddColumns($"tokens/s at {largest}", $"speedup at {largest}", "peak MB");
@@ -117,7 +116,7 @@ public static class BenchCommand
             throughput.AddRow([r.Name, .. quality, .. r.Throughput.Select(t => F(t.SentencesPerSecond, "F1")),
                 F(r.AtLargestBatch.TargetTokensPerSecond, "F0"), F(r.SpeedupAtLargestBatch, "F1") + "x", F(r.PeakWorkingSetBytes / 1048576.0, "F0")]);
         }
-        AnsiConsole.Write(throughput);
+        ConsoleTables.Write($"{title}: sentences/s by batch size", throughput);
         AnsiConsole.MarkupLineInterpolated($"[grey]Speedups are relative to {result.Baseline}; the floor is the least time this machine's measured speeds allow (see DecoderCost).[/]");
     }
 

@@ -44,12 +44,11 @@ public static class BenchTrainingCommand
 
             var first = results[0].MedianTargetTokensPerSecond;
             var peer = results[^1].MedianTargetTokensPerSecond;
-            var table = new Table().Title($"training target tokens/s, {options.Preset}, {options.MaxTokens}-token batches, {options.TimedUpdates} timed updates, {threads} threads")
-                .AddColumns("trainer", "median", "min", "max", $"× {results[0].Name}", "× peer");
+            var table = new Table().AddColumns("trainer", "median", "min", "max", $"× {results[0].Name}", "× peer");
             foreach (var r in results)
                 table.AddRow(r.Name, F(r.MedianTargetTokensPerSecond, "F0"), F(r.MinTargetTokensPerSecond, "F0"), F(r.MaxTargetTokensPerSecond, "F0"),
                     F(r.MedianTargetTokensPerSecond / first, "F2"), F(r.MedianTargetTokensPerSecond / peer, "F2"));
-            AnsiConsole.Write(table);
+            ConsoleTables.Write($"training target tokens/s, {options.Preset}, {options.MaxTokens}-token batches, {options.TimedUpdates} timed updates, {threads} threads", table);
             return ExitCodes.Ok;
         }));
         return command;

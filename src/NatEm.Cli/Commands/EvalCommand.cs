@@ -41,7 +41,7 @@ public static class EvalCommand
             var (result, translations) = SplitEvaluation.Run(model.Directory, translator, sentences);
             if (p.GetValue(output) is { } outputPath) AtomicFile.WriteAllLines(outputPath, translations.Select(t => t.Text));
             if (p.GetValue(json)) p.InvocationConfiguration.Output.WriteLine(JsonSerializer.Serialize(result, Json));
-            else AnsiConsole.Write(Table(result));
+            else ConsoleTables.Write($"{result.Model} on {result.Split}", Table(result));
             return ExitCodes.Ok;
         }));
         return command;
@@ -49,7 +49,7 @@ public static class EvalCommand
 
     private static Table Table(SplitEvaluationResult r)
     {
-        var table = new Table().Title(Markup.Escape($"{r.Model} on {r.Split}")).AddColumns("metric", "value");
+        var table = new Table().AddColumns("metric", "value");
         table.AddRow("BLEU", F(r.Bleu));
         table.AddRow("chrF", F(r.Chrf));
         table.AddRow("sentences", r.Sentences.ToString(CultureInfo.InvariantCulture));

@@ -101,7 +101,7 @@ public sealed class EmRun
                 using var nar = LoadWhenNeeded(narDir, LoadNar);
                 var nbest = new EmStage(round, EmStep.NBest);
                 var candidates = Timed(times, "nbest", () => Decoding(nbest, () => observer.Stage($"{round}: {options.NBest}-best of q{k - 1}", progress =>
-                    Distillation.NBest(teacher.Value, train.Source, options.NBest, nbest.Directory(runDir), progress, cancel))));
+                    Distillation.NBest(teacher.Value, teacher.WeightsSha256, train.Source, options.NBest, nbest.Directory(runDir), progress, cancel))));
                 // Scoring the candidates adds time but no beams: its cost is folded into the N-best pass's.
                 var (selected, selectedLogLikelihood, selection) = Timed(times, "select", () => Decoding(new EmStage(round, EmStep.Scores), () => Select(round, nar, candidates)));
                 var arDir = Timed(times, "ar", () => TrainStage(new EmStage(round, EmStep.Ar), options.ArTraining, selected,
@@ -170,7 +170,7 @@ public sealed class EmRun
     {
         var stage = new EmStage(round, EmStep.Distill);
         return Decoding(stage, () => observer.Stage($"{stage} (beam {options.DistillBeam})", progress =>
-            Distillation.BestTranslations(teacher.Value, train.Source, options.DistillBeam, stage.Directory(runDir), progress, cancel)));
+            Distillation.BestTranslations(teacher.Value, teacher.WeightsSha256, train.Source, options.DistillBeam, stage.Directory(runDir), progress, cancel)));
     }
 
     /// <summary>
@@ -200,7 +200,8 @@ public sealed class EmRun
     {
         var selectedPath = Path.Combine(round.Directory(runDir), "selected.bin");
         var scores = observer.Stage($"{round}: NAR scores of {candidates.PerSource} candidates", progress =>
-            new ChunkedStage<float>(new EmStage(round, EmStep.Scores).Directory(runDir), ChunkCodec<float>.Floats).Run(candidates.SourceCount, candidates.PerSource, (start, length) =>
+            new ChunkedStage<float>(new EmStage(round, EmStep.Scores).Directory(runDir), ChunkCodec<float>.Floats,
+                StageInputs.Decoding("NAR", nar.WeightsSha256, $"scores of the {candidates.PerSource} candidates sha256 {StageInputs.Digest(candidates.Entries)}", train.Source)).Run(candidates.SourceCount, candidates.PerSource, (start, length) =>
             {
                 var chunk = candidates.Slice(start, length);
                 var sources = chunk.SourceOfEachEntry().Select(i => train.Source[start + i]).ToList();
@@ -264,13 +265,16 @@ public sealed class EmRun
     private ArTransformer LoadAr(string dir) => ModelStore.LoadArForDecoding(dir, options.ArTraining.Precision);
     private NarTransformer LoadNar(string dir) => ModelStore.LoadNarForDecoding(dir, options.NarTraining.Precision);
 
-    private static LazyModel<T> LoadWhenNeeded<T>(string dir, Func<string, T> load) where T : class, ITranslationModel => new(() => load(dir));
+    private static LazyModel<T> LoadWhenNeeded<T>(string dir, Func<string, T> load) where T : class, ITranslationModel => new(dir, () => load(dir));
 
     /// <summary>A model loaded when first needed (a resumed round may need none) and freed once its stages are over.</summary>
-    private sealed class LazyModel<T>(Func<T> load) : IDisposable where T : class, ITranslationModel
+    private sealed class LazyModel<T>(string dir, Func<T> load) : IDisposable where T : class, ITranslationModel
     {
         private T? model;
         public T Value => model ??= load();
+
+        /// <summary>Identifies the weights in the caches of the passes this model computes.</summary>
+        public string WeightsSha256 => ModelStore.WeightsSha256(dir);
 
         public void Dispose()
         {

@@ -95,6 +95,9 @@ public static class ModelStore
     private static void SaveManifest(string dir, ModelManifest manifest) =>
         AtomicFile.WriteAllText(Path.Combine(dir, ManifestFile), JsonSerializer.Serialize(manifest, OnDiskJson.Options));
 
+    /// <summary>The SHA-256 of a model directory's weights file: the one model.json records, else computed.</summary>
+    public static string WeightsSha256(string dir) => ReadManifest(dir).WeightsSha256 ?? Sha256(Path.Combine(dir, WeightsFile));
+
     private static string Sha256(string path)
     {
         using var stream = File.OpenRead(path);

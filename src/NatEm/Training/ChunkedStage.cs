@@ -23,10 +23,14 @@ public sealed record ChunkCodec<T>(Action<string, IReadOnlyList<T>> Write, Func<
 /// <summary>
 /// Runs a long per-sentence computation in chunks of sentences and stores every finished chunk atomically under a
 /// folder (<c>part_NNNNN.bin</c>, its entries in <see cref="CandidateLists{T}"/> order), so that an interrupted
-/// stage resumes after its last finished chunk.
+/// stage resumes after its last finished chunk. <paramref name="inputs"/> names what the results are computed from
+/// (model weights, options, data; see <see cref="StageInputs"/>): a folder computed from other inputs is refused.
 /// </summary>
-public sealed class ChunkedStage<T>(string folder, ChunkCodec<T> codec, int chunkSize = 1024)
+public sealed class ChunkedStage<T>(string folder, ChunkCodec<T> codec, string inputs, int chunkSize = 1024)
 {
+    /// <summary>The folder's record of what its results were computed from, one line.</summary>
+    public const string InputsFile = "inputs.txt";
+
     public string Folder { get; } = folder;
 
     /// <summary>
@@ -37,6 +41,7 @@ public sealed class ChunkedStage<T>(string folder, ChunkCodec<T> codec, int chun
         CancellationToken cancel = default)
     {
         Directory.CreateDirectory(Folder);
+        CheckInputs();
         var chunks = new List<CandidateLists<T>>();
         for (int start = 0, part = 0; start < count; start += chunkSize, part++)
         {
@@ -63,4 +68,41 @@ public sealed class ChunkedStage<T>(string folder, ChunkCodec<T> codec, int chun
         }
         return CandidateLists<T>.Concat(chunks, perSource);
     }
+
+    /// <summary>
+    /// Stored results are reused only for the inputs they came from: a run resumed with another --distill-from must
+    /// not train on the old teacher's translations. A folder written before this record existed is adopted as it is.
+    /// </summary>
+    private void CheckInputs()
+    {
+        var path = Path.Combine(Folder, InputsFile);
+        if (!File.Exists(path))
+        {
+            AtomicFile.WriteAllText(path, inputs + "\n");
+            return;
+        }
+        var stored = File.ReadAllText(path).TrimEnd('\n');
+        if (stored != inputs)
+            throw NatEmException.In(path, $"its results were computed from {stored}, not from {inputs}; delete {Folder} to recompute", ExitCodes.Usage);
+    }
+}
+
+/// <summary>The one-line descriptions of a <see cref="ChunkedStage{T}"/>'s inputs: SHA-256 digests of weights and token ids.</summary>
+public static class StageInputs
+{
+    /// <summary>A digest of token-id rows (their lengths and ids), e.g. the training sources a pass decodes.</summary>
+    public static string Digest(IEnumerable<int[]> rows)
+    {
+        using var hash = System.Security.Cryptography.IncrementalHash.CreateHash(System.Security.Cryptography.HashAlgorithmName.SHA256);
+        foreach (var row in rows)
+        {
+            hash.AppendData(BitConverter.GetBytes(row.Length));
+            hash.AppendData(System.Runtime.InteropServices.MemoryMarshal.AsBytes(row.AsSpan()));
+        }
+        return Convert.ToHexStringLower(hash.GetHashAndReset());
+    }
+
+    /// <summary>"AR model {weights digest}, beam 4, 1-best of 29045 sources {digest}" and the like.</summary>
+    public static string Decoding(string kind, string weightsSha256, string what, IReadOnlyList<int[]> sources) =>
+        $"{kind} model weights sha256 {weightsSha256}, {what} of {sources.Count} sources sha256 {Digest(sources)}";
 }

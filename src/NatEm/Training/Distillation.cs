@@ -24,25 +24,29 @@ public static class Distillation
         return DecodingMemory.LargestFitting(sentences => Bytes(sentences, beam), DecodeBatchSize, budget);
     }
 
-    /// <summary>The best beam-search translation of every source.</summary>
-    public static IReadOnlyList<int[]> BestTranslations(ArTransformer teacher, IReadOnlyList<int[]> sources, int beam, string folder,
+    /// <summary>
+    /// The best beam-search translation of every source. <paramref name="teacherSha256"/> identifies the teacher's
+    /// weights (<see cref="ModelStore.WeightsSha256"/>), so that a cache from another teacher is refused.
+    /// </summary>
+    public static IReadOnlyList<int[]> BestTranslations(ArTransformer teacher, string teacherSha256, IReadOnlyList<int[]> sources, int beam, string folder,
         IProgress<(int Done, int Total)>? progress = null, CancellationToken cancel = default) =>
-        NBest(teacher, sources, beam, nbest: 1, "--distill-beam", folder, progress, cancel).Entries;
+        NBest(teacher, teacherSha256, sources, beam, nbest: 1, "--distill-beam", folder, progress, cancel).Entries;
 
     /// <summary>
     /// <paramref name="nbest"/> candidates per source, best first; when the beam finishes fewer, the last one is
     /// repeated so that every source has exactly nbest.
     /// </summary>
-    public static CandidateLists<int[]> NBest(ArTransformer teacher, IReadOnlyList<int[]> sources, int nbest, string folder,
+    public static CandidateLists<int[]> NBest(ArTransformer teacher, string teacherSha256, IReadOnlyList<int[]> sources, int nbest, string folder,
         IProgress<(int Done, int Total)>? progress = null, CancellationToken cancel = default) =>
-        NBest(teacher, sources, beam: nbest, nbest, "--nbest", folder, progress, cancel);
+        NBest(teacher, teacherSha256, sources, beam: nbest, nbest, "--nbest", folder, progress, cancel);
 
-    private static CandidateLists<int[]> NBest(ArTransformer teacher, IReadOnlyList<int[]> sources, int beam, int nbest, string option, string folder,
+    private static CandidateLists<int[]> NBest(ArTransformer teacher, string teacherSha256, IReadOnlyList<int[]> sources, int beam, int nbest, string option, string folder,
         IProgress<(int Done, int Total)>? progress, CancellationToken cancel)
     {
         var search = new BeamSearch(teacher, new BeamSearchOptions { Beam = beam, NBest = nbest });
         int batchSize = BatchSize(teacher.Config, sources, beam, option, DecodingMemory.DefaultBudgetBytes);
-        return new ChunkedStage<int[]>(folder, ChunkCodec<int[]>.TokenIds).Run(sources.Count, nbest, (start, length) =>
+        var inputs = StageInputs.Decoding("AR", teacherSha256, $"beam {beam}, {nbest}-best", sources);
+        return new ChunkedStage<int[]>(folder, ChunkCodec<int[]>.TokenIds, inputs).Run(sources.Count, nbest, (start, length) =>
         {
             var lists = new IReadOnlyList<int[]>[length];
             var order = Enumerable.Range(start, length).OrderBy(i => sources[i].Length).ToArray();

@@ -48,7 +48,7 @@ public sealed record NarTargets
         if (DistillFrom is null) return train.Target;
         var teacher = ModelStore.LoadArForDecoding(DistillFrom, precision);
         return show("distilling", progress =>
-            Distillation.BestTranslations(teacher, train.Source, DistillBeam, Path.Combine(runDir, "distill"), progress, cancel));
+            Distillation.BestTranslations(teacher, ModelStore.WeightsSha256(DistillFrom), train.Source, DistillBeam, Path.Combine(runDir, "distill"), progress, cancel));
     }
 }
 

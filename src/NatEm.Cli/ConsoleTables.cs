@@ -1,0 +1,16 @@
+using Spectre.Console;
+
+namespace NatEm.Cli;
+
+/// <summary>
+/// Result tables with their title on a line of its own: Spectre cuts a title that is wider than its table
+/// ("/work/runs/teacher/checkpo…"), and model paths often are.
+/// </summary>
+public static class ConsoleTables
+{
+    public static void Write(string title, Table table)
+    {
+        AnsiConsole.WriteLine(title);
+        AnsiConsole.Write(table);
+    }
+}
