@@ -190,7 +190,7 @@ public class DecodingBenchmarkTests
         using var both = JsonDocument.Parse(File.ReadAllText(Path.Combine(output, BenchmarkReportWriter.JsonFile)));
         var names = both.RootElement.GetProperty("decoders").EnumerateArray().Select(d => d.GetProperty("name").GetString()).ToList();
         Assert.Equal(12, names.Count);
-        Assert.Equal(6, names.Count(n => n!.EndsWith(" (bf16)")));
+        Assert.Equal(6, names.Count(n => n!.EndsWith(" (bf16)", StringComparison.Ordinal)));
         Assert.Contains("AR beam 4 (bf16)", names);
     }
 

@@ -14,7 +14,7 @@ public class MixedPrecisionTests
     public void DefaultPrecisionIsBf16ExactlyWhereTheCpuHasIt()
     {
         var flags = File.Exists("/proc/cpuinfo")
-            ? File.ReadLines("/proc/cpuinfo").FirstOrDefault(l => l.StartsWith("flags"))?.Split(' ') ?? []
+            ? File.ReadLines("/proc/cpuinfo").FirstOrDefault(l => l.StartsWith("flags", StringComparison.Ordinal))?.Split(' ') ?? []
             : [];
         bool native = System.Runtime.InteropServices.RuntimeInformation.ProcessArchitecture == System.Runtime.InteropServices.Architecture.X64
             && (flags.Contains("avx512_bf16") || flags.Contains("amx_bf16"));

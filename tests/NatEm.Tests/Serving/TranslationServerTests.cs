@@ -90,7 +90,7 @@ public class TranslationServerTests(ServingModels models) : IClassFixture<Servin
         Assert.Empty(failures.SelectMany(f => f));
         var metrics = await MetricsOf(client);
         Assert.Contains($"natem_http_requests_total{{endpoint=\"/v1/translate\",status=\"200\"}} {clients * requestsPerClient}", metrics);
-        var batches = long.Parse(metrics.Split('\n').Single(l => l.StartsWith("natem_batch_sentences_count ")).Split(' ')[1]);
+        var batches = long.Parse(metrics.Split('\n').Single(l => l.StartsWith("natem_batch_sentences_count ", StringComparison.Ordinal)).Split(' ')[1]);
         Assert.True(batches < clients * requestsPerClient, $"{batches} batches for {clients * requestsPerClient} requests: nothing was batched");
     }
 

@@ -1,0 +1,97 @@
+#!/usr/bin/env bash
+# How the Bible en→es models are trained (issue 13, with issue 17's glancing comparison), one stage at a time.
+# Every stage is a few natem commands on one run directory under $RUNS; each resumes where it stopped, so a stage
+# that outlives a session is simply started again. Stages that train print the command that checks on them.
+#
+#   models/recipe-bible.en-es.sh STAGE        STAGE: teacher | q0 | kd | em | kd-continued | raw
+#
+# teacher       the AR teacher on the full training split (dropout 0.3), until --patience or --max-updates
+# q0            the teacher to use: the average of its last 5 checkpoints or checkpoint_best, whichever is better
+#               on VALID (greedy BLEU); its test BLEU (beam 4)
+# kd            issue 17 and the KD baseline: vanilla and glancing uniform-copy NAR models on q0's beam-4
+#               distillation, KD_UPDATES updates each, one thread each, side by side; distilled once (2 threads)
+# em            one EM round from q0 with N=10 candidates: p1 = the kd winner on valid (given, not retrained); q1
+#               fine-tuned from q0 on the selection; the final NAR warm-started from p1, trained on q1's distillation
+#               for EXTRA_UPDATES
+# kd-continued  the KD baseline with the same budget as EM's final NAR: the kd winner trained EXTRA_UPDATES more
+#               on q0's distillation, with the same fresh schedule (so only the targets differ)
+# raw           the table's "raw" row: a NAR model on the real targets, with the KD baseline's total budget
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+RUNS=${RUNS:-/work/runs}
+DATA=$RUNS/data
+NATEM=${NATEM:-"dotnet run --project src/NatEm.Cli -c Release --"}
+KD_UPDATES=${KD_UPDATES:-2500}
+EXTRA_UPDATES=${EXTRA_UPDATES:-2000}
+# shared by every NAR run, so that they differ only in what a comparison varies
+NAR="--data $DATA --decoder-input UniformCopy --preset small --lr 1e-3 --warmup 500 --validate-every 500 --keep-last 4 --seed 1"
+export OMP_WAIT_POLICY=PASSIVE   # several libtorch processes share the cores (BENCHMARKS.md, "libgomp spin-waiting")
+
+natem() { $NATEM "$@"; }
+background() { local log=$1; shift; nohup $NATEM "$@" > "$log" 2>&1 & echo "started: tail -f $log"; }
+resume_flag() { [[ -e $1/checkpoint_last ]] && echo --resume || true; }
+bleu() { python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["bleu"])' "$1"; }
+q0() { cat "$RUNS/q0.path"; }
+# The kd model with the better valid BLEU (odd decoding), chosen once.
+kd_winner() {
+  if [[ ! -f $RUNS/kd-winner.path ]]; then
+    for run in kd-vanilla kd-glancing; do
+      natem eval --model "$(readlink -f "$RUNS/$run/checkpoint_best")" --data "$DATA" --split valid --decoder Odd --json > "$RUNS/$run.valid.json"
+    done
+    local winner=kd-vanilla
+    python3 -c 'import sys; sys.exit(0 if float(sys.argv[1]) > float(sys.argv[2]) else 1)' \
+      "$(bleu "$RUNS/kd-glancing.valid.json")" "$(bleu "$RUNS/kd-vanilla.valid.json")" && winner=kd-glancing
+    readlink -f "$RUNS/$winner/checkpoint_best" > "$RUNS/kd-winner.path"
+  fi
+  cat "$RUNS/kd-winner.path"
+}
+
+[[ -d $DATA ]] || natem prepare --out "$DATA"
+
+case ${1:-} in
+teacher)
+  background "$RUNS/teacher.log" train-ar --data "$DATA" --out "$RUNS/teacher" --preset small --dropout 0.3 --lr 1e-3 \
+    --warmup 500 --max-updates "${TEACHER_UPDATES:-60000}" --validate-every 500 --patience "${TEACHER_PATIENCE:-10}" --keep-last 10 \
+    --seed 1 --precision Fp32 $(resume_flag "$RUNS/teacher")
+  ;;
+q0)
+  [[ -d $RUNS/teacher-avg5 ]] || natem average --run "$RUNS/teacher" --last 5 --out "$RUNS/teacher-avg5"
+  best=$(readlink -f "$RUNS/teacher/checkpoint_best")
+  natem eval --model "$best" --data "$DATA" --split valid --beam 1 --json > "$RUNS/q0-best.valid.json"
+  natem eval --model "$RUNS/teacher-avg5" --data "$DATA" --split valid --beam 1 --json > "$RUNS/q0-avg5.valid.json"
+  if python3 -c 'import sys; sys.exit(0 if float(sys.argv[1]) > float(sys.argv[2]) else 1)' \
+      "$(bleu "$RUNS/q0-avg5.valid.json")" "$(bleu "$RUNS/q0-best.valid.json")"; then best=$RUNS/teacher-avg5; fi
+  echo "$best" > "$RUNS/q0.path"
+  echo "q0 = $best (valid BLEU: checkpoint_best $(bleu "$RUNS/q0-best.valid.json"), average $(bleu "$RUNS/q0-avg5.valid.json"))"
+  natem eval --model "$best" --data "$DATA" --split test --beam 4 --json | tee "$RUNS/q0.test.json"
+  ;;
+kd)
+  # Distil once with both cores (one update), then train both models side by side with one thread each.
+  [[ -e $RUNS/kd-vanilla/checkpoint_last ]] || natem train-nar $NAR --out "$RUNS/kd-vanilla" --distill-from "$(q0)" --max-updates 1
+  if [[ ! -d $RUNS/kd-glancing/distill ]]; then mkdir -p "$RUNS/kd-glancing" && cp -r "$RUNS/kd-vanilla/distill" "$RUNS/kd-glancing/"; fi
+  background "$RUNS/kd-vanilla.log" train-nar $NAR --out "$RUNS/kd-vanilla" --distill-from "$(q0)" --max-updates "$KD_UPDATES" --threads 1 --resume
+  background "$RUNS/kd-glancing.log" train-nar $NAR --out "$RUNS/kd-glancing" --distill-from "$(q0)" --max-updates "$KD_UPDATES" --threads 1 \
+    --glancing "0.5:0.3@$KD_UPDATES" $(resume_flag "$RUNS/kd-glancing")
+  ;;
+em)
+  # p1 is given, so round 1 only decodes (distillation copied from kd, N-best) and fine-tunes q1.
+  if [[ ! -d $RUNS/em/round1/distill ]]; then mkdir -p "$RUNS/em/round1" && cp -r "$RUNS/kd-vanilla/distill" "$RUNS/em/round1/"; fi
+  glancing=(); [[ $(kd_winner) == *kd-glancing* ]] && glancing=(--glancing 0.3)
+  background "$RUNS/em.log" em $NAR --out "$RUNS/em" --initial-ar "$(q0)" --initial-nar "$(kd_winner)" --iterations 1 --nbest 10 \
+    --distill-beam 4 --warm-start --max-updates "$EXTRA_UPDATES" "${glancing[@]}" $([[ -e $RUNS/em/em_state.json ]] && echo --resume)
+  ;;
+kd-continued)
+  if [[ ! -d $RUNS/kd-continued/distill ]]; then mkdir -p "$RUNS/kd-continued" && cp -r "$RUNS/kd-vanilla/distill" "$RUNS/kd-continued/"; fi
+  glancing=(); [[ $(kd_winner) == *kd-glancing* ]] && glancing=(--glancing 0.3)
+  background "$RUNS/kd-continued.log" train-nar $NAR --out "$RUNS/kd-continued" --distill-from "$(q0)" --init-from "$(kd_winner)" \
+    --max-updates "$EXTRA_UPDATES" "${glancing[@]}" $(resume_flag "$RUNS/kd-continued")
+  ;;
+raw)
+  background "$RUNS/nar-raw.log" train-nar $NAR --out "$RUNS/nar-raw" --max-updates "$((KD_UPDATES + EXTRA_UPDATES))" $(resume_flag "$RUNS/nar-raw")
+  ;;
+*)
+  awk 'NR > 1 && !/^#/ { exit } NR > 1 { sub(/^# ?/, ""); print }' "$0"
+  exit 2
+  ;;
+esac
