@@ -1,6 +1,7 @@
 // Times the pieces of AR incremental decoding (BENCHMARKS.md, "AR per-step overhead and fused attention").
-// Usage: dotnet run -c Release -- AR_MODEL SENTENCES MODE THREADS, MODE one of all | search | micro | step | beam4 | attn | layout | sig;
-// data from /work/runs/data (NATEM_DATA overrides). MKL_PATCH=0 leaves oneMKL's vendor check alone.
+// Usage: dotnet run -c Release -- AR_MODEL SENTENCES MODE THREADS, MODE one of all | search | micro | step | beam4 | attn | layout | nar | sig;
+// data from /work/runs/data (NATEM_DATA overrides). MKL_PATCH=0 leaves oneMKL's vendor check alone. Mode nar times the
+// pieces of NAR odd decoding at batch 1 (model: NAR_MODEL, default /work/runs/glat-vanilla/checkpoint_best).
 using System.Diagnostics;
 using NatEm.Data;
 using NatEm.Decoding;
@@ -42,6 +43,37 @@ if (what is "layout")
     }
     return;
 }
+if (what is "nar")
+{
+    // NAR odd at batch 1, cumulatively: encode; + decode the predicted length; + log_softmax; + top-3; + read back; the whole generator.
+    var nar = ModelStore.LoadNarForDecoding(Environment.GetEnvironmentVariable("NAR_MODEL") ?? "/work/runs/glat-vanilla/checkpoint_best", Precision.Fp32);
+    var generator = new NarGenerator(nar, new NarDecodingOptions { Decoder = NarDecoder.Odd });
+    double Each(Action<Tensor> part)
+    {
+        foreach (var s in test.Source.Take(4)) { using var sc = NewDisposeScope(); part(SequenceTensors.Source([s])); }
+        var sw = Stopwatch.StartNew();
+        foreach (var s in test.Source) { using var sc = NewDisposeScope(); part(SequenceTensors.Source([s])); }
+        return sw.Elapsed.TotalMilliseconds / test.Count;
+    }
+    Tensor Decoded(Tensor src)
+    {
+        var (memory, lengthLogits) = nar.Encode(src);
+        var lengths = nar.ClassToLength(lengthLogits.topk(1, dim: 1).indexes, src).reshape(-1);
+        return nar.DecodeTokens(src, memory, lengths);
+    }
+    using var inf = torch.inference_mode();
+    for (int round = 0; round < 2; round++)
+    {
+        double encode = Each(src => nar.Encode(src));
+        double decode = Each(src => Decoded(src));
+        double logSoftmax = Each(src => Decoded(src).log_softmax(-1));
+        double top = Each(src => Decoded(src).log_softmax(-1).topk(3, dim: -1));
+        double read = Each(src => { var (v, i) = Decoded(src).log_softmax(-1).topk(3, dim: -1); v.data<float>().ToArray(); i.to_type(ScalarType.Int32).data<int>().ToArray(); });
+        double wholeAll = 0; { var sw = Stopwatch.StartNew(); foreach (var s in test.Source) generator.Generate([s]); wholeAll = sw.Elapsed.TotalMilliseconds / test.Count; }
+        Console.WriteLine($"NAR odd batch 1, ms/sentence: encode {encode:F2}, +decode {decode:F2}, +log_softmax {logSoftmax:F2}, +top3 {top:F2}, +read {read:F2}; generator (all sentences) {wholeAll:F2}");
+    }
+    return;
+}
 if (what is "attn")
 {
     // Fused SDPA against the manual product (matmul, softmax, dropout, matmul) per use.
@@ -78,23 +110,33 @@ if (what is "step")
     var memory = ar.Encode(src);
     var mem = memory.IndexSelect(zeros(b, dtype: ScalarType.Int64));
     var prev = full(b, 5L, dtype: ScalarType.Int64);
-    var sw = Stopwatch.StartNew(); int n = 0;
+    // The least mean step time over REPS decodes of 48 steps: the least disturbed by the rest of the machine.
+    var perStep = new List<double>();
     for (int rep = 0; rep < int.Parse(Environment.GetEnvironmentVariable("REPS") ?? "20"); rep++)
     {
         using var scope = NewDisposeScope();
         var state = ar.StartDecoding(mem, 80);
-        for (int i = 0; i < 48; i++) { using var s2 = NewDisposeScope(); ar.DecodeStep(prev, state); n++; }
+        var sw = Stopwatch.StartNew();
+        for (int i = 0; i < 48; i++) { using var s2 = NewDisposeScope(); ar.DecodeStep(prev, state); }
+        perStep.Add(sw.Elapsed.TotalMilliseconds * 1000 / 48);
     }
-    Console.WriteLine($"DecodeStep B={b}: {sw.Elapsed.TotalMilliseconds * 1000 / n:F0} µs");
+    perStep.Sort();
+    Console.WriteLine($"DecodeStep B={b}: least {perStep[0]:F0} µs, median {perStep[perStep.Count / 2]:F0} µs");
     return;
 }
 if (what is "beam4")
 {
+    // REPEAT runs over the sentences; the least mean is the least disturbed by the rest of the machine.
     var search = new BeamSearch(ar, new BeamSearchOptions { Beam = 4 });
     foreach (var s in test.Source.Take(2)) search.Generate([s]);
-    var sw = Stopwatch.StartNew();
-    foreach (var s in test.Source) search.Generate([s]);
-    Console.WriteLine($"beam4 batch1 {sw.Elapsed.TotalMilliseconds / test.Count:F1} ms/sentence");
+    var means = new List<double>();
+    for (int run = 0; run < int.Parse(Environment.GetEnvironmentVariable("REPEAT") ?? "1"); run++)
+    {
+        var sw = Stopwatch.StartNew();
+        foreach (var s in test.Source) search.Generate([s]);
+        means.Add(sw.Elapsed.TotalMilliseconds / test.Count);
+    }
+    Console.WriteLine($"beam4 batch1 {means.Min():F1} ms/sentence (least of {string.Join(", ", means.Select(m => m.ToString("F1")))})");
 }
 if (what is "all" or "search")
 foreach (var beam in new[] { 1, 4 })
