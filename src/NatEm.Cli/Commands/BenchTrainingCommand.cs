@@ -48,7 +48,7 @@ public static class BenchTrainingCommand
             foreach (var r in results)
                 table.AddRow(r.Name, F(r.MedianTargetTokensPerSecond, "F0"), F(r.MinTargetTokensPerSecond, "F0"), F(r.MaxTargetTokensPerSecond, "F0"),
                     F(r.MedianTargetTokensPerSecond / first, "F2"), F(r.MedianTargetTokensPerSecond / peer, "F2"));
-            ConsoleTables.Write($"training target tokens/s, {options.Preset}, {options.MaxTokens}-token batches, {options.TimedUpdates} timed updates, {threads} threads", table);
+            ConsoleTables.Write($"training target tokens/s, {options.Preset}, {options.MaxTokens}-token batches, {options.TimedUpdates} timed updates, {threads} threads, {NativeAllocator.Current} allocator", table);
             return ExitCodes.Ok;
         }));
         return command;

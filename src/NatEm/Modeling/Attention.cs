@@ -7,8 +7,8 @@ namespace NatEm.Modeling;
 /// <summary>
 /// Multi-head attention, split into key/value projection and attention so that a decoder can project the encoder
 /// memory once and grow its own keys step by step. Self-attention projects queries, keys and values with one
-/// fused matrix product. In fp32 it attends with libtorch's fused scaled-dot-product kernel; in bf16 the score
-/// and value matmuls run in bf16 around a softmax computed in fp32.
+/// fused matrix product. It attends with libtorch's scaled-dot-product kernel in either precision: for bf16 inputs
+/// the kernel keeps its softmax statistics and accumulators in fp32.
 /// </summary>
 public sealed class MultiHeadAttention : nn.Module
 {
@@ -62,9 +62,7 @@ public sealed class MultiHeadAttention : nn.Module
     /// <summary>Attention from projected queries [B, heads, T, headDim], merged back to [B, T, d] and projected out.</summary>
     public Tensor AttendProjected(Tensor queries, Tensor keys, Tensor values, Tensor? mask)
     {
-        var attended = precision.Precision == Precision.Fp32
-            ? nn.functional.scaled_dot_product_attention(queries, keys, values, mask, training ? dropout : 0.0)
-            : AttendWithFloatSoftmax(queries, keys, values, mask);
+        var attended = nn.functional.scaled_dot_product_attention(queries, keys, values, mask, training ? dropout : 0.0);
         var (batch, _, length, _) = attended.GetTensorDimensions();
         return precision.Linear(output, attended.transpose(1, 2).reshape(batch, length, heads * headDim));
     }
@@ -80,16 +78,6 @@ public sealed class MultiHeadAttention : nn.Module
     {
         var (keys, values) = ProjectKeyValue(source);
         return Attend(query, keys, values, mask);
-    }
-
-    /// <summary>softmax(q·kᵀ/√d)·v with the matmuls in the inputs' dtype and the softmax in fp32.</summary>
-    internal Tensor AttendWithFloatSoftmax(Tensor q, Tensor keys, Tensor values, Tensor? mask)
-    {
-        var scores = q.matmul(keys.transpose(-2, -1)).to_type(ScalarType.Float32) * (1.0 / Math.Sqrt(headDim));
-        // A large negative rather than -inf: a row with every key masked (an empty target) gets uniform weights, not NaN.
-        if (mask is not null) scores = scores.masked_fill(mask.logical_not(), -1e9);
-        var weights = nn.functional.dropout(scores.softmax(-1), training ? dropout : 0.0, training);
-        return weights.to_type(q.dtype).matmul(values);
     }
 
     /// <summary>[B, L, parts·d] → <paramref name="parts"/> tensors [B, heads, L, headDim].</summary>
