@@ -3,7 +3,7 @@
 # Every stage is a few natem commands on one run directory under $RUNS; each resumes where it stopped, so a stage
 # that outlives a session is simply started again. Stages that train print the command that checks on them.
 #
-#   models/recipe-bible.en-es.sh STAGE        STAGE: teacher | q0 | kd | em | kd-continued | raw
+#   models/recipe-bible.en-es.sh STAGE        STAGE: teacher | q0 | kd | em | kd-continued | raw | ship-nar [MODEL]
 #
 # teacher       the AR teacher on the full training split (dropout 0.3), until --patience or --max-updates
 # q0            the teacher to use: the average of its last 5 checkpoints or checkpoint_best, whichever is better
@@ -16,6 +16,8 @@
 # kd-continued  the KD baseline with the same budget as EM's final NAR: the kd winner trained EXTRA_UPDATES more
 #               on q0's distillation, with the same fresh schedule (so only the targets differ)
 # raw           the table's "raw" row: a NAR model on the real targets, with the KD baseline's total budget
+# ship-nar      export MODEL (default: the kd winner on valid) to models/bible.en-es/nar with fp16 weights, and print
+#               its test BLEU (odd) from the fp32 and the fp16 weights: the export must move it by at most 0.1
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -91,6 +93,15 @@ kd-continued)
   ;;
 raw)
   background "$RUNS/nar-raw.log" train-nar $NAR --out "$RUNS/nar-raw" --max-updates "$((KD_UPDATES + EXTRA_UPDATES))" $(resume_flag "$RUNS/nar-raw")
+  ;;
+ship-nar)
+  model=${2:-$(kd_winner)}
+  rm -rf models/bible.en-es/nar.new
+  natem export --model "$model" --out models/bible.en-es/nar.new --dtype Fp16
+  rm -rf models/bible.en-es/nar && mv models/bible.en-es/nar.new models/bible.en-es/nar
+  for weights in "$model" models/bible.en-es/nar; do
+    echo "$weights: test BLEU (odd) $(natem eval --model "$weights" --data "$DATA" --split test --decoder Odd --json | python3 -c 'import json,sys; print(json.load(sys.stdin)["bleu"])')"
+  done
   ;;
 *)
   awk 'NR > 1 && !/^#/ { exit } NR > 1 { sub(/^# ?/, ""); print }' "$0"
