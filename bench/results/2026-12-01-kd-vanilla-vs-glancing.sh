@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Issue 17's comparison on q0's distillation (models/recipe-bible.en-es.sh kd): each KD model's best checkpoint
-# (chosen on valid by the run itself), scored on valid (odd) and on the whole test split with odd, odd + length
+# (chosen on valid by the run itself), or with CHECKPOINT=update_0002000 the checkpoints at equal updates, scored on valid (odd) and on the whole test split with odd, odd + length
 # beam 3, and odd + length beam 3 + re-scoring by q0. Quality only; JSON lines go to $OUT.
 # Usage: bench/results/2026-12-01-kd-vanilla-vs-glancing.sh [RUNS] [OUT]
 set -euo pipefail
@@ -10,7 +10,7 @@ NATEM=${NATEM:-"dotnet run --project src/NatEm.Cli -c Release --"}
 Q0=$(cat "$RUNS/q0.path")
 : > "$OUT.tmp"
 for run in kd-vanilla kd-glancing; do
-  model=$(readlink -f "$RUNS/$run/checkpoint_best")
+  model=$(readlink -f "$RUNS/$run/${CHECKPOINT:+checkpoints/}${CHECKPOINT:-checkpoint_best}")
   for decoding in "valid --decoder Odd" "test --decoder Odd" "test --decoder Odd --length-beam 3" "test --decoder Odd --length-beam 3 --rescore $Q0"; do
     set -- $decoding
     split=$1; shift
