@@ -8,7 +8,8 @@ namespace NatEm.Tests.Reliability;
 
 /// <summary>
 /// The guarantee in the README ("Determinism"): the same seed and thread count give bit-identical weights; another
-/// thread count gives the same results up to float rounding (on the tiny model: the very same translations).
+/// thread count gives the same results up to float rounding (on the tiny model: the very same translations). Both in
+/// fp32: in bf16 another thread count rounds differently enough to change some translations of this tiny model.
 /// </summary>
 public sealed class DeterminismTests(ITestOutputHelper output)
 {
@@ -22,7 +23,7 @@ public sealed class DeterminismTests(ITestOutputHelper output)
         var options = new TrainingOptions
         {
             MaxTokens = 128, LearningRate = 3e-3, WarmupUpdates = 8, MaxUpdates = 30, ValidateEvery = 1000, Seed = 3, Threads = threads,
-            BestMetric = BestCheckpointMetric.Loss,
+            BestMetric = BestCheckpointMetric.Loss, Precision = Precision.Fp32,
         };
         new Trainer(model, options, SyntheticTask.TempDir(), Train, null, SyntheticTask.NoTokenizer).Run(resume: false);
         return model;

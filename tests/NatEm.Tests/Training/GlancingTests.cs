@@ -153,7 +153,9 @@ public sealed class GlancingTests(ITestOutputHelper output)
         var config = SyntheticTask.TinyConfig with { DecoderInput = NarDecoderInput.UniformCopy };
         var model = (NarTransformer)TranslationModels.Create(ModelKind.NonAutoregressive, config, seed: 6);
         var runDir = SyntheticTask.TempDir();
-        var options = new TrainingOptions { MaxTokens = 512, LearningRate = 3e-3, WarmupUpdates = 10, MaxUpdates = 30, ValidateEvery = 1000, BestMetric = BestCheckpointMetric.Loss, Glancing = new GlancingSchedule() };
+        // fp32 as the freshly created model below decodes (a model trained in bf16 keeps computing in bf16).
+        var options = new TrainingOptions { MaxTokens = 512, LearningRate = 3e-3, WarmupUpdates = 10, MaxUpdates = 30, ValidateEvery = 1000, BestMetric = BestCheckpointMetric.Loss,
+            Glancing = new GlancingSchedule(), Precision = Precision.Fp32 };
         new Trainer(model, options, runDir, pairs, null, SyntheticTask.NoTokenizer).Run(resume: false);
 
         var checkpoint = Path.Combine(runDir, "checkpoint_last");
