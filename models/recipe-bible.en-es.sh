@@ -100,7 +100,7 @@ ship-nar)
   natem export --model "$model" --out models/bible.en-es/nar.new --dtype Fp16
   rm -rf models/bible.en-es/nar && mv models/bible.en-es/nar.new models/bible.en-es/nar
   for weights in "$model" models/bible.en-es/nar; do
-    echo "$weights: test BLEU (odd) $(natem eval --model "$weights" --data "$DATA" --split test --decoder Odd --json | python3 -c 'import json,sys; print(json.load(sys.stdin)["bleu"])')"
+    echo "$weights: test BLEU (odd) $(natem eval --model "$weights" --data "$DATA" --split test --decoder Odd --precision Fp32 --json | python3 -c 'import json,sys; print(json.load(sys.stdin)["bleu"])')"
   done
   ;;
 *)
