@@ -10,11 +10,14 @@ public sealed class TranslateCommandTests(TinyModels models)
 
     private static string[] ReadOutput(string path) => File.ReadAllText(path).Split('\n')[..^1];
 
+    // Tests that compare with the library's Translator pass --precision Fp32: the library decodes a loaded model in
+    // fp32, translate in the machine's default (bf16 where the CPU has it).
+
     [Fact]
     public void ArOutputEqualsTheTranslatorsWithLineCountEmptyLinesAndOrderKept()
     {
         var output = models.NewPath("ar.out");
-        var (exitCode, _, error) = TinyModels.Run("translate", "--model", models.Ar, "--input", models.WriteLines(Input), "--output", output, "--beam", "2");
+        var (exitCode, _, error) = TinyModels.Run("translate", "--model", models.Ar, "--input", models.WriteLines(Input), "--output", output, "--beam", "2", "--precision", "Fp32");
 
         Assert.True(exitCode == ExitCodes.Ok, error);
         var expected = Translator.For(ModelStore.Load(models.Ar), new TranslationOptions { Beam = new BeamSearchOptions { Beam = 2 } }).Translate(Input);
@@ -25,14 +28,14 @@ public sealed class TranslateCommandTests(TinyModels models)
 
         // Translating the lines in reverse order reverses the output.
         var reversedOutput = models.NewPath("ar-reversed.out");
-        Assert.Equal(ExitCodes.Ok, TinyModels.Run("translate", "--model", models.Ar, "--input", models.WriteLines([.. Input.Reverse()]), "--output", reversedOutput, "--beam", "2").ExitCode);
+        Assert.Equal(ExitCodes.Ok, TinyModels.Run("translate", "--model", models.Ar, "--input", models.WriteLines([.. Input.Reverse()]), "--output", reversedOutput, "--beam", "2", "--precision", "Fp32").ExitCode);
         Assert.Equal(lines.Reverse(), ReadOutput(reversedOutput));
     }
 
     [Fact]
     public void NarOutputToStdoutEqualsTheTranslatorsWithTheChosenDecoder()
     {
-        var (exitCode, output, error) = TinyModels.Run("translate", "--model", models.Nar, "--input", models.WriteLines(Input), "--decoder", "argmax", "--length-beam", "2");
+        var (exitCode, output, error) = TinyModels.Run("translate", "--model", models.Nar, "--input", models.WriteLines(Input), "--decoder", "argmax", "--length-beam", "2", "--precision", "Fp32");
 
         Assert.True(exitCode == ExitCodes.Ok, error);
         var expected = Translator.For(ModelStore.Load(models.Nar), new TranslationOptions { Nar = new NarDecodingOptions { Decoder = NarDecoder.Argmax, LengthBeam = 2 } })
