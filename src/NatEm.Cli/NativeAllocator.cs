@@ -19,6 +19,9 @@ public static class NativeAllocator
         "/usr/lib64/libtcmalloc_minimal.so.4", "/usr/lib/libtcmalloc_minimal.so.4",
     ];
 
+    /// <summary>The installed tcmalloc library, or null.</summary>
+    public static string? TcmallocLibrary => TcmallocPaths.FirstOrDefault(File.Exists);
+
     /// <summary>The allocator this process runs with: "tcmalloc" when preloaded, else "system".</summary>
     public static string Current =>
         (Environment.GetEnvironmentVariable("LD_PRELOAD") ?? "").Contains("tcmalloc", StringComparison.Ordinal) ? "tcmalloc" : "system";
@@ -28,7 +31,7 @@ public static class NativeAllocator
     {
         if (!OperatingSystem.IsLinux() || Current == "tcmalloc") return;
         if (string.Equals(Environment.GetEnvironmentVariable(Variable), "system", StringComparison.OrdinalIgnoreCase)) return;
-        if (TcmallocPaths.FirstOrDefault(File.Exists) is not { } library || Environment.ProcessPath is not { } host) return;
+        if (TcmallocLibrary is not { } library || Environment.ProcessPath is not { } host) return;
 
         // `dotnet NatEm.Cli.dll …` runs the muxer, whose first argument is the assembly; the apphost takes the arguments alone.
         var arguments = Environment.GetCommandLineArgs();

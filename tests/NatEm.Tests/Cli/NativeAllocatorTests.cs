@@ -10,8 +10,6 @@ namespace NatEm.Tests.Cli;
 /// </summary>
 public sealed class NativeAllocatorTests
 {
-    private static readonly bool TcmallocInstalled = File.Exists("/usr/lib/x86_64-linux-gnu/libtcmalloc_minimal.so.4");
-
     private static string Train(string? allocator)
     {
         var data = TinyPreparedData.Create(trainPairs: 40).Directory;
@@ -33,7 +31,7 @@ public sealed class NativeAllocatorTests
     public void The_cli_runs_on_tcmalloc_where_it_is_installed_with_its_arguments_intact()
     {
         var output = Train(allocator: null);
-        Assert.Contains($"\"allocator\": \"{(TcmallocInstalled && OperatingSystem.IsLinux() ? "tcmalloc" : "system")}\"", output);
+        Assert.Contains($"\"allocator\": \"{(NativeAllocator.TcmallocLibrary is not null && OperatingSystem.IsLinux() ? "tcmalloc" : "system")}\"", output);
         Assert.Contains("\"max_updates\": 1,", output);
     }
 
