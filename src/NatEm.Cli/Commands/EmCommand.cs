@@ -1,6 +1,7 @@
 using System.CommandLine;
 using NatEm.Data;
 using NatEm.Em;
+using NatEm.Training;
 using Spectre.Console;
 
 namespace NatEm.Cli.Commands;
@@ -58,11 +59,14 @@ public sealed class EmOptionsBinder
     public readonly Option<int?> ValidLimit = new("--valid-limit") { Description = "Use only the first N validation pairs for per-round BLEU" };
     public readonly Option<string?> InitialAr = new("--initial-ar") { Description = "Use this trained AR model directory as q0" };
     public readonly Option<string?> InitialNar = new("--initial-nar") { Description = "Use this NAR model directory, trained on the --initial-ar model's distillation (the KD baseline), as round 1's p1" };
+    // A warm-started E-step fine-tunes a converged q_{k-1}: it wants fewer updates and a lower peak rate than a NAR trained afresh.
+    public readonly Option<int?> ArMaxUpdates = new("--ar-max-updates") { Description = "Updates of each E-step AR model q_k (default: --max-updates)" };
+    public readonly Option<double?> ArLearningRate = new("--ar-lr") { Description = "Peak learning rate of each E-step AR model q_k (default: --lr)" };
 
     public void AddTo(Command command)
     {
         Training.AddTo(command);
-        foreach (var option in new Option[] { Iterations, NBest, SelectionScore, DistillBeam, WarmStartNar, FreshAr, Budget, TrainLimit, ValidLimit, InitialAr, InitialNar })
+        foreach (var option in new Option[] { Iterations, NBest, SelectionScore, DistillBeam, WarmStartNar, FreshAr, Budget, TrainLimit, ValidLimit, InitialAr, InitialNar, ArMaxUpdates, ArLearningRate })
             command.Options.Add(option);
     }
 
@@ -78,7 +82,7 @@ public sealed class EmOptionsBinder
             WarmStartNar = p.GetValue(WarmStartNar) || d.WarmStartNar,
             WarmStartAr = !p.GetValue(FreshAr) && d.WarmStartAr,
             Architecture = Training.Architecture(p, d.Architecture),
-            ArTraining = Training.Bind(p, d.ArTraining),
+            ArTraining = ArTraining(p, Training.Bind(p, d.ArTraining)),
             NarTraining = Training.BindNar(p, d.NarTraining),
             BudgetMinutes = p.GetValue(Budget) ?? d.BudgetMinutes,
             TrainLimit = p.GetValue(TrainLimit) ?? d.TrainLimit,
@@ -88,5 +92,12 @@ public sealed class EmOptionsBinder
         };
         options.Validate();
         return options;
+    }
+
+    private TrainingOptions ArTraining(ParseResult p, TrainingOptions shared)
+    {
+        if (p.GetValue(ArMaxUpdates) is <= 0) throw new NatEmException("invalid EM option: --ar-max-updates must be positive", ExitCodes.Usage);
+        if (p.GetValue(ArLearningRate) is <= 0) throw new NatEmException("invalid EM option: --ar-lr must be positive", ExitCodes.Usage);
+        return shared with { MaxUpdates = p.GetValue(ArMaxUpdates) ?? shared.MaxUpdates, LearningRate = p.GetValue(ArLearningRate) ?? shared.LearningRate };
     }
 }

@@ -54,6 +54,23 @@ public class ArchitectureOptionsTests
     }
 
     [Fact]
+    public void ArFlagsOverrideTheSharedTrainingFlagsForTheEStepOnly()
+    {
+        var binder = new EmOptionsBinder();
+        var command = new Command("em");
+        binder.AddTo(command);
+
+        var given = binder.Bind(command.Parse("--max-updates 2500 --lr 1e-3 --ar-max-updates 1000 --ar-lr 2e-4"));
+        var shared = binder.Bind(command.Parse("--max-updates 2500 --lr 1e-3"));
+
+        Assert.Equal((1000, 2e-4), (given.ArTraining.MaxUpdates, given.ArTraining.LearningRate));
+        Assert.Equal((2500, 1e-3), (given.NarTraining.MaxUpdates, given.NarTraining.LearningRate));
+        Assert.Equal((2500, 1e-3), (shared.ArTraining.MaxUpdates, shared.ArTraining.LearningRate));
+        Assert.Equal("invalid EM option: --ar-lr must be positive", Assert.Throws<NatEmException>(() => binder.Bind(command.Parse("--ar-lr -1"))).Message);
+        Assert.Equal("invalid EM option: --ar-max-updates must be positive", Assert.Throws<NatEmException>(() => binder.Bind(command.Parse("--ar-max-updates 0"))).Message);
+    }
+
+    [Fact]
     public void TrainArHasNoNarArchitectureFlags()
     {
         var trainAr = TrainCommand.Create(ModelKind.Autoregressive);
