@@ -3,19 +3,18 @@
 # Every stage is a few natem commands on one run directory under $RUNS; each resumes where it stopped, so a stage
 # that outlives a session is simply started again. Stages that train print the command that checks on them.
 #
-#   models/recipe-bible.en-es.sh STAGE        STAGE: teacher | q0 | kd | em | kd-continued | raw | ship-nar [MODEL]
+#   models/recipe-bible.en-es.sh STAGE        STAGE: teacher | q0 | kd | em | raw | ship-nar [MODEL]
 #
 # teacher       the AR teacher on the full training split (dropout 0.3), until --patience or --max-updates
 # q0            the teacher to use: the average of its last 5 checkpoints or checkpoint_best, whichever is better
 #               on VALID (greedy BLEU); its test BLEU (beam 4)
 # kd            issue 17 and the KD baseline: vanilla and glancing uniform-copy NAR models on q0's beam-4
 #               distillation, KD_UPDATES updates each, one thread each, side by side; distilled once (2 threads)
-# em            one EM round from q0 with N=10 candidates: p1 = the kd winner on valid (given, not retrained); q1
-#               fine-tuned from q0 on the selection; the final NAR warm-started from p1, trained on q1's distillation
-#               for EXTRA_UPDATES
-# kd-continued  the KD baseline with the same budget as EM's final NAR: the kd winner trained EXTRA_UPDATES more
-#               on q0's distillation, with the same fresh schedule (so only the targets differ)
-# raw           the table's "raw" row: a NAR model on the real targets, with the KD baseline's total budget
+# em            one EM round from q0 with N=10 candidates and the PerToken criterion (BENCHMARKS.md: Total picked the
+#               shortest candidate for 91 % of sources): p1 = the kd winner on valid (given, not retrained); q1
+#               fine-tuned from q0 on the selection (AR_UPDATES at peak rate AR_LR); the final NAR trained afresh on
+#               q1's distillation exactly as the kd winner was on q0's, so that EM and KD differ only in their targets
+# raw           the table's "raw" row: the kd winner's recipe on the real targets
 # ship-nar      export MODEL (default: the kd winner on valid) to models/bible.en-es/nar with fp16 weights, and print
 #               its test BLEU (odd) from the fp32 and the fp16 weights: the export must move it by at most 0.1
 set -euo pipefail
@@ -25,7 +24,9 @@ RUNS=${RUNS:-/work/runs}
 DATA=$RUNS/data
 NATEM=${NATEM:-"dotnet run --project src/NatEm.Cli -c Release --"}
 KD_UPDATES=${KD_UPDATES:-2500}
-EXTRA_UPDATES=${EXTRA_UPDATES:-2000}
+GLANCING="--glancing 0.5:0.3@$KD_UPDATES"
+AR_UPDATES=${AR_UPDATES:-1000}
+AR_LR=${AR_LR:-3e-4}   # q0's own rate at its best checkpoint (update 6,500 of inverse-sqrt 1e-3 after 500): 2.8e-4
 # shared by every NAR run, so that they differ only in what a comparison varies
 # No --precision: the machine's default, bf16 where the CPU has AVX512-BF16 (1.35x faster, equal validation loss and
 # BLEU: BENCHMARKS.md, "A machine with AVX512-BF16"), else fp32. A run resumed on another machine may switch.
@@ -51,6 +52,15 @@ kd_winner() {
   cat "$RUNS/kd-winner.path"
 }
 
+# The kd winner's training flags beyond $NAR: its glancing schedule, if it is the glancing run.
+winner_flags() { [[ $(kd_winner) == *kd-glancing* ]] && echo "$GLANCING" || true; }
+# q0's beam-4 distillation of the training sources, made once (2 threads) and copied into every run that trains on it.
+distill_q0() {
+  [[ -d $RUNS/distill-q0/distill ]] || natem train-nar $NAR --out "$RUNS/distill-q0" --distill-from "$(q0)" --max-updates 1 >&2
+  echo "$RUNS/distill-q0/distill"
+}
+with_distillation() { if [[ ! -d $1/distill ]]; then mkdir -p "$1" && cp -r "$(distill_q0)" "$1/"; fi; }
+
 [[ -d $DATA ]] || natem prepare --out "$DATA"
 
 case ${1:-} in
@@ -71,28 +81,21 @@ q0)
   natem eval --model "$best" --data "$DATA" --split test --beam 4 --json | tee "$RUNS/q0.test.json"
   ;;
 kd)
-  # Distil once with both cores (one update), then train both models side by side with one thread each.
-  [[ -e $RUNS/kd-vanilla/checkpoint_last ]] || natem train-nar $NAR --out "$RUNS/kd-vanilla" --distill-from "$(q0)" --max-updates 1
-  if [[ ! -d $RUNS/kd-glancing/distill ]]; then mkdir -p "$RUNS/kd-glancing" && cp -r "$RUNS/kd-vanilla/distill" "$RUNS/kd-glancing/"; fi
-  background "$RUNS/kd-vanilla.log" train-nar $NAR --out "$RUNS/kd-vanilla" --distill-from "$(q0)" --max-updates "$KD_UPDATES" --threads 1 --resume
+  # Train both models side by side with one thread each on the distillation made once.
+  with_distillation "$RUNS/kd-vanilla"; with_distillation "$RUNS/kd-glancing"
+  background "$RUNS/kd-vanilla.log" train-nar $NAR --out "$RUNS/kd-vanilla" --distill-from "$(q0)" --max-updates "$KD_UPDATES" --threads 1 $(resume_flag "$RUNS/kd-vanilla")
   background "$RUNS/kd-glancing.log" train-nar $NAR --out "$RUNS/kd-glancing" --distill-from "$(q0)" --max-updates "$KD_UPDATES" --threads 1 \
-    --glancing "0.5:0.3@$KD_UPDATES" $(resume_flag "$RUNS/kd-glancing")
+    $GLANCING $(resume_flag "$RUNS/kd-glancing")
   ;;
 em)
-  # p1 is given, so round 1 only decodes (distillation copied from kd, N-best) and fine-tunes q1.
-  if [[ ! -d $RUNS/em/round1/distill ]]; then mkdir -p "$RUNS/em/round1" && cp -r "$RUNS/kd-vanilla/distill" "$RUNS/em/round1/"; fi
-  glancing=(); [[ $(kd_winner) == *kd-glancing* ]] && glancing=(--glancing 0.3)
+  # p1 is given, so round 1 only decodes (distillation copied, N-best) and fine-tunes q1.
+  with_distillation "$RUNS/em/round1"
   background "$RUNS/em.log" em $NAR --out "$RUNS/em" --initial-ar "$(q0)" --initial-nar "$(kd_winner)" --iterations 1 --nbest 10 \
-    --distill-beam 4 --warm-start --max-updates "$EXTRA_UPDATES" "${glancing[@]}" $([[ -e $RUNS/em/em_state.json ]] && echo --resume)
-  ;;
-kd-continued)
-  if [[ ! -d $RUNS/kd-continued/distill ]]; then mkdir -p "$RUNS/kd-continued" && cp -r "$RUNS/kd-vanilla/distill" "$RUNS/kd-continued/"; fi
-  glancing=(); [[ $(kd_winner) == *kd-glancing* ]] && glancing=(--glancing 0.3)
-  background "$RUNS/kd-continued.log" train-nar $NAR --out "$RUNS/kd-continued" --distill-from "$(q0)" --init-from "$(kd_winner)" \
-    --max-updates "$EXTRA_UPDATES" "${glancing[@]}" $(resume_flag "$RUNS/kd-continued")
+    --selection-score PerToken --distill-beam 4 --max-updates "$KD_UPDATES" $(winner_flags) --ar-max-updates "$AR_UPDATES" --ar-lr "$AR_LR" \
+    $([[ -e $RUNS/em/em_state.json ]] && echo --resume)
   ;;
 raw)
-  background "$RUNS/nar-raw.log" train-nar $NAR --out "$RUNS/nar-raw" --max-updates "$((KD_UPDATES + EXTRA_UPDATES))" $(resume_flag "$RUNS/nar-raw")
+  background "$RUNS/nar-raw.log" train-nar $NAR --out "$RUNS/nar-raw" --max-updates "$KD_UPDATES" $(winner_flags) $(resume_flag "$RUNS/nar-raw")
   ;;
 ship-nar)
   model=${2:-$(kd_winner)}
