@@ -17,9 +17,9 @@ public sealed class ShippedModelTests
 
     public static TheoryData<string, double> Models => new()
     {
-        // measured on these verses at export, 2026-12-01: AR beam 4 chrF 42.6, NAR odd chrF 30.1 (the interim KD glancing model)
+        // measured on these verses at export, 2026-12-01: AR beam 4 chrF 42.6; NAR odd chrF 32.8 (KD + glancing, 2,500 updates)
         { DemoCommand.ShippedAr, 30.0 },
-        { DemoCommand.ShippedNar, 20.0 },
+        { DemoCommand.ShippedNar, 22.0 },
     };
 
     [Theory]
