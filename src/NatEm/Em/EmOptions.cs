@@ -4,6 +4,7 @@ using NatEm.Training;
 namespace NatEm.Em;
 
 /// <summary>How the selection step compares the NAR scores of one source's candidates.</summary>
+[System.Text.Json.Serialization.JsonConverter(typeof(System.Text.Json.Serialization.JsonStringEnumConverter<SelectionScore>))]
 public enum SelectionScore
 {
     /// <summary>log p_NAR(y|x), the paper's criterion. It sums one log-probability per token, so it favours short candidates.</summary>

@@ -294,7 +294,8 @@ public sealed class EmRun
     {
         static JsonNode? Comparable(string json)
         {
-            var node = JsonNode.Parse(json);
+            // Through EmOptions and back, so that a run saved when an enum was still written as a number compares equal.
+            var node = JsonSerializer.SerializeToNode(JsonSerializer.Deserialize<EmOptions>(json, OnDiskJson.Options), OnDiskJson.Options);
             foreach (var training in new[] { "ar_training", "nar_training" })
                 (node?[training] as JsonObject)?.Remove("precision");
             if (node is JsonObject top)

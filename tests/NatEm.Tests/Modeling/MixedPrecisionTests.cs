@@ -87,7 +87,7 @@ public class MixedPrecisionTests
     }
 
     [Fact]
-    public void An_EM_run_resumes_with_the_other_precision_but_not_with_other_options()
+    public void An_EM_run_resumes_with_the_other_precision_and_older_saved_options_but_not_with_other_options()
     {
         var data = TinyPreparedData.Create(trainPairs: 20);
         var dir = SyntheticTask.TempDir();
@@ -99,6 +99,7 @@ public class MixedPrecisionTests
         var state = JsonNode.Parse(File.ReadAllText(statePath))!;
         var savedOptions = JsonNode.Parse(state["options"]!.GetValue<string>())!;
         foreach (var stage in new[] { "ar_training", "nar_training" }) savedOptions[stage]!.AsObject().Remove("precision");
+        savedOptions["selection_score"] = (int)options.SelectionScore;   // and its selection criterion was written as a number
         state["options"] = savedOptions.ToJsonString();
         File.WriteAllText(statePath, state.ToJsonString());
 
