@@ -95,7 +95,8 @@ em)
     $([[ -e $RUNS/em/em_state.json ]] && echo --resume)
   ;;
 raw)
-  background "$RUNS/nar-raw.log" train-nar $NAR --out "$RUNS/nar-raw" --max-updates "$KD_UPDATES" $(winner_flags) $(resume_flag "$RUNS/nar-raw")
+  # One thread: it runs beside EM's stages, as the two KD runs ran beside each other.
+  background "$RUNS/nar-raw.log" train-nar $NAR --out "$RUNS/nar-raw" --max-updates "$KD_UPDATES" --threads 1 $(winner_flags) $(resume_flag "$RUNS/nar-raw")
   ;;
 ship-nar)
   model=${2:-$(kd_winner)}
