@@ -13,9 +13,7 @@ public sealed class NativeAllocatorTests
     private static string Train(string? allocator)
     {
         var data = TinyPreparedData.Create(trainPairs: 40).Directory;
-        var info = new ProcessStartInfo(Path.Combine(AppContext.BaseDirectory, "NatEm.Cli")) { RedirectStandardOutput = true, RedirectStandardError = true };
-        foreach (var argument in new[] { "train-ar", "--data", data, "--out", SyntheticTask.TempDir(), "--preset", "tiny", "--max-updates", "1", "--threads", "1" })
-            info.ArgumentList.Add(argument);
+        var info = CliProcess.StartInfo(["train-ar", "--data", data, "--out", SyntheticTask.TempDir(), "--preset", "tiny", "--max-updates", "1", "--threads", "1"]);
         info.Environment.Remove("LD_PRELOAD");
         if (allocator is null) info.Environment.Remove(NativeAllocator.Variable);
         else info.Environment[NativeAllocator.Variable] = allocator;

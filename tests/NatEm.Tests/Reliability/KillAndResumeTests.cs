@@ -21,9 +21,7 @@ public sealed class KillAndResumeTests
 
     private static Process Start(IEnumerable<string> arguments)
     {
-        var info = new ProcessStartInfo(Path.Combine(AppContext.BaseDirectory, "NatEm.Cli")) { RedirectStandardOutput = true, RedirectStandardError = true };
-        foreach (var argument in arguments) info.ArgumentList.Add(argument);
-        var process = Process.Start(info)!;
+        var process = Process.Start(CliProcess.StartInfo(arguments))!;
         process.OutputDataReceived += (_, _) => { };
         process.ErrorDataReceived += (_, _) => { };
         process.BeginOutputReadLine();

@@ -20,14 +20,8 @@ public sealed class ServeProcess : IDisposable
     /// <summary>Starts `natem serve ARGS` in <paramref name="workingDirectory"/> with extra environment variables.</summary>
     public static ServeProcess Start(IEnumerable<string> arguments, string workingDirectory, IReadOnlyDictionary<string, string>? environment = null)
     {
-        var info = new ProcessStartInfo(Path.Combine(AppContext.BaseDirectory, "NatEm.Cli"))
-        {
-            WorkingDirectory = workingDirectory,
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-        };
-        info.ArgumentList.Add("serve");
-        foreach (var argument in arguments) info.ArgumentList.Add(argument);
+        var info = CliProcess.StartInfo(["serve", .. arguments]);
+        info.WorkingDirectory = workingDirectory;
         foreach (var (name, value) in environment ?? new Dictionary<string, string>()) info.Environment[name] = value;
         var serve = new ServeProcess(Process.Start(info)!);
         serve.process.OutputDataReceived += (_, _) => { };
