@@ -1,5 +1,6 @@
 using System.CommandLine;
 using NatEm.Cli.Commands;
+using NatEm.Em;
 using NatEm.Modeling;
 
 namespace NatEm.Tests.Cli;
@@ -21,15 +22,20 @@ public class ArchitectureOptionsTests
         Assert.Throws<NatEmException>(() => (options with { Dropout = 1.5 }).Resolve(ModelKind.Autoregressive, 100));
     }
 
-    [Fact]
-    public void EmFlagsReachTheEmOptionsAndUnsetFlagsKeepTheBaseline()
+    /// <summary>`natem em ARGS` parsed and bound as the command does.</summary>
+    private static EmOptions BindEm(string arguments, EmOptions? baseline = null)
     {
         var binder = new EmOptionsBinder();
         var command = new Command("em");
         binder.AddTo(command);
+        return binder.Bind(command.Parse(arguments), baseline);
+    }
 
-        var given = binder.Bind(command.Parse("--preset tiny --dropout 0.2 --decoder-input UniformCopy --length-prediction Offset --selection-score PerToken"));
-        var unset = binder.Bind(command.Parse(""), DemoCommand.DemoEm);
+    [Fact]
+    public void EmFlagsReachTheEmOptionsAndUnsetFlagsKeepTheBaseline()
+    {
+        var given = BindEm("--preset tiny --dropout 0.2 --decoder-input UniformCopy --length-prediction Offset --selection-score PerToken");
+        var unset = BindEm("", DemoCommand.DemoEm);
 
         Assert.Equal(new ArchitectureOptions { Preset = "tiny", Dropout = 0.2, DecoderInput = NarDecoderInput.UniformCopy, LengthPrediction = LengthPrediction.Offset }, given.Architecture);
         Assert.Equal(NatEm.Em.SelectionScore.PerToken, given.SelectionScore);
@@ -39,13 +45,9 @@ public class ArchitectureOptionsTests
     [Fact]
     public void EmGlancingAppliesToTheNarStagesOnly()
     {
-        var binder = new EmOptionsBinder();
-        var command = new Command("em");
-        binder.AddTo(command);
-
-        var bare = binder.Bind(command.Parse("--glancing"));
-        var given = binder.Bind(command.Parse("--glancing 0.4:0.2@900"));
-        var unset = binder.Bind(command.Parse(""));
+        var bare = BindEm("--glancing");
+        var given = BindEm("--glancing 0.4:0.2@900");
+        var unset = BindEm("");
 
         Assert.Equal(new NatEm.Training.GlancingSchedule(), bare.NarTraining.Glancing);
         Assert.Equal(new NatEm.Training.GlancingSchedule { Start = 0.4, End = 0.2, AnnealUpdates = 900 }, given.NarTraining.Glancing);
@@ -56,18 +58,14 @@ public class ArchitectureOptionsTests
     [Fact]
     public void ArFlagsOverrideTheSharedTrainingFlagsForTheEStepOnly()
     {
-        var binder = new EmOptionsBinder();
-        var command = new Command("em");
-        binder.AddTo(command);
-
-        var given = binder.Bind(command.Parse("--max-updates 2500 --lr 1e-3 --ar-max-updates 1000 --ar-lr 2e-4"));
-        var shared = binder.Bind(command.Parse("--max-updates 2500 --lr 1e-3"));
+        var given = BindEm("--max-updates 2500 --lr 1e-3 --ar-max-updates 1000 --ar-lr 2e-4");
+        var shared = BindEm("--max-updates 2500 --lr 1e-3");
 
         Assert.Equal((1000, 2e-4), (given.ArTraining.MaxUpdates, given.ArTraining.LearningRate));
         Assert.Equal((2500, 1e-3), (given.NarTraining.MaxUpdates, given.NarTraining.LearningRate));
         Assert.Equal((2500, 1e-3), (shared.ArTraining.MaxUpdates, shared.ArTraining.LearningRate));
-        Assert.Equal("invalid EM option: --ar-lr must be positive", Assert.Throws<NatEmException>(() => binder.Bind(command.Parse("--ar-lr -1"))).Message);
-        Assert.Equal("invalid EM option: --ar-max-updates must be positive", Assert.Throws<NatEmException>(() => binder.Bind(command.Parse("--ar-max-updates 0"))).Message);
+        Assert.Equal("invalid EM option: --ar-lr must be positive", Assert.Throws<NatEmException>(() => BindEm("--ar-lr -1")).Message);
+        Assert.Equal("invalid EM option: --ar-max-updates must be positive", Assert.Throws<NatEmException>(() => BindEm("--ar-max-updates 0")).Message);
     }
 
     [Fact]
