@@ -5,11 +5,12 @@ Usage: bench/em/target_stats.py DATA_DIR RUN_DIR [N] [TRAIN_LIMIT]
 
 Reads the token-id files that `natem prepare` and `natem em` write (format: src/NatEm/Data/TokenIdFile.cs)
 and prints, for the real targets, every distillation and selected-target set of the run: sentences, mean
-length and the share of adjacent equal tokens; then, for each round's selection, which beam rank of the
+length, the share of adjacent equal tokens and the unigram entropy; then, for each round's selection, which beam rank of the
 N-best list was chosen and how often the chosen candidate was (one of) the shortest.
 """
 import array
 import glob
+import math
 import os
 import struct
 import sys
@@ -41,7 +42,12 @@ def describe(name, sentences):
     pairs = sum(max(len(s) - 1, 0) for s in sentences)
     repeats = sum(1 for s in sentences for a, b in zip(s, s[1:]) if a == b)
     mean = sum(len(s) for s in sentences) / len(sentences)
-    print(f"{name}: {len(sentences)} sentences, mean length {mean:.1f} tokens, adjacent repeats {100 * repeats / max(pairs, 1):.2f} %")
+    # unigram entropy in bits, as the EM report's "target entropy" (CorpusStatistics.UnigramEntropyBits)
+    counts = Counter(token for s in sentences for token in s)
+    total = sum(counts.values())
+    entropy = -sum(c / total * math.log2(c / total) for c in counts.values())
+    print(f"{name}: {len(sentences)} sentences, mean length {mean:.1f} tokens, adjacent repeats {100 * repeats / max(pairs, 1):.2f} %, "
+          f"unigram entropy {entropy:.3f} bits")
 
 
 def main():
