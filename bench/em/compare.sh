@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Quality of AR and NAR models on one prepared data set, as issue 13's table reports it:
-#   AR  LABEL=MODEL: valid greedy, test beam 4;
+#   AR  LABEL=MODEL: valid and test, beam 4 (the decoding the AR rows of the table use);
 #   NAR LABEL=MODEL: valid odd, test odd, odd + length beam 3, odd + length beam 3 + re-scoring by the --rescore AR.
 # Writes one JSON line per evaluation to OUT (atomically) and prints a Markdown table. Quality only (no timing).
 # --limit N decodes only the first N sentences of each split (a quick check of the script, not a result).
@@ -35,7 +35,7 @@ evaluate() {  # LABEL MODEL SPLIT DECODING-FLAGS...
 }
 for pair in "${ars[@]}"; do
   label=${pair%%=*} model=$(readlink -f "${pair#*=}")
-  evaluate "$label" "$model" valid --beam 1
+  evaluate "$label" "$model" valid --beam 4
   evaluate "$label" "$model" test --beam 4
 done
 for pair in "${nars[@]}"; do
