@@ -22,7 +22,7 @@ public static class TrainCommand
         var trainLimit = new Option<int?>("--train-limit") { Description = "Train on the first N training pairs only (as `natem em --train-limit`, for comparable runs)" };
         var initFrom = new Option<string>("--init-from")
         {
-            Description = "Start from this model directory's weights and architecture, with a fresh optimizer and schedule (fairseq --finetune-from-model)",
+            Description = "Start from this model directory's weights and architecture (--dropout, if given, still applies), with a fresh optimizer and schedule (fairseq --finetune-from-model)",
         };
         command.Options.Add(data);
         command.Options.Add(output);
@@ -45,7 +45,7 @@ public static class TrainCommand
             var options = nar ? training.BindNar(p) : training.Bind(p);
             if (nar && p.GetValue(lengthWeight) is { } weight) options = options with { LengthLossWeight = weight };
             var initial = p.GetValue(initFrom) is { } initDir
-                ? InitialModel.FineTune(ModelArguments.Resolve(p, initDir), kind, prepared)
+                ? InitialModel.FineTune(ModelArguments.Resolve(p, initDir), kind, prepared, training.Architecture(p))
                 : new InitialModel(kind, training.Architecture(p).Resolve(kind, prepared.Tokenizer.VocabSize));
             var runDir = p.GetValue(output)!;
             var train = prepared.Split("train");

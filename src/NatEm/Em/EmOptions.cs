@@ -31,7 +31,10 @@ public sealed record EmOptions
     public bool WarmStartNar { get; init; }
     /// <summary>Initialize q_k from q_{k−1} (default) instead of fresh weights.</summary>
     public bool WarmStartAr { get; init; } = true;
-    /// <summary>Preset and architecture choices for both models (the NAR-only ones apply to the NAR models).</summary>
+    /// <summary>
+    /// Preset and architecture choices for models trained from fresh weights (the NAR-only ones apply to the NAR models);
+    /// a warm-started model keeps the architecture of the one it starts from, with --dropout applied if given.
+    /// </summary>
     public ArchitectureOptions Architecture { get; init; } = new();
     public TrainingOptions ArTraining { get; init; } = new() { MaxEpochs = 20, ValidateEvery = 0, Patience = 3 };
     public TrainingOptions NarTraining { get; init; } = new() { MaxEpochs = 20, ValidateEvery = 0, Patience = 3 };

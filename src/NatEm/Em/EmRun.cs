@@ -158,7 +158,10 @@ public sealed class EmRun
             double minutesPerBeam = state.DecodingBeams > 0 ? state.DecodingMinutes / state.DecodingBeams : 0;
             training = training with { MaxMinutes = plan.TrainingMinutes(stage, budget, state.ElapsedMinutes + clock.Elapsed.TotalMinutes, minutesPerBeam) };
         }
-        var job = new TrainingJob(new InitialModel(kind, options.Architecture.Resolve(kind, data.Tokenizer.VocabSize), warmStartFrom), training, dir, data,
+        var initial = warmStartFrom is null
+            ? new InitialModel(kind, options.Architecture.Resolve(kind, data.Tokenizer.VocabSize))
+            : InitialModel.FineTune(warmStartFrom, kind, data, options.Architecture);
+        var job = new TrainingJob(initial, training, dir, data,
             new ParallelExamples(train.Source, targets), ParallelExamples.Of(valid), new JsonObject { ["em_stage"] = stage.Name },
             m => ValidationBleu.Score(m, data.Tokenizer, valid));
         observer.Training(stage.Name, job.SkippedExamplesWarning, progress => job.Run(resume: true, progress, cancel));

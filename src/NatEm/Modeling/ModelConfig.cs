@@ -111,4 +111,11 @@ public sealed record ArchitectureOptions
         config.Validate();
         return config;
     }
+
+    /// <summary>
+    /// The architecture of a run that continues from a trained model (--init-from, an EM warm start): the trained
+    /// model's own, with --dropout applied when it is given; the preset and the NAR choices cannot change its weights' shapes.
+    /// </summary>
+    public TransformerConfig ContinueFrom(TransformerConfig trained) =>
+        Dropout is { } dropout ? trained with { Dropout = dropout, AttentionDropout = dropout } : trained;
 }

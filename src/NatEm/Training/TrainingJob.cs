@@ -12,11 +12,12 @@ namespace NatEm.Training;
 public sealed record InitialModel(ModelKind Kind, TransformerConfig Config, string? WeightsFrom = null)
 {
     /// <summary>
-    /// --init-from (fairseq's --finetune-from-model): the architecture and weights of a trained model directory of
-    /// <paramref name="kind"/> whose tokenizer is the data's; the optimizer and schedule start afresh.
+    /// --init-from (fairseq's --finetune-from-model) and EM's warm starts: the architecture and weights of a trained model
+    /// directory of <paramref name="kind"/> whose tokenizer is the data's, with <paramref name="choices"/>' dropout if
+    /// given (<see cref="ArchitectureOptions.ContinueFrom"/>); the optimizer and schedule start afresh.
     /// </summary>
-    public static InitialModel FineTune(string dir, ModelKind kind, PreparedData data) =>
-        new(kind, PreparedDataModels.ReadMatching(dir, kind, data).Config, dir);
+    public static InitialModel FineTune(string dir, ModelKind kind, PreparedData data, ArchitectureOptions choices) =>
+        new(kind, choices.ContinueFrom(PreparedDataModels.ReadMatching(dir, kind, data).Config), dir);
 }
 
 /// <summary>Runs a long stage that reports (done, total) under the caller's display (a console bar, nothing in tests).</summary>

@@ -31,6 +31,20 @@ public sealed class TrainCommandTests(TinyModels models)
     }
 
     [Fact]
+    public void InitFromKeepsTheModelsArchitectureAndAppliesAGivenDropout()
+    {
+        var run = models.NewPath("finetune-dropout");
+
+        // --preset small is not the tiny model's: the architecture comes from the model, only --dropout from the flags.
+        var (exitCode, _, error) = TinyModels.Run("train-ar", "--data", models.Data.Directory, "--out", run, "--init-from", models.Ar,
+            "--preset", "small", "--dropout", "0.3", "--max-updates", "1", "--validate-every", "1", "--threads", "1");
+
+        Assert.True(exitCode == ExitCodes.Ok, error);
+        var started = ModelStore.Load(models.Ar).Model.Config;
+        Assert.Equal(started with { Dropout = 0.3, AttentionDropout = 0.3 }, ModelStore.Load(Path.Combine(run, "checkpoint_last")).Model.Config);
+    }
+
+    [Fact]
     public void EmWritesTheReportTheRunReturnsBesideTheRun()
     {
         var run = models.NewPath("em");

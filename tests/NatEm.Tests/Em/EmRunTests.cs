@@ -125,9 +125,17 @@ public class EmRunTests
         // Round 1 from trained models (--initial-ar q₀, --initial-nar p₁, e.g. the KD baseline): no p₁ is trained,
         // and the selection is the one the full run made with the same two models.
         var fromGiven = SyntheticTask.TempDir();
-        var given = TinyEm with { Iterations = 1, InitialAr = Path.Combine(uninterrupted, "ar0", "checkpoint_best"), InitialNar = Path.Combine(uninterrupted, "round1", "nar", "checkpoint_best") };
+        // q₁ keeps q₀'s (tiny) architecture with the run's --dropout; the final NAR model, trained afresh, takes the preset.
+        var given = TinyEm with
+        {
+            Iterations = 1, InitialAr = Path.Combine(uninterrupted, "ar0", "checkpoint_best"), InitialNar = Path.Combine(uninterrupted, "round1", "nar", "checkpoint_best"),
+            Architecture = TinyEm.Architecture with { Preset = "small", Dropout = 0.2 },
+        };
         var givenReport = new EmRun(data, given, fromGiven, resume: false).Run();
         Assert.False(Directory.Exists(Path.Combine(fromGiven, "round1", "nar")));
+        var q0 = ModelStore.Load(given.InitialAr).Model.Config;
+        Assert.Equal(q0 with { Dropout = 0.2, AttentionDropout = 0.2 }, ModelStore.Load(Path.Combine(fromGiven, "round1", "ar", "checkpoint_best")).Model.Config);
+        Assert.Equal(given.Architecture.Resolve(ModelKind.NonAutoregressive, data.Tokenizer.VocabSize), ModelStore.Load(givenReport.FinalModel).Model.Config);
         Assert.Equal(File.ReadAllBytes(Path.Combine(uninterrupted, "round1", "selected.bin")), File.ReadAllBytes(Path.Combine(fromGiven, "round1", "selected.bin")));
         Assert.Equal(reference.Rounds[1].NarValidBleuOdd, givenReport.Rounds[1].NarValidBleuOdd);
     }

@@ -66,13 +66,17 @@ public sealed class TrainingJobTests
     }
 
     [Fact]
-    public void Fine_tuning_takes_the_models_architecture_and_needs_its_kind_and_the_datas_tokenizer()
+    public void Fine_tuning_takes_the_models_architecture_with_a_given_dropout_and_needs_its_kind_and_the_datas_tokenizer()
     {
         var config = Tiny with { Dropout = 0.3 };
         var model = Path.Combine(Train(new InitialModel(ModelKind.Autoregressive, config), Frozen), "checkpoint_last");
 
-        Assert.Equal(new InitialModel(ModelKind.Autoregressive, config, model), InitialModel.FineTune(model, ModelKind.Autoregressive, Data));
-        var wrongKind = Assert.Throws<NatEmException>(() => InitialModel.FineTune(model, ModelKind.NonAutoregressive, Data));
+        // The preset of the choices does not apply (it would change the weights' shapes); a given dropout does.
+        var choices = new ArchitectureOptions { Preset = "small" };
+        Assert.Equal(new InitialModel(ModelKind.Autoregressive, config, model), InitialModel.FineTune(model, ModelKind.Autoregressive, Data, choices));
+        Assert.Equal(new InitialModel(ModelKind.Autoregressive, config with { Dropout = 0.1, AttentionDropout = 0.1 }, model),
+            InitialModel.FineTune(model, ModelKind.Autoregressive, Data, choices with { Dropout = 0.1 }));
+        var wrongKind = Assert.Throws<NatEmException>(() => InitialModel.FineTune(model, ModelKind.NonAutoregressive, Data, choices));
         Assert.Equal(ExitCodes.BadModel, wrongKind.ExitCode);
 
         var otherTokenizer = SyntheticTask.TempDir();
@@ -82,7 +86,7 @@ public sealed class TrainingJobTests
         var manifest = JsonNode.Parse(File.ReadAllText(manifestPath))!;
         manifest["tokenizer"]!["vocab_size"] = Data.Tokenizer.VocabSize + 1;
         File.WriteAllText(manifestPath, manifest.ToJsonString());
-        var error = Assert.Throws<NatEmException>(() => InitialModel.FineTune(otherTokenizer, ModelKind.Autoregressive, Data));
+        var error = Assert.Throws<NatEmException>(() => InitialModel.FineTune(otherTokenizer, ModelKind.Autoregressive, Data, choices));
         Assert.Equal(ExitCodes.BadModel, error.ExitCode);
         Assert.Contains("but the prepared data", error.Message);
     }
