@@ -16,7 +16,8 @@
 #               q1's distillation exactly as the kd winner was on q0's, so that EM and KD differ only in their targets
 # raw           the table's "raw" row: the kd winner's recipe on the real targets
 # ship-nar      export MODEL (default: the kd winner on valid) to models/bible.en-es/nar with fp16 weights, and print
-#               its test BLEU (odd) from the fp32 and the fp16 weights: the export must move it by at most 0.1
+#               its test BLEU (odd) from the fp32 and the fp16 weights: the export must move it by at most 0.1.
+#               Shipped: `ship-nar $RUNS/em/model`, EM's NAR, the best on valid (BENCHMARKS.md)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
