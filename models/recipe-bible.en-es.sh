@@ -96,8 +96,9 @@ em)
     $([[ -e $RUNS/em/em_state.json ]] && echo --resume)
   ;;
 raw)
-  # One thread: it runs beside EM's stages, as the two KD runs ran beside each other.
-  background "$RUNS/nar-raw.log" train-nar $NAR --out "$RUNS/nar-raw" --max-updates "$KD_UPDATES" --threads 1 $(winner_flags) $(resume_flag "$RUNS/nar-raw")
+  # One thread while it runs beside EM's stages, as the two KD runs ran beside each other; RAW_THREADS=2 alone
+  # (a resumed train-nar may change its thread count).
+  background "$RUNS/nar-raw.log" train-nar $NAR --out "$RUNS/nar-raw" --max-updates "$KD_UPDATES" --threads "${RAW_THREADS:-1}" $(winner_flags) $(resume_flag "$RUNS/nar-raw")
   ;;
 ship-nar)
   model=${2:-$(kd_winner)}
