@@ -70,7 +70,7 @@ public sealed class EmRun
         if (File.Exists(statePath) && !resume)
             throw NatEmException.In(runDir, "already holds an EM run; pass --resume to continue it or choose a new --out", ExitCodes.Usage);
         state = File.Exists(statePath) ? ReadState(statePath) : new EmState();
-        if (state.Options is { } saved && !SameOptionsIgnoringPrecision(saved, JsonSerializer.Serialize(options, OnDiskJson.Options)))
+        if (state.Options is { } saved && !SameOptionsIgnoringHardware(saved, JsonSerializer.Serialize(options, OnDiskJson.Options)))
             throw NatEmException.In(statePath, "was started with different EM options; resume with the same options", ExitCodes.Usage);
         state = state with { Options = JsonSerializer.Serialize(options, OnDiskJson.Options) };
         AtomicFile.CreateDirectory(runDir);
@@ -289,18 +289,20 @@ public sealed class EmRun
     private static ParallelSplit Limit(ParallelSplit split, int? limit) => limit is { } n ? split.Take(n) : split;
 
     /// <summary>
-    /// Whether two serialized <see cref="EmOptions"/> agree on everything but the training precision, which a run may
-    /// change when it resumes (checkpoints are fp32 either way) and which runs from before it existed lack. An
-    /// option that is null counts as absent, so that a run from before an optional setting existed still resumes.
+    /// Whether two serialized <see cref="EmOptions"/> agree on everything but how the machine runs them: the training
+    /// precision (checkpoints are fp32 either way; runs from before it existed lack it) and the thread count, which a
+    /// run may change when it resumes, as `train-ar`/`train-nar --resume` may. An option that is null counts as
+    /// absent, so that a run from before an optional setting existed still resumes.
     /// </summary>
-    private static bool SameOptionsIgnoringPrecision(string saved, string current)
+    private static bool SameOptionsIgnoringHardware(string saved, string current)
     {
         static JsonNode? Comparable(string json)
         {
             // Through EmOptions and back, so that a run saved when an enum was still written as a number compares equal.
             var node = JsonSerializer.SerializeToNode(JsonSerializer.Deserialize<EmOptions>(json, OnDiskJson.Options), OnDiskJson.Options);
             foreach (var training in new[] { "ar_training", "nar_training" })
-                (node?[training] as JsonObject)?.Remove("precision");
+                foreach (var hardware in new[] { "precision", "threads", "resolved_threads" })
+                    (node?[training] as JsonObject)?.Remove(hardware);
             if (node is JsonObject top)
                 foreach (var name in top.Where(p => p.Value is null).Select(p => p.Key).ToList())
                     top.Remove(name);

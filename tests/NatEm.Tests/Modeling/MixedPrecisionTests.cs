@@ -87,7 +87,7 @@ public class MixedPrecisionTests
     }
 
     [Fact]
-    public void An_EM_run_resumes_with_the_other_precision_and_older_saved_options_but_not_with_other_options()
+    public void An_EM_run_resumes_with_the_other_precision_or_threads_and_older_saved_options_but_not_with_other_options()
     {
         var data = TinyPreparedData.Create(trainPairs: 20);
         var dir = SyntheticTask.TempDir();
@@ -105,6 +105,8 @@ public class MixedPrecisionTests
 
         var bf16 = training with { Precision = Precision.Bf16 };
         _ = new EmRun(data, options with { ArTraining = bf16, NarTraining = bf16 }, dir, resume: true);
+        var twoThreads = training with { Threads = training.ResolvedThreads == 2 ? 1 : 2 };
+        _ = new EmRun(data, options with { ArTraining = twoThreads, NarTraining = twoThreads }, dir, resume: true);
         var error = Assert.Throws<NatEmException>(() => new EmRun(data, options with { NBest = options.NBest + 1 }, dir, resume: true));
         Assert.Contains("different EM options", error.Message);
     }
