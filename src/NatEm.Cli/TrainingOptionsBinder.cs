@@ -18,6 +18,9 @@ public sealed class TrainingOptionsBinder(bool narArchitecture)
     public readonly Option<int?> UpdateFrequency = new("--update-freq") { Description = $"Batches accumulated per update (default {Defaults.UpdateFrequency})" };
     public readonly Option<double?> LearningRate = new("--lr") { Description = $"Peak learning rate (default {Defaults.LearningRate})" };
     public readonly Option<int?> Warmup = new("--warmup") { Description = $"Warm-up updates (default {Defaults.WarmupUpdates})" };
+    public readonly Option<LearningRateSchedule?> Schedule = EnumOptions.Create<LearningRateSchedule>("--lr-schedule",
+        $"Decay after warm-up: InverseSqrt (open-ended) or Cosine (to --min-lr at --max-updates) (default {Defaults.Schedule})");
+    public readonly Option<double?> MinLearningRate = new("--min-lr") { Description = $"Floor of the learning rate (default {Defaults.MinLearningRate})" };
     public readonly Option<double?> ClipNorm = new("--clip-norm") { Description = $"Gradient-norm clip, 0 = off (default {Defaults.ClipNorm})" };
     public readonly Option<double?> LabelSmoothing = new("--label-smoothing") { Description = $"Label smoothing (default {Defaults.LabelSmoothing})" };
     public readonly Option<double?> Dropout = new("--dropout") { Description = "Dropout (default: the preset's)" };
@@ -41,7 +44,7 @@ public sealed class TrainingOptionsBinder(bool narArchitecture)
     };
     public readonly Option<LengthPrediction?> LengthPrediction = EnumOptions.Create<LengthPrediction>("--length-prediction", $"NAR length classifier: Absolute (the paper's) or Offset (fairseq) (default {ArchitectureDefaults.LengthPrediction})");
 
-    public IEnumerable<Option> All => [Preset, MaxTokens, UpdateFrequency, LearningRate, Warmup, ClipNorm, LabelSmoothing, Dropout, MaxUpdates,
+    public IEnumerable<Option> All => [Preset, MaxTokens, UpdateFrequency, LearningRate, Warmup, Schedule, MinLearningRate, ClipNorm, LabelSmoothing, Dropout, MaxUpdates,
         MaxEpochs, MaxMinutes, ValidateEvery, LogEvery, Patience, KeepLast, BestMetric, Seed, .. Runtime.All, Resume,
         .. narArchitecture ? new Option[] { DecoderInput, LengthPrediction, Glancing } : []];
 
@@ -70,6 +73,8 @@ public sealed class TrainingOptionsBinder(bool narArchitecture)
             UpdateFrequency = p.GetValue(UpdateFrequency) ?? d.UpdateFrequency,
             LearningRate = p.GetValue(LearningRate) ?? d.LearningRate,
             WarmupUpdates = p.GetValue(Warmup) ?? d.WarmupUpdates,
+            Schedule = p.GetValue(Schedule) ?? d.Schedule,
+            MinLearningRate = p.GetValue(MinLearningRate) ?? d.MinLearningRate,
             ClipNorm = p.GetValue(ClipNorm) ?? d.ClipNorm,
             LabelSmoothing = p.GetValue(LabelSmoothing) ?? d.LabelSmoothing,
             MaxUpdates = p.GetValue(MaxUpdates) ?? d.MaxUpdates,

@@ -4,6 +4,16 @@ namespace NatEm.Training;
 [System.Text.Json.Serialization.JsonConverter(typeof(System.Text.Json.Serialization.JsonStringEnumConverter<BestCheckpointMetric>))]
 public enum BestCheckpointMetric { Bleu, Loss }
 
+/// <summary>How the learning rate decays after the linear warm-up.</summary>
+[System.Text.Json.Serialization.JsonConverter(typeof(System.Text.Json.Serialization.JsonStringEnumConverter<LearningRateSchedule>))]
+public enum LearningRateSchedule
+{
+    /// <summary>fairseq's inverse_sqrt: peak × √(warm-up / update), open-ended.</summary>
+    InverseSqrt,
+    /// <summary>Half a cosine from the peak down to --min-lr at --max-updates, for a run of planned length.</summary>
+    Cosine,
+}
+
 /// <summary>
 /// Optimization and schedule settings shared by AR and NAR training. Defaults follow fairseq's
 /// transformer recipe scaled to a 2-core CPU.
@@ -14,9 +24,12 @@ public sealed record TrainingOptions
     public int MaxTokens { get; init; } = 4096;
     /// <summary>Batches accumulated per optimizer update (fairseq --update-freq).</summary>
     public int UpdateFrequency { get; init; } = 1;
-    /// <summary>Peak learning rate reached at the end of warm-up, then decayed as 1/√update.</summary>
+    /// <summary>Peak learning rate reached at the end of warm-up, then decayed by <see cref="Schedule"/>.</summary>
     public double LearningRate { get; init; } = 1e-3;
     public int WarmupUpdates { get; init; } = 1000;
+    public LearningRateSchedule Schedule { get; init; } = LearningRateSchedule.InverseSqrt;
+    /// <summary>The floor the rate never decays below; the cosine schedule reaches it at --max-updates.</summary>
+    public double MinLearningRate { get; init; }
     public double AdamBeta1 { get; init; } = 0.9;
     public double AdamBeta2 { get; init; } = 0.98;
     public double AdamEpsilon { get; init; } = 1e-8;
@@ -56,8 +69,11 @@ public sealed record TrainingOptions
         void Require(bool ok, string problem) { if (!ok) throw new NatEmException($"invalid training option: {problem}", ExitCodes.Usage); }
         Require(MaxTokens >= 16, "--max-tokens must be at least 16");
         Require(UpdateFrequency >= 1, "--update-freq must be at least 1");
-        Require(LearningRate > 0, "--lr must be positive");
+        Require(double.IsFinite(LearningRate) && LearningRate > 0, "--lr must be positive");
         Require(WarmupUpdates >= 0, "--warmup must be non-negative");
+        Require(double.IsFinite(MinLearningRate) && MinLearningRate >= 0 && MinLearningRate < LearningRate, "--min-lr must be in [0, --lr)");
+        Require(Schedule != LearningRateSchedule.Cosine || MaxUpdates > WarmupUpdates,
+            "--lr-schedule cosine needs --max-updates (the update it decays to --min-lr at) beyond --warmup");
         Require(ClipNorm >= 0, "--clip-norm must be non-negative");
         Require(LabelSmoothing is >= 0 and < 1, "--label-smoothing must be in [0, 1)");
         Require(MaxUpdates is null or > 0, "--max-updates must be positive");
@@ -72,12 +88,25 @@ public sealed record TrainingOptions
         Glancing?.Validate();
     }
 
-    /// <summary>Inverse-square-root schedule with linear warm-up (fairseq inverse_sqrt).</summary>
+    /// <summary>
+    /// The rate of the update with 0-based index <paramref name="update"/>: linear warm-up to the peak, then
+    /// <see cref="Schedule"/>'s decay, never below <see cref="MinLearningRate"/>. A function of the update alone, so a
+    /// resumed run continues the schedule exactly.
+    /// </summary>
     public double LearningRateAt(int update)
     {
-        if (WarmupUpdates == 0) return LearningRate;
-        return update < WarmupUpdates
-            ? LearningRate * (update + 1) / WarmupUpdates
-            : LearningRate * Math.Sqrt((double)WarmupUpdates / (update + 1));
+        if (update < WarmupUpdates) return LearningRate * (update + 1) / WarmupUpdates;
+        var decayed = Schedule switch
+        {
+            LearningRateSchedule.Cosine => CosineAt(update),
+            _ => WarmupUpdates == 0 ? LearningRate : LearningRate * Math.Sqrt((double)WarmupUpdates / (update + 1)),
+        };
+        return Math.Max(MinLearningRate, decayed);
+    }
+
+    private double CosineAt(int update)
+    {
+        var progress = Math.Min(1.0, (double)(update + 1 - WarmupUpdates) / (MaxUpdates!.Value - WarmupUpdates));
+        return MinLearningRate + (LearningRate - MinLearningRate) * 0.5 * (1 + Math.Cos(Math.PI * progress));
     }
 }

@@ -6,15 +6,16 @@ namespace NatEm.Tests.Modeling;
 public class TrainerResumeTests
 {
     [Theory]
-    [InlineData(ModelKind.Autoregressive, false)]
-    [InlineData(ModelKind.NonAutoregressive, false)]
-    [InlineData(ModelKind.NonAutoregressive, true)]
-    public void ResumedRunRepeatsTheUninterruptedRun(ModelKind kind, bool glancing)
+    [InlineData(ModelKind.Autoregressive, false, LearningRateSchedule.InverseSqrt)]
+    [InlineData(ModelKind.NonAutoregressive, false, LearningRateSchedule.InverseSqrt)]
+    [InlineData(ModelKind.NonAutoregressive, true, LearningRateSchedule.InverseSqrt)]
+    [InlineData(ModelKind.NonAutoregressive, true, LearningRateSchedule.Cosine)]
+    public void ResumedRunRepeatsTheUninterruptedRun(ModelKind kind, bool glancing, LearningRateSchedule schedule)
     {
         var pairs = SyntheticTask.Pairs(48, seed: 41);
         var config = SyntheticTask.TinyConfig with { Dropout = 0.1, AttentionDropout = 0.1 };
         var options = new TrainingOptions { MaxTokens = 256, MaxUpdates = 16, ValidateEvery = 1000, LogEvery = 1, WarmupUpdates = 4, BestMetric = BestCheckpointMetric.Loss,
-            Glancing = glancing ? new GlancingSchedule() : null };
+            Glancing = glancing ? new GlancingSchedule() : null, Schedule = schedule, MinLearningRate = 1e-5 };
 
         var straightDir = SyntheticTask.TempDir();
         var straightLosses = new List<double>();
