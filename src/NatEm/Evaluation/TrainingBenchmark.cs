@@ -14,6 +14,13 @@ public sealed record TrainingBenchmarkOptions
 {
     /// <summary>One of <see cref="TransformerConfig.PresetNames"/>.</summary>
     public string Preset { get; init; } = "small";
+    /// <summary>
+    /// The trainers timed: the AR model, or the NAR model (uniform-copy decoder inputs, as the recipes train it) both
+    /// plain and with glancing, each beside a libtorch peer of its shape.
+    /// </summary>
+    public ModelKind Kind { get; init; } = ModelKind.Autoregressive;
+    /// <summary>The glancing ratio of the timed NAR glancing updates (constant: the cost does not depend on it).</summary>
+    public const double GlancingRatio = 0.3;
     public int MaxTokens { get; init; } = 4096;
     /// <summary>Untimed updates first (allocator and kernel warm-up).</summary>
     public int WarmupUpdates { get; init; } = 2;
@@ -32,34 +39,40 @@ public sealed record TrainingBenchmarkOptions
 /// <summary>Target tokens per second of one trainer: the median over the timed updates (forward, backward, clipping, Adam).</summary>
 public sealed record TrainingThroughput(string Name, double MedianTargetTokensPerSecond, double MinTargetTokensPerSecond, double MaxTargetTokensPerSecond);
 
+/// <summary>How much of the timed batches is padding: the share of padded source and target positions.</summary>
+public sealed record BatchPadding(double Source, double Target);
+
 /// <summary>
-/// Training throughput of the NatEm AR trainer in each precision, beside libtorch's own <c>nn.Transformer</c> of the
-/// same shape (d, heads, layers, FFN, vocabulary; fp32, label-smoothed cross entropy, Adam, clipping) on the same
+/// Training throughput of the NatEm AR or NAR trainer in each precision, beside libtorch's own Transformer modules of
+/// the same shape (d, heads, layers, FFN, vocabulary; fp32, label-smoothed cross entropy, Adam, clipping) on the same
 /// first batches, as a peer reference for what this machine's libtorch does with such a model.
 /// </summary>
 public static class TrainingBenchmark
 {
     public const string PeerName = "libtorch nn.Transformer (fp32)";
+    public const string NarPeerName = "libtorch NAR peer (fp32)";
 
     public static IReadOnlyList<TrainingThroughput> Run(ParallelExamples train, int vocabSize, TrainingBenchmarkOptions options, IProgress<string>? progress = null)
     {
         options.Validate();
         var config = TransformerConfig.Preset(options.Preset, vocabSize);
-        var trainingOptions = new TrainingOptions
-        {
-            MaxTokens = options.MaxTokens, MaxUpdates = options.WarmupUpdates + options.TimedUpdates, LogEvery = 1, ValidateEvery = 0,
-            Threads = torch.get_num_threads(), WarmupUpdates = 100,
-        };
+        bool nar = options.Kind == ModelKind.NonAutoregressive;
+        if (nar) config = config with { DecoderInput = NarDecoderInput.UniformCopy };
+        var trainingOptions = TrainingOptionsOf(options);
         var results = new List<TrainingThroughput>();
+        var trainers = nar
+            ? new (string Label, GlancingSchedule? Glancing)[] { ("NAR", null), ("NAR glancing", new GlancingSchedule { Start = TrainingBenchmarkOptions.GlancingRatio, End = TrainingBenchmarkOptions.GlancingRatio }) }
+            : [("AR", null)];
         foreach (var precision in options.Precisions)
+        foreach (var (label, glancing) in trainers)
         {
-            var name = $"NatEm AR {options.Preset} ({precision.ToString().ToLowerInvariant()})";
+            var name = $"NatEm {label} {options.Preset} ({precision.ToString().ToLowerInvariant()})";
             progress?.Report(name);
             var runDir = Path.Combine(Path.GetTempPath(), $"natem-bench-training-{Guid.NewGuid():N}");
             try
             {
                 var perUpdate = new List<double>();
-                var trainer = new Trainer(TranslationModels.Create(ModelKind.Autoregressive, config, seed: 1), trainingOptions with { Precision = precision },
+                var trainer = new Trainer(TranslationModels.Create(options.Kind, config, seed: 1), trainingOptions with { Precision = precision, Glancing = glancing },
                     runDir, train, null, new ModelDirectoryContents(new TokenizerInfo(TokenizerFiles.Bpe, vocabSize, 0, 0, []), "", new JsonObject()));
                 trainer.Run(false, new SynchronousProgress<TrainingProgress>(p => { if (p.Update > options.WarmupUpdates) perUpdate.Add(p.TokensPerSecond); }));
                 results.Add(Summary(name, perUpdate));
@@ -69,10 +82,39 @@ public static class TrainingBenchmark
                 if (Directory.Exists(runDir)) Directory.Delete(runDir, recursive: true);
             }
         }
-        progress?.Report(PeerName);
-        results.Add(Summary(PeerName, PeerTokensPerSecond(train, config, trainingOptions, options.WarmupUpdates)));
+        var peerName = nar ? NarPeerName : PeerName;
+        progress?.Report(peerName);
+        results.Add(Summary(peerName, nar
+            ? NarPeerTokensPerSecond(train, config, trainingOptions, options.WarmupUpdates)
+            : PeerTokensPerSecond(train, config, trainingOptions, options.WarmupUpdates)));
         return results;
     }
+
+    /// <summary>The padding share of the timed batches, which every trainer above trains on.</summary>
+    public static BatchPadding Padding(ParallelExamples train, TrainingBenchmarkOptions options)
+    {
+        var o = TrainingOptionsOf(options);
+        var timed = FirstBatches(train, o).Skip(options.WarmupUpdates).Take(options.TimedUpdates).ToList();
+        static double Share(IEnumerable<int[]> rows, int extra)
+        {
+            var lengths = rows.Select(r => r.Length + extra).ToList();
+            return 1 - lengths.Sum() / (double)(lengths.Count * lengths.Max());
+        }
+        return new BatchPadding(
+            timed.Average(b => Share(b.Select(i => train.Sources[i]), extra: 1)),
+            timed.Average(b => Share(b.Select(i => train.Targets[i]), extra: 0)));
+    }
+
+    private static TrainingOptions TrainingOptionsOf(TrainingBenchmarkOptions options) => new()
+    {
+        MaxTokens = options.MaxTokens, MaxUpdates = options.WarmupUpdates + options.TimedUpdates, LogEvery = 1, ValidateEvery = 0,
+        Threads = torch.get_num_threads(), WarmupUpdates = 100,
+    };
+
+    /// <summary>The trainer's first-epoch batches (its batcher, lengths and seed), in order.</summary>
+    private static List<int[]> FirstBatches(ParallelExamples train, TrainingOptions o) =>
+        TokenBatcher.Batches(train.Sources.Select(s => s.Length + 1).ToList(), train.Targets.Select(t => t.Length).ToList(),
+            o.MaxTokens, o.Seed * 1_000_003, skipOverBudget: true);
 
     private static TrainingThroughput Summary(string name, List<double> tokensPerSecond)
     {
@@ -92,8 +134,7 @@ public static class TrainingBenchmark
         var projection = nn.Linear(c.ModelDim, c.VocabSize);
         var parameters = embedding.parameters().Concat(transformer.parameters()).Concat(projection.parameters()).ToList();
         var adam = optim.Adam(parameters, 1e-4, o.AdamBeta1, o.AdamBeta2, o.AdamEpsilon);
-        var batches = TokenBatcher.Batches(train.Sources.Select(s => s.Length + 1).ToList(), train.Targets.Select(t => t.Length).ToList(),
-            o.MaxTokens, o.Seed * 1_000_003, skipOverBudget: true);
+        var batches = FirstBatches(train, o);
         var perUpdate = new List<double>();
         for (int update = 0; update < o.MaxUpdates && update < batches.Count; update++)
         {
@@ -118,6 +159,59 @@ public static class TrainingBenchmark
             adam.step();
             adam.zero_grad();
             if (update >= warmup) perUpdate.Add(targets.Sum(t => t.Length + 1L) / clock.Elapsed.TotalSeconds);
+        }
+        return perUpdate;
+    }
+
+    /// <summary>
+    /// The NAR peer: token embedding, libtorch's <c>TransformerEncoder</c> and <c>TransformerDecoder</c> (post-norm, no
+    /// causal mask) over uniformly copied source embeddings, an output projection and a length classifier on the
+    /// mean-pooled encoder output; label-smoothed token loss plus 0.1 × length loss, on the trainer's first batches.
+    /// </summary>
+    private static List<double> NarPeerTokensPerSecond(ParallelExamples train, TransformerConfig c, TrainingOptions o, int warmup)
+    {
+        torch.manual_seed(1);
+        var embedding = nn.Embedding(c.VocabSize, c.ModelDim, padding_idx: SpecialTokens.Pad);
+        var encoder = nn.TransformerEncoder(nn.TransformerEncoderLayer(c.ModelDim, c.Heads, c.FeedForwardDim, c.Dropout), c.EncoderLayers);
+        var decoder = nn.TransformerDecoder(nn.TransformerDecoderLayer(c.ModelDim, c.Heads, c.FeedForwardDim, c.Dropout), c.DecoderLayers);
+        var lengthClassifier = nn.Linear(c.ModelDim, c.MaxTargetLength + 1);
+        var projection = nn.Linear(c.ModelDim, c.VocabSize);
+        var parameters = new nn.Module[] { embedding, encoder, decoder, lengthClassifier, projection }.SelectMany(m => m.parameters()).ToList();
+        var adam = optim.Adam(parameters, 1e-4, o.AdamBeta1, o.AdamBeta2, o.AdamEpsilon);
+        var batches = FirstBatches(train, o);
+        var perUpdate = new List<double>();
+        for (int update = 0; update < o.MaxUpdates && update < batches.Count; update++)
+        {
+            using var scope = torch.NewDisposeScope();
+            var sources = batches[update].Select(i => train.Sources[i]).ToList();
+            var targets = batches[update].Select(i => train.Targets[i]).ToList();
+            var clock = Stopwatch.StartNew();
+            var source = SequenceTensors.Source(sources);
+            var target = SequenceTensors.Pad(targets);
+            var lengths = SequenceTensors.Lengths(targets);
+            var sourcePadding = source.eq(SpecialTokens.Pad);
+            var embedded = embedding.forward(source);
+            var memory = encoder.call(embedded.transpose(0, 1), null!, sourcePadding);
+            var weights = sourcePadding.logical_not().to_type(ScalarType.Float32).transpose(0, 1).unsqueeze(-1);
+            // keepdim named: a literal 0 alone would bind to sum's dtype overload (ScalarType 0 is Byte).
+            var lengthLogits = lengthClassifier.forward((memory * weights).sum(0, keepdim: false) / weights.sum(0, keepdim: false));
+            // Uniform copy: target position i of T reads source position round(i·S/T), S without eos.
+            var sourceLengths = (source.ne(SpecialTokens.Pad).sum(1) - 1).clamp_min(1).to_type(ScalarType.Float32).unsqueeze(1);
+            var ratio = sourceLengths / lengths.clamp_min(1).to_type(ScalarType.Float32).unsqueeze(1);
+            var index = (arange(target.shape[1], dtype: ScalarType.Float32).unsqueeze(0) * ratio).round().to_type(ScalarType.Int64)
+                .minimum(sourceLengths.to_type(ScalarType.Int64) - 1);
+            var inputs = embedded.gather(1, index.unsqueeze(-1).expand(target.shape[0], target.shape[1], c.ModelDim));
+            var targetPadding = SequenceTensors.LengthMask(lengths, target.shape[1]).logical_not();
+            var hidden = decoder.call(inputs.transpose(0, 1), memory, null!, null!, targetPadding, sourcePadding);
+            var logits = projection.forward(hidden.transpose(0, 1));
+            var tokenLoss = nn.functional.cross_entropy(logits.reshape(-1, c.VocabSize), target.reshape(-1),
+                ignore_index: SpecialTokens.Pad, label_smoothing: o.LabelSmoothing);
+            var loss = tokenLoss + o.LengthLossWeight * nn.functional.cross_entropy(lengthLogits, lengths.clamp(0, c.MaxTargetLength));
+            loss.backward();
+            nn.utils.clip_grad_norm_(parameters, o.ClipNorm);
+            adam.step();
+            adam.zero_grad();
+            if (update >= warmup) perUpdate.Add(targets.Sum(t => (long)t.Length) / clock.Elapsed.TotalSeconds);
         }
         return perUpdate;
     }
