@@ -3,7 +3,7 @@
 # Every stage is a few natem commands on one run directory under $RUNS; each resumes where it stopped, so a stage
 # that outlives a session is simply started again. Stages that train print the command that checks on them.
 #
-#   models/recipe-bible.en-es.sh STAGE        STAGE: teacher | q0 | kd | em | raw | ship-nar [MODEL]
+#   models/recipe-bible.en-es.sh STAGE        STAGE: teacher | q0 | kd | em | raw | long | ship-nar [MODEL]
 #
 # teacher       the AR teacher on the full training split (dropout 0.3), until --patience or --max-updates
 # q0            the teacher to use: the average of its last 5 checkpoints or checkpoint_best, whichever is better
@@ -15,6 +15,11 @@
 #               fine-tuned from q0 on the selection (AR_UPDATES at peak rate AR_LR); the final NAR trained afresh on
 #               q1's distillation exactly as the kd winner was on q0's, so that EM and KD differ only in their targets
 # raw           the table's "raw" row: the kd winner's recipe on the real targets
+# long          issue 26, the converged student: EM's student continued on q1's beam-4 distillation to LONG_UPDATES
+#               updates (default 15,000, about 60 epochs) with a cosine schedule from LONG_LR to 1e-5 after 500 warm-up
+#               updates and glancing 0.3→0.2 (where the warm start's own schedule ended), validating every 500 and keeping
+#               the last 10 checkpoints for averaging. A warm start: the weights of $RUNS/long-init (a copy of the shipped
+#               EM round-1 NAR, made once) with a fresh Adam state. q1 is the fp16 milestone models/milestones/bible.en-es.em-q1.
 # ship-nar      export MODEL (default: the kd winner on valid) to models/bible.en-es/nar with fp16 weights, and print
 #               its test BLEU (odd) from the fp32 and the fp16 weights: the export must move it by at most 0.1.
 #               Shipped: `ship-nar $RUNS/em/model`, EM's NAR, the best on valid (BENCHMARKS.md)
@@ -27,6 +32,9 @@ NATEM=${NATEM:-"dotnet run --project src/NatEm.Cli -c Release --"}
 KD_UPDATES=${KD_UPDATES:-2500}
 GLANCING="--glancing 0.5:0.3@$KD_UPDATES"
 AR_UPDATES=${AR_UPDATES:-1000}
+LONG_UPDATES=${LONG_UPDATES:-15000}
+LONG_LR=${LONG_LR:-5e-4}   # the warm start ended its inverse-sqrt schedule at 4.5e-4
+Q1=${Q1:-models/milestones/bible.en-es.em-q1}
 AR_LR=${AR_LR:-3e-4}   # q0's own rate at its best checkpoint (update 6,500 of inverse-sqrt 1e-3 after 500): 2.8e-4
 # shared by every NAR run, so that they differ only in what a comparison varies
 # No --precision: the machine's default, bf16 where the CPU has AVX512-BF16 (1.35x faster, equal validation loss and
@@ -61,6 +69,11 @@ distill_q0() {
   echo "$RUNS/distill-q0/distill"
 }
 with_distillation() { if [[ ! -d $1/distill ]]; then mkdir -p "$1" && cp -r "$(distill_q0)" "$1/"; fi; }
+# q1's beam-4 distillation, made once (2 threads) as q0's is.
+distill_q1() {
+  [[ -d $RUNS/distill-q1/distill ]] || natem train-nar $NAR --out "$RUNS/distill-q1" --distill-from "$Q1" --max-updates 1 >&2
+  echo "$RUNS/distill-q1/distill"
+}
 
 [[ -d $DATA ]] || natem prepare --out "$DATA"
 
@@ -99,6 +112,14 @@ raw)
   # One thread while it runs beside EM's stages, as the two KD runs ran beside each other; RAW_THREADS=2 alone
   # (a resumed train-nar may change its thread count).
   background "$RUNS/nar-raw.log" train-nar $NAR --out "$RUNS/nar-raw" --max-updates "$KD_UPDATES" --threads "${RAW_THREADS:-1}" $(winner_flags) $(resume_flag "$RUNS/nar-raw")
+  ;;
+long)
+  if [[ ! -d $RUNS/long/distill ]]; then mkdir -p "$RUNS/long" && cp -r "$(distill_q1)" "$RUNS/long/"; fi
+  [[ -d $RUNS/long-init ]] || cp -r models/bible.en-es/nar "$RUNS/long-init"
+  background "$RUNS/long.log" train-nar --data "$DATA" --out "$RUNS/long" --init-from "$RUNS/long-init" --distill-from "$Q1" --distill-beam 4 \
+    --lr "$LONG_LR" --warmup 500 --lr-schedule Cosine --min-lr 1e-5 --max-updates "$LONG_UPDATES" --glancing "0.3:0.2@$LONG_UPDATES" \
+    --validate-every 500 --keep-last 10 --seed 1 --threads "${LONG_THREADS:-2}" $(resume_flag "$RUNS/long")
+  echo "curve: natem curve --run $RUNS/long"
   ;;
 ship-nar)
   model=${2:-$(kd_winner)}
