@@ -3,7 +3,7 @@
 # Every stage is a few natem commands on one run directory under $RUNS; each resumes where it stopped, so a stage
 # that outlives a session is simply started again. Stages that train print the command that checks on them.
 #
-#   models/recipe-bible.en-es.sh STAGE        STAGE: teacher | q0 | kd | em | raw | long | ship-nar [MODEL]
+#   models/recipe-bible.en-es.sh STAGE        STAGE: teacher | q0 | kd | em | raw | long | long-final | ship-nar [MODEL]
 #
 # teacher       the AR teacher on the full training split (dropout 0.3), until --patience or --max-updates
 # q0            the teacher to use: the average of its last 5 checkpoints or checkpoint_best, whichever is better
@@ -20,6 +20,8 @@
 #               updates and glancing 0.3→0.2 (where the warm start's own schedule ended), validating every 500 and keeping
 #               the last 10 checkpoints for averaging. A warm start: the weights of $RUNS/long-init (a copy of the shipped
 #               EM round-1 NAR, made once) with a fresh Adam state. q1 is the fp16 milestone models/milestones/bible.en-es.em-q1.
+# long-final    the converged student to ship: the average of the long run's last 5 checkpoints or its checkpoint_best,
+#               whichever is better on VALID (odd); written to $RUNS/long.path, with both figures
 # ship-nar      export MODEL (default: the kd winner on valid) to models/bible.en-es/nar with fp16 weights, and print
 #               its test BLEU (odd) from the fp32 and the fp16 weights: the export must move it by at most 0.1.
 #               Shipped: `ship-nar $RUNS/em/model`, EM's NAR, the best on valid (BENCHMARKS.md)
@@ -120,6 +122,16 @@ long)
     --lr "$LONG_LR" --warmup 500 --lr-schedule Cosine --min-lr 1e-5 --max-updates "$LONG_UPDATES" --glancing "0.3:0.2@$LONG_UPDATES" \
     --validate-every 500 --keep-last 10 --seed 1 --threads "${LONG_THREADS:-2}" $(resume_flag "$RUNS/long")
   echo "curve: natem curve --run $RUNS/long"
+  ;;
+long-final)
+  [[ -d $RUNS/long-avg5 ]] || natem average --run "$RUNS/long" --last 5 --out "$RUNS/long-avg5"
+  best=$(readlink -f "$RUNS/long/checkpoint_best")
+  natem eval --model "$best" --data "$DATA" --split valid --decoder Odd --json > "$RUNS/long-best.valid.json"
+  natem eval --model "$RUNS/long-avg5" --data "$DATA" --split valid --decoder Odd --json > "$RUNS/long-avg5.valid.json"
+  if python3 -c 'import sys; sys.exit(0 if float(sys.argv[1]) > float(sys.argv[2]) else 1)' \
+      "$(bleu "$RUNS/long-avg5.valid.json")" "$(bleu "$RUNS/long-best.valid.json")"; then best=$RUNS/long-avg5; fi
+  echo "$best" > "$RUNS/long.path"
+  echo "converged student = $best (valid BLEU odd: checkpoint_best $(bleu "$RUNS/long-best.valid.json"), average of the last 5 $(bleu "$RUNS/long-avg5.valid.json"))"
   ;;
 ship-nar)
   model=${2:-$(kd_winner)}
