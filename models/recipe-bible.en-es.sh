@@ -10,10 +10,11 @@
 #               on VALID (greedy BLEU); its test BLEU (beam 4)
 # kd            issue 17 and the KD baseline: vanilla and glancing uniform-copy NAR models on q0's beam-4
 #               distillation, KD_UPDATES updates each, one thread each, side by side; distilled once (2 threads)
-# em            one EM round from q0 with N=10 candidates and the PerToken criterion (BENCHMARKS.md: Total picked the
-#               shortest candidate for 91 % of sources): p1 = the kd winner on valid (given, not retrained); q1
-#               fine-tuned from q0 on the selection (AR_UPDATES at peak rate AR_LR); the final NAR trained afresh on
-#               q1's distillation exactly as the kd winner was on q0's, so that EM and KD differ only in their targets
+# em            one EM round from q0 with N=10 candidates and the PerToken criterion (Total picked the shortest
+#               candidate for 91 % of sources: bench/log/2026-11-25-em-small.md): p1 = the kd winner on valid (given,
+#               not retrained); q1 fine-tuned from q0 on the selection (AR_UPDATES at peak rate AR_LR); the final NAR
+#               trained afresh on q1's distillation exactly as the kd winner was on q0's, so that EM and KD differ only
+#               in their targets
 # raw           the table's "raw" row: the kd winner's recipe on the real targets
 # long          issue 26, the converged student: EM's student continued on q1's beam-4 distillation to LONG_UPDATES
 #               updates (default 15,000, about 60 epochs) with a cosine schedule from LONG_LR to 1e-5 after 500 warm-up
@@ -40,9 +41,9 @@ Q1=${Q1:-models/milestones/bible.en-es.em-q1}
 AR_LR=${AR_LR:-3e-4}   # q0's own rate at its best checkpoint (update 6,500 of inverse-sqrt 1e-3 after 500): 2.8e-4
 # shared by every NAR run, so that they differ only in what a comparison varies
 # No --precision: the machine's default, bf16 where the CPU has AVX512-BF16 (1.35x faster, equal validation loss and
-# BLEU: BENCHMARKS.md, "A machine with AVX512-BF16"), else fp32. A run resumed on another machine may switch.
+# BLEU: bench/log/2026-12-01-avx512-bf16-machine.md), else fp32. A run resumed on another machine may switch.
 NAR="--data $DATA --decoder-input UniformCopy --preset small --lr 1e-3 --warmup 500 --validate-every 500 --keep-last 4 --seed 1"
-export OMP_WAIT_POLICY=PASSIVE   # several libtorch processes share the cores (BENCHMARKS.md, "libgomp spin-waiting")
+export OMP_WAIT_POLICY=PASSIVE   # several libtorch processes share the cores (bench/log/2026-11-30-converged-teacher.md, "libgomp spin-waiting")
 
 natem() { $NATEM "$@"; }
 background() { local log=$1; shift; nohup $NATEM "$@" > "$log" 2>&1 & echo "started: tail -f $log"; }

@@ -1,4 +1,4 @@
-// Times the pieces of AR incremental decoding (BENCHMARKS.md, "AR per-step overhead and fused attention").
+// Times the pieces of AR incremental decoding (bench/log/2026-11-30-ar-step-overhead.md).
 // Usage: dotnet run -c Release -- AR_MODEL SENTENCES MODE THREADS, MODE one of all | search | micro | step | beam4 | attn | layout | nar | sig;
 // data from /work/runs/data (NATEM_DATA overrides). MKL_PATCH=0 leaves oneMKL's vendor check alone. Mode nar times the
 // pieces of NAR odd decoding at batch 1 (model: NAR_MODEL, default /work/runs/glat-vanilla/checkpoint_best).

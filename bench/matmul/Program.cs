@@ -1,5 +1,5 @@
 // fp32 against bf16 matrix products at the shapes of `small` training, and the cost of casting an activation to bf16
-// (BENCHMARKS.md, "A machine with AVX512-BF16"). Usage: dotnet run -c Release [-- THREADS]; run with the machine quiet.
+// (bench/log/2026-12-01-avx512-bf16-machine.md). Usage: dotnet run -c Release [-- THREADS]; run with the machine quiet.
 using System.Diagnostics;
 using NatEm.Modeling;
 using TorchSharp;

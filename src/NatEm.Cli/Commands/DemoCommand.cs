@@ -28,7 +28,7 @@ public static class DemoCommand
     /// <summary>
     /// From-scratch settings: a subset of the training data so that decoding passes fit in the budget, and uniform-copy
     /// NAR models, which learn several times faster than the paper's placeholder input in minutes of training
-    /// (BENCHMARKS.md, "NAR variants").
+    /// (bench/log/2026-11-25-nar-variants.md).
     /// </summary>
     public static readonly EmOptions DemoEm = new()
     {

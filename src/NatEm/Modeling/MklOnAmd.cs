@@ -10,7 +10,7 @@ namespace NatEm.Modeling;
 /// AVX2/FMA instructions. oneMKL asks one function, <c>mkl_serv_intel_cpu_true</c>, exported by libtorch_cpu; making
 /// it answer 1 is the well-known workaround (Agner Fog's MKL dispatch patch; MKL_DEBUG_CPU_TYPE=5 before MKL 2020.1).
 /// oneMKL still reads the CPU's feature flags, so it never picks instructions the CPU lacks. Measured on a 2-core
-/// Zen 3 (BENCHMARKS.md): AR training 1.29x faster. Set <c>NATEM_MKL_VENDOR_CHECK=keep</c> to leave oneMKL as it is.
+/// Zen 3 (bench/log/2026-11-30-onemkl-vendor-check.md): AR training 1.29x faster. Set <c>NATEM_MKL_VENDOR_CHECK=keep</c> to leave oneMKL as it is.
 /// </summary>
 public static class MklOnAmd
 {
