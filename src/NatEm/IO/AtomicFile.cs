@@ -23,12 +23,20 @@ public static class AtomicFile
             {
                 throw NatEmException.In(path, $"cannot write: {e.Message}", ExitCodes.Environment);
             }
-            using (stream)
+            try
             {
-                write(stream);
-                stream.Flush(flushToDisk: true);
+                using (stream)
+                {
+                    write(stream);
+                    stream.Flush(flushToDisk: true);
+                }
+                File.Move(tmp, full, overwrite: true);
             }
-            File.Move(tmp, full, overwrite: true);
+            catch (IOException e)
+            {
+                // A full disk (ENOSPC), a quota, an I/O error: one line naming the file, exit 5.
+                throw NatEmException.In(path, $"cannot write: {e.Message}", ExitCodes.Environment);
+            }
         }
         finally
         {
@@ -68,8 +76,8 @@ public static class AtomicFile
     /// </summary>
     public static void WriteDirectory(string path, Action<string> writeFiles)
     {
-        var full = Path.GetFullPath(path);
-        var temp = Path.Combine(Path.GetDirectoryName(full)!, $".{Path.GetFileName(full)}.{Environment.ProcessId}.tmp");
+        var full = Path.TrimEndingDirectorySeparator(Path.GetFullPath(path));
+        var temp = TempSibling(full);
         if (Directory.Exists(temp)) Directory.Delete(temp, recursive: true);
         CreateDirectory(temp);
         try
@@ -83,6 +91,36 @@ public static class AtomicFile
             if (Directory.Exists(temp)) Directory.Delete(temp, recursive: true);
         }
     }
+
+    /// <summary>
+    /// Fills a temp directory beside <paramref name="path"/> through <paramref name="writeFiles"/>, then moves its files
+    /// into <paramref name="path"/> (created if absent; kept, with its lock and other entries, if present), deleting
+    /// <paramref name="completionMarker"/> first and moving it last. A failure while writing (a full disk) leaves
+    /// <paramref name="path"/> as it was; a reader that trusts only a directory with its marker never sees a half-written one.
+    /// </summary>
+    public static void FillDirectory(string path, string completionMarker, Action<string> writeFiles)
+    {
+        var full = Path.TrimEndingDirectorySeparator(Path.GetFullPath(path));
+        var temp = TempSibling(full);
+        if (Directory.Exists(temp)) Directory.Delete(temp, recursive: true);
+        CreateDirectory(temp);
+        try
+        {
+            writeFiles(temp);
+            CreateDirectory(full);
+            File.Delete(Path.Combine(full, completionMarker));
+            foreach (var file in Directory.GetFiles(temp).Where(f => Path.GetFileName(f) != completionMarker))
+                File.Move(file, Path.Combine(full, Path.GetFileName(file)), overwrite: true);
+            File.Move(Path.Combine(temp, completionMarker), Path.Combine(full, completionMarker), overwrite: true);
+        }
+        finally
+        {
+            if (Directory.Exists(temp)) Directory.Delete(temp, recursive: true);
+        }
+    }
+
+    private static string TempSibling(string fullPath) =>
+        Path.Combine(Path.GetDirectoryName(fullPath)!, $".{Path.GetFileName(fullPath)}.{Environment.ProcessId}.tmp");
 
     /// <summary>
     /// Points the symbolic link <paramref name="link"/> at <paramref name="target"/> (relative to the link's folder, or
