@@ -74,23 +74,11 @@ public static class AtomicFile
     /// Fills a temp directory beside <paramref name="path"/> through <paramref name="writeFiles"/>, then renames it into
     /// place (replacing an existing directory), so that the directory is either absent, old or complete.
     /// </summary>
-    public static void WriteDirectory(string path, Action<string> writeFiles)
+    public static void WriteDirectory(string path, Action<string> writeFiles) => WriteBeside(path, writeFiles, (temp, full) =>
     {
-        var full = Path.TrimEndingDirectorySeparator(Path.GetFullPath(path));
-        var temp = TempSibling(full);
-        if (Directory.Exists(temp)) Directory.Delete(temp, recursive: true);
-        CreateDirectory(temp);
-        try
-        {
-            writeFiles(temp);
-            if (Directory.Exists(full)) Directory.Delete(full, recursive: true);
-            Directory.Move(temp, full);
-        }
-        finally
-        {
-            if (Directory.Exists(temp)) Directory.Delete(temp, recursive: true);
-        }
-    }
+        if (Directory.Exists(full)) Directory.Delete(full, recursive: true);
+        Directory.Move(temp, full);
+    });
 
     /// <summary>
     /// Fills a temp directory beside <paramref name="path"/> through <paramref name="writeFiles"/>, then moves its files
@@ -98,29 +86,33 @@ public static class AtomicFile
     /// <paramref name="completionMarker"/> first and moving it last. A failure while writing (a full disk) leaves
     /// <paramref name="path"/> as it was; a reader that trusts only a directory with its marker never sees a half-written one.
     /// </summary>
-    public static void FillDirectory(string path, string completionMarker, Action<string> writeFiles)
+    public static void FillDirectory(string path, string completionMarker, Action<string> writeFiles) => WriteBeside(path, writeFiles, (temp, full) =>
+    {
+        CreateDirectory(full);
+        File.Delete(Path.Combine(full, completionMarker));
+        foreach (var file in Directory.GetFiles(temp).Where(f => Path.GetFileName(f) != completionMarker))
+            File.Move(file, Path.Combine(full, Path.GetFileName(file)), overwrite: true);
+        File.Move(Path.Combine(temp, completionMarker), Path.Combine(full, completionMarker), overwrite: true);
+    });
+
+    /// <summary>Runs <paramref name="writeFiles"/> on a fresh temp directory beside <paramref name="path"/>, then <paramref name="publish"/>
+    /// (temp, full path); the temp directory is gone afterwards, whatever happened.</summary>
+    private static void WriteBeside(string path, Action<string> writeFiles, Action<string, string> publish)
     {
         var full = Path.TrimEndingDirectorySeparator(Path.GetFullPath(path));
-        var temp = TempSibling(full);
+        var temp = Path.Combine(Path.GetDirectoryName(full)!, $".{Path.GetFileName(full)}.{Environment.ProcessId}.tmp");
         if (Directory.Exists(temp)) Directory.Delete(temp, recursive: true);
         CreateDirectory(temp);
         try
         {
             writeFiles(temp);
-            CreateDirectory(full);
-            File.Delete(Path.Combine(full, completionMarker));
-            foreach (var file in Directory.GetFiles(temp).Where(f => Path.GetFileName(f) != completionMarker))
-                File.Move(file, Path.Combine(full, Path.GetFileName(file)), overwrite: true);
-            File.Move(Path.Combine(temp, completionMarker), Path.Combine(full, completionMarker), overwrite: true);
+            publish(temp, full);
         }
         finally
         {
             if (Directory.Exists(temp)) Directory.Delete(temp, recursive: true);
         }
     }
-
-    private static string TempSibling(string fullPath) =>
-        Path.Combine(Path.GetDirectoryName(fullPath)!, $".{Path.GetFileName(fullPath)}.{Environment.ProcessId}.tmp");
 
     /// <summary>
     /// Points the symbolic link <paramref name="link"/> at <paramref name="target"/> (relative to the link's folder, or

@@ -29,10 +29,11 @@ public sealed class RunDirectoryLockTests
     {
         var data = TinyPreparedData.Create().Directory;
         var run = Path.Combine(SyntheticTask.TempDir(), "run");
-        string[] Train(int seed) => ["train-ar", "--data", data, "--out", run, "--preset", "tiny", "--max-updates", "1000000", "--validate-every", "1000000",
-            "--max-tokens", "256", "--threads", "1", "--seed", seed.ToString(System.Globalization.CultureInfo.InvariantCulture)];
+        // The first run would train for hours; the second, were it not refused, for a moment (the test stays bounded).
+        string[] Train(int seed, int updates) => ["train-ar", "--data", data, "--out", run, "--preset", "tiny", "--max-updates", updates.ToString(System.Globalization.CultureInfo.InvariantCulture),
+            "--validate-every", "1000000", "--max-tokens", "256", "--threads", "1", "--seed", seed.ToString(System.Globalization.CultureInfo.InvariantCulture)];
 
-        using var first = Process.Start(CliProcess.StartInfo(Train(1)))!;
+        using var first = Process.Start(CliProcess.StartInfo(Train(1, 1_000_000)))!;
         first.OutputDataReceived += (_, _) => { };
         first.ErrorDataReceived += (_, _) => { };
         first.BeginOutputReadLine();
@@ -46,7 +47,7 @@ public sealed class RunDirectoryLockTests
             Assert.False(first.HasExited, "the first run ended before the test could start the second");
             Assert.True(Locked(lockFile), "the first run did not lock its run directory within 60 s");
 
-            var (exitCode, _, error) = TinyModels.Run(Train(2));
+            var (exitCode, _, error) = TinyModels.Run(Train(2, 2));
             Assert.Equal(ExitCodes.Environment, exitCode);
             Assert.Single(error.TrimEnd('\n').Split('\n'));
             Assert.Contains($"PID {first.Id}", error);
