@@ -31,7 +31,7 @@ public sealed record PrepareOptions
     /// <summary>Seed of the random choice of held-out pairs (default 1).</summary>
     public int HoldOutSeed { get; init; } = 1;
 
-    /// <summary>The default hold-out: 5% of the corpus, at most 1,000 pairs (none below 20 pairs).</summary>
+    /// <summary>The default hold-out: 5% of the corpus, at most 1,000 pairs (prepare refuses a corpus below <see cref="MinimumPairsForDefaultHoldOut"/>, where it would be none).</summary>
     public static int DefaultHoldOut(int pairs) => Math.Min(1000, pairs / 20);
 
     /// <summary>The smallest corpus whose default hold-out gives valid and test at least one pair each.</summary>
