@@ -16,7 +16,15 @@ public static class CliErrors
     {
         try
         {
-            return body();
+            try
+            {
+                return body();
+            }
+            catch (AggregateException e) when (e.Flatten().InnerExceptions is { Count: > 0 } inner)
+            {
+                // Parallel loops wrap what their workers throw: report the first user error or I/O failure (a full disk) as itself.
+                throw inner.FirstOrDefault(x => x is NatEmException) ?? inner.FirstOrDefault(x => x is IOException or UnauthorizedAccessException) ?? inner[0];
+            }
         }
         catch (NatEmException e)
         {

@@ -34,7 +34,8 @@ public sealed class TrainingOptionsBinder(bool narArchitecture)
     public readonly Option<BestCheckpointMetric?> BestMetric = EnumOptions.Create<BestCheckpointMetric>("--best-metric", $"What selects checkpoint_best (default {Defaults.BestMetric})");
     public readonly Option<int?> Seed = new("--seed") { Description = $"Random seed (default {Defaults.Seed})" };
     public readonly RuntimeOptionsBinder Runtime = new();
-    public readonly Option<bool> Resume = new("--resume") { Description = "Continue the run in --out from its last checkpoint" };
+    public readonly Option<bool> Resume = new("--resume") { Description = "Continue the run in --out from its last checkpoint (or, if that one is missing or damaged, the newest intact one)" };
+    public readonly Option<bool> Force = new("--force") { Description = "Write into --out even when it holds files that are not a run of this command" };
     public readonly Option<NarDecoderInput?> DecoderInput = EnumOptions.Create<NarDecoderInput>("--decoder-input", $"NAR decoder input: Placeholder (the paper's) or UniformCopy (Gu et al.) (default {ArchitectureDefaults.DecoderInput})");
     public readonly Option<string?> Glancing = new("--glancing")
     {
@@ -45,7 +46,7 @@ public sealed class TrainingOptionsBinder(bool narArchitecture)
     public readonly Option<LengthPrediction?> LengthPrediction = EnumOptions.Create<LengthPrediction>("--length-prediction", $"NAR length classifier: Absolute (the paper's) or Offset (fairseq) (default {ArchitectureDefaults.LengthPrediction})");
 
     public IEnumerable<Option> All => [Preset, MaxTokens, UpdateFrequency, LearningRate, Warmup, Schedule, MinLearningRate, ClipNorm, LabelSmoothing, Dropout, MaxUpdates,
-        MaxEpochs, MaxMinutes, ValidateEvery, LogEvery, Patience, KeepLast, BestMetric, Seed, .. Runtime.All, Resume,
+        MaxEpochs, MaxMinutes, ValidateEvery, LogEvery, Patience, KeepLast, BestMetric, Seed, .. Runtime.All, Resume, Force,
         .. narArchitecture ? new Option[] { DecoderInput, LengthPrediction, Glancing } : []];
 
     public void AddTo(Command command)

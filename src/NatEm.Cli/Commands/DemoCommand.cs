@@ -69,7 +69,7 @@ public static class DemoCommand
                 if (!File.Exists(Path.Combine(dataDir, DataManifest.FileName)))
                     DataPreparer.Prepare(new PrepareOptions { OutputDirectory = dataDir }, null);
                 var prepared = PreparedData.Load(dataDir);
-                var report = EmCommand.Run(prepared, binder.Bind(p, DemoEm), Path.Combine(dir, "em"), resume: true, interrupts.Token);
+                var report = EmCommand.Run(prepared, binder.Bind(p, DemoEm), Path.Combine(dir, "em"), resume: true, p.GetValue(binder.Training.Force), interrupts.Token);
                 teacher = ModelStore.Load(report.FinalTeacher, ModelKind.Autoregressive);
                 student = ModelStore.Load(report.FinalModel, ModelKind.NonAutoregressive);
                 test = prepared.Split("test").EveryNth(TestStride);

@@ -1,6 +1,7 @@
 using System.CommandLine;
 using NatEm.Data;
 using NatEm.Em;
+using NatEm.IO;
 using NatEm.Training;
 using Spectre.Console;
 
@@ -24,14 +25,16 @@ public static class EmCommand
             var prepared = PreparedData.Load(p.GetValue(data)!);
             var options = binder.Bind(p);
             var runDir = p.GetValue(output)!;
-            Run(prepared, options, runDir, binder.Training.ResumeOf(p, runDir), interrupts.Token);
+            Run(prepared, options, runDir, binder.Training.ResumeOf(p, runDir), p.GetValue(binder.Training.Force), interrupts.Token);
             return ExitCodes.Ok;
         }));
         return command;
     }
 
-    public static EmReport Run(PreparedData prepared, EmOptions options, string runDir, bool resume, CancellationToken cancel)
+    /// <summary>Runs EM into <paramref name="runDir"/>, which it locks (<see cref="OutputDirectory"/>; <paramref name="force"/>: even if it holds other files).</summary>
+    public static EmReport Run(PreparedData prepared, EmOptions options, string runDir, bool resume, bool force, CancellationToken cancel)
     {
+        using var runLock = OutputDirectory.Claim(runDir, EmRun.RunKind, force);
         ConsoleTraining.PrintConfiguration("natem em", new { options, data = prepared.Directory, run = runDir });
         var report = new EmRun(prepared, options, runDir, resume, new ConsoleEmObserver(), cancel).Run();
         EmReportWriter.Write(runDir, report);

@@ -2,6 +2,7 @@ using System.CommandLine;
 using System.Text.Json.Nodes;
 using NatEm.Data;
 using NatEm.Evaluation;
+using NatEm.IO;
 using NatEm.Modeling;
 using NatEm.Training;
 
@@ -48,6 +49,8 @@ public static class TrainCommand
                 ? InitialModel.FineTune(ModelArguments.Resolve(p, initDir), kind, prepared, training.Architecture(p))
                 : new InitialModel(kind, training.Architecture(p).Resolve(kind, prepared.Tokenizer.VocabSize));
             var runDir = p.GetValue(output)!;
+            var resume = training.ResumeOf(p, runDir);
+            using var runLock = OutputDirectory.Claim(runDir, CheckpointDirectory.RunKind, p.GetValue(training.Force));
             var train = prepared.Split("train");
             if (p.GetValue(trainLimit) is { } limit)
                 train = limit > 0 ? train.Take(limit) : throw new NatEmException("--train-limit must be positive", ExitCodes.Usage);
@@ -60,8 +63,9 @@ public static class TrainCommand
                 new JsonObject { ["command"] = command.Name }, m => ValidationBleu.Score(m, prepared.Tokenizer, valid, progress: ConsoleTraining.ValidationProgress));
             // Only a terminal gets live bars; captured output (a test, an embedding program) gets plain lines.
             var progressOutput = p.InvocationConfiguration.Output == Console.Out ? null : p.InvocationConfiguration.Output;
-            var resume = training.ResumeOf(p, runDir);
-            ConsoleTraining.Run(command.Name, job.SkippedExamplesWarning, progress => job.Run(resume, progress, interrupts.Token), progressOutput);
+            var errors = p.InvocationConfiguration.Error;
+            ConsoleTraining.Run(command.Name, job.SkippedExamplesWarning,
+                progress => job.Run(resume, progress, interrupts.Token, notice: line => errors.WriteLine($"natem: warning: {command.Name}: {line}")), progressOutput);
             return ExitCodes.Ok;
         }));
         return command;

@@ -33,36 +33,49 @@ public static class DataPreparer
             clock.Restart();
         }
 
-        var inputs = ReadInputs(options, progress);
         var dir = options.OutputDirectory;
-        AtomicFile.CreateDirectory(dir);
-        // Only a finished preparation has a manifest, so remove an old one before replacing the other files.
-        File.Delete(Path.Combine(dir, DataManifest.FileName));
-        EndStage(PrepareStage.Reading);
-
-        var train = inputs[0];
-        var textChecks = train.Source.Select((source, i) => SentenceFilter.CheckText(source, train.Target[i], options.Filter)).ToArray();
-        var (tokenizer, tokenizerInfo) = CreateTokenizer(options, dir,
-            train.Source.Where((_, i) => textChecks[i] == DropReason.None).Concat(train.Target.Where((_, i) => textChecks[i] == DropReason.None)),
-            progress);
-        EndStage(PrepareStage.LearningBpe);
-
-        var encoder = new SplitEncoder(tokenizer, inputs.Sum(t => 2L * t.Count), progress);
-        var splits = new List<(SplitStatistics Statistics, ParallelSplit Data)>
+        var created = !Path.Exists(dir);
+        using var claim = OutputDirectory.Claim(dir, PreparedData.OutputKind, options.Force);
+        try
         {
-            encoder.EncodeTrain(train, textChecks, options.Filter),
-        };
-        splits.AddRange(inputs.Skip(1).Select(encoder.EncodeWhole));
-        progress?.Report(new PrepareProgress(PrepareStage.Encoding, inputs.Sum(t => 2L * t.Count), inputs.Sum(t => 2L * t.Count)));
-        EndStage(PrepareStage.Encoding);
+            var inputs = ReadInputs(options, progress);
+            EndStage(PrepareStage.Reading);
+            DataManifest? manifest = null;
+            // Everything is written beside the directory and moved in when complete, manifest last: a failure (a full
+            // disk) leaves the directory as it was.
+            AtomicFile.FillDirectory(dir, DataManifest.FileName, temp =>
+            {
+                var train = inputs[0];
+                var textChecks = train.Source.Select((source, i) => SentenceFilter.CheckText(source, train.Target[i], options.Filter)).ToArray();
+                var (tokenizer, tokenizerInfo) = CreateTokenizer(options, temp,
+                    train.Source.Where((_, i) => textChecks[i] == DropReason.None).Concat(train.Target.Where((_, i) => textChecks[i] == DropReason.None)),
+                    progress);
+                EndStage(PrepareStage.LearningBpe);
 
-        WriteSplits(dir, options, splits.Select(s => s.Data).ToList(), progress);
-        var manifest = new DataManifest(DataManifest.CurrentFormatVersion, options.SourceLanguage, options.TargetLanguage,
-            tokenizerInfo, options.Filter, [.. splits.Select(s => s.Statistics)], DataManifest.ToolVersion, DateTimeOffset.UtcNow);
-        AtomicFile.WriteAllText(Path.Combine(dir, DataManifest.FileName),
-            System.Text.Json.JsonSerializer.Serialize(manifest, OnDiskJson.Options));
-        EndStage(PrepareStage.Writing);
-        return new PrepareResult(manifest, durations);
+                var encoder = new SplitEncoder(tokenizer, inputs.Sum(t => 2L * t.Count), progress);
+                var splits = new List<(SplitStatistics Statistics, ParallelSplit Data)>
+                {
+                    encoder.EncodeTrain(train, textChecks, options.Filter),
+                };
+                splits.AddRange(inputs.Skip(1).Select(encoder.EncodeWhole));
+                progress?.Report(new PrepareProgress(PrepareStage.Encoding, inputs.Sum(t => 2L * t.Count), inputs.Sum(t => 2L * t.Count)));
+                EndStage(PrepareStage.Encoding);
+
+                WriteSplits(temp, options, splits.Select(s => s.Data).ToList(), progress);
+                manifest = new DataManifest(DataManifest.CurrentFormatVersion, options.SourceLanguage, options.TargetLanguage,
+                    tokenizerInfo, options.Filter, [.. splits.Select(s => s.Statistics)], DataManifest.ToolVersion, DateTimeOffset.UtcNow);
+                AtomicFile.WriteAllText(Path.Combine(temp, DataManifest.FileName),
+                    System.Text.Json.JsonSerializer.Serialize(manifest, OnDiskJson.Options));
+            });
+            EndStage(PrepareStage.Writing);
+            return new PrepareResult(manifest!, durations);
+        }
+        catch when (created)
+        {
+            // Leave no directory behind that this run created: it holds only the lock file.
+            Directory.Delete(dir, recursive: true);
+            throw;
+        }
     }
 
     /// <summary>The splits to prepare: train, then valid and test if present.</summary>
@@ -82,8 +95,15 @@ public static class DataPreparer
             var test = options.Test?.Read(options.SourceLanguage, options.TargetLanguage);
             int validSize = valid is null ? options.ValidSize ?? PrepareOptions.DefaultHoldOut(train.Count) : 0;
             int testSize = test is null ? options.TestSize ?? PrepareOptions.DefaultHoldOut(train.Count) : 0;
+            // Announced splits are written or the run fails now, not at training time.
+            bool defaultHoldOut = valid is null && options.ValidSize is null || test is null && options.TestSize is null;
+            if (defaultHoldOut && train.Count < PrepareOptions.MinimumPairsForDefaultHoldOut)
+                throw NatEmException.In(train.Origin,
+                    $"has {train.Count} sentence pairs; the default valid and test hold-out (5% each) needs at least {PrepareOptions.MinimumPairsForDefaultHoldOut}: "
+                    + "give a larger corpus, --valid/--test files, or --valid-size/--test-size (0 for none)");
             if (validSize + testSize >= train.Count)
-                throw NatEmException.In(train.Origin, $"has {train.Count} sentence pairs, too few to hold out {validSize} for valid and {testSize} for test and keep some for training", ExitCodes.Usage);
+                throw NatEmException.In(train.Origin,
+                    $"has {train.Count} sentence pairs, too few to hold out {validSize} for valid and {testSize} for test and keep some for training (the minimum is {validSize + testSize + 1})");
             var (heldValid, heldTest, rest) = HoldOut(train, validSize, testSize, options.HoldOutSeed);
             inputs = [new(Train, rest)];
             if ((valid ?? heldValid) is { } v) inputs.Add(new(Valid, v));

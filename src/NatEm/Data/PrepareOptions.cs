@@ -3,8 +3,13 @@ namespace NatEm.Data;
 /// <summary>What <c>natem prepare</c> does; <see cref="Validate"/> turns bad values into usage errors.</summary>
 public sealed record PrepareOptions
 {
-    /// <summary>Where the prepared directory is written (created if needed; an existing one is overwritten).</summary>
+    /// <summary>Where the prepared directory is written: created if needed; an earlier prepared directory there is
+    /// replaced; a directory holding anything else is refused unless <see cref="Force"/>.</summary>
     public required string OutputDirectory { get; init; }
+
+    /// <summary>Write into <see cref="OutputDirectory"/> even when it holds files that are not prepared data (default false);
+    /// files of the same names are replaced, others are left alone.</summary>
+    public bool Force { get; init; }
 
     /// <summary>Training corpus; null (default) uses the bundled Bible with its fixed book split, which then also
     /// supplies valid and test.</summary>
@@ -26,8 +31,11 @@ public sealed record PrepareOptions
     /// <summary>Seed of the random choice of held-out pairs (default 1).</summary>
     public int HoldOutSeed { get; init; } = 1;
 
-    /// <summary>The default hold-out: 5% of the corpus, at most 1,000 pairs (none below 20 pairs).</summary>
+    /// <summary>The default hold-out: 5% of the corpus, at most 1,000 pairs (prepare refuses a corpus below <see cref="MinimumPairsForDefaultHoldOut"/>, where it would be none).</summary>
     public static int DefaultHoldOut(int pairs) => Math.Min(1000, pairs / 20);
+
+    /// <summary>The smallest corpus whose default hold-out gives valid and test at least one pair each.</summary>
+    public const int MinimumPairsForDefaultHoldOut = 20;
 
     /// <summary>Source language: TSV column name and text-file extension (default "en").</summary>
     public string SourceLanguage { get; init; } = "en";

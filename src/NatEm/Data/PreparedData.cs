@@ -1,5 +1,6 @@
 using System.Collections.Concurrent;
 using System.Text.Json;
+using System.Text.RegularExpressions;
 using NatEm.IO;
 using NatEm.Text;
 
@@ -50,6 +51,11 @@ public sealed class PreparedData
     private PreparedData(string directory, DataManifest manifest, ISubwordTokenizer tokenizer) =>
         (Directory, Manifest, Tokenizer) = (directory, manifest, tokenizer);
 
+    /// <summary>What <c>natem prepare</c> writes into its directory: an earlier preparation it may replace.</summary>
+    public static readonly OutputKind OutputKind = new("a prepared data directory (natem prepare)", new Regex(
+        $"^({string.Join("|", new[] { DataManifest.FileName, BpeSubwordTokenizer.VocabFileName, BpeSubwordTokenizer.MergesFileName, SentencePieceSubwordTokenizer.ModelFileName }.Select(Regex.Escape))}"
+        + @"|(train|valid|test)\.[^.]+(\.bin)?)$"));
+
     public static string SourceIdsFile(string split) => $"{split}.src.bin";
     public static string TargetIdsFile(string split) => $"{split}.tgt.bin";
     public static string TextFile(string split, string language) => $"{split}.{language}";
@@ -60,8 +66,9 @@ public sealed class PreparedData
             throw NatEmException.In(dir, "prepared data directory not found (create it with: natem prepare --out DIR)");
         var manifest = ReadManifest(Path.Combine(dir, DataManifest.FileName));
 
+        var manifestPath = Path.Combine(dir, DataManifest.FileName);
         foreach (var file in manifest.Tokenizer.Files.Concat(manifest.Splits.SelectMany(s => FilesOf(s.Name, manifest))))
-            if (!File.Exists(Path.Combine(dir, file)))
+            if (!File.Exists(PlainFileName.In(dir, file, manifestPath, ExitCodes.BadInput)))
                 throw NatEmException.In(Path.Combine(dir, file), $"missing (listed by {DataManifest.FileName}); rerun natem prepare");
 
         var tokenizer = TokenizerFiles.Load(dir, manifest.Tokenizer.Kind);

@@ -10,11 +10,16 @@ namespace NatEm.Em;
 /// <summary>Writes an EM report as report.json, report.md (a Markdown table) and em.png (NAR BLEU and repetition per round).</summary>
 public static class EmReportWriter
 {
+    private const string JsonFile = "report.json", MarkdownFile = "report.md", PlotFile = "em.png";
+
+    /// <summary>The files <see cref="Write"/> writes into the run directory.</summary>
+    public static IReadOnlyList<string> Files => [JsonFile, MarkdownFile, PlotFile];
+
     public static void Write(string runDir, EmReport report)
     {
-        AtomicFile.WriteAllText(Path.Combine(runDir, "report.json"), JsonSerializer.Serialize(report, OnDiskJson.Options));
-        AtomicFile.WriteAllText(Path.Combine(runDir, "report.md"), Markdown(report));
-        Plot(report, Path.Combine(runDir, "em.png"));
+        AtomicFile.WriteAllText(Path.Combine(runDir, JsonFile), JsonSerializer.Serialize(report, OnDiskJson.Options));
+        AtomicFile.WriteAllText(Path.Combine(runDir, MarkdownFile), Markdown(report));
+        Plot(report, Path.Combine(runDir, PlotFile));
     }
 
     public static string Markdown(EmReport report)

@@ -2,6 +2,7 @@ using System.Diagnostics;
 using System.Globalization;
 using System.Text.Json;
 using System.Text.Json.Nodes;
+using System.Text.RegularExpressions;
 using NatEm.Data;
 using NatEm.Decoding;
 using NatEm.Evaluation;
@@ -39,6 +40,10 @@ public sealed class SilentEmObserver : IEmObserver
 public sealed class EmRun
 {
     private const string StateFile = "em_state.json";
+
+    /// <summary>What an EM run writes into its directory: its state, stage folders, result links and the caller's report.</summary>
+    public static readonly OutputKind RunKind = new("an EM run directory (natem em)", new Regex(
+        $@"^({Regex.Escape(StateFile)}|ar0|round\d+|final|(model|teacher)(\.\d+\.tmp)?|{string.Join("|", EmReportWriter.Files.Select(Regex.Escape))})$"));
     private const int LikelihoodSample = 2000;
     private readonly PreparedData data;
     private readonly EmOptions options;
@@ -164,7 +169,7 @@ public sealed class EmRun
         var job = new TrainingJob(initial, training, dir, data,
             new ParallelExamples(train.Source, targets), ParallelExamples.Of(valid), new JsonObject { ["em_stage"] = stage.Name },
             m => ValidationBleu.Score(m, data.Tokenizer, valid));
-        observer.Training(stage.Name, job.SkippedExamplesWarning, progress => job.Run(resume: true, progress, cancel));
+        observer.Training(stage.Name, job.SkippedExamplesWarning, progress => job.Run(resume: true, progress, cancel, observer.Message));
         Finish(stage);
         return best;
     }

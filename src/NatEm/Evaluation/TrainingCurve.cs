@@ -14,7 +14,7 @@ public sealed record ValidationPoint(int Update, int Epoch, double Hours, double
 /// <summary>A run's validation curve, read from its <c>train_log.jsonl</c>.</summary>
 public sealed record TrainingCurve(string Label, IReadOnlyList<ValidationPoint> Points)
 {
-    public const string LogFile = "train_log.jsonl";
+    public const string LogFile = CheckpointDirectory.LogFile;
 
     /// <summary>Reads the validations of the run in <paramref name="runDir"/>; a malformed line is an error naming it.</summary>
     public static TrainingCurve Read(string label, string runDir)

@@ -23,12 +23,20 @@ public static class AtomicFile
             {
                 throw NatEmException.In(path, $"cannot write: {e.Message}", ExitCodes.Environment);
             }
-            using (stream)
+            try
             {
-                write(stream);
-                stream.Flush(flushToDisk: true);
+                using (stream)
+                {
+                    write(stream);
+                    stream.Flush(flushToDisk: true);
+                }
+                File.Move(tmp, full, overwrite: true);
             }
-            File.Move(tmp, full, overwrite: true);
+            catch (IOException e)
+            {
+                // A full disk (ENOSPC), a quota, an I/O error: one line naming the file, exit 5.
+                throw NatEmException.In(path, $"cannot write: {e.Message}", ExitCodes.Environment);
+            }
         }
         finally
         {
@@ -66,17 +74,39 @@ public static class AtomicFile
     /// Fills a temp directory beside <paramref name="path"/> through <paramref name="writeFiles"/>, then renames it into
     /// place (replacing an existing directory), so that the directory is either absent, old or complete.
     /// </summary>
-    public static void WriteDirectory(string path, Action<string> writeFiles)
+    public static void WriteDirectory(string path, Action<string> writeFiles) => WriteBeside(path, writeFiles, (temp, full) =>
     {
-        var full = Path.GetFullPath(path);
+        if (Directory.Exists(full)) Directory.Delete(full, recursive: true);
+        Directory.Move(temp, full);
+    });
+
+    /// <summary>
+    /// Fills a temp directory beside <paramref name="path"/> through <paramref name="writeFiles"/>, then moves its files
+    /// into <paramref name="path"/> (created if absent; kept, with its lock and other entries, if present), deleting
+    /// <paramref name="completionMarker"/> first and moving it last. A failure while writing (a full disk) leaves
+    /// <paramref name="path"/> as it was; a reader that trusts only a directory with its marker never sees a half-written one.
+    /// </summary>
+    public static void FillDirectory(string path, string completionMarker, Action<string> writeFiles) => WriteBeside(path, writeFiles, (temp, full) =>
+    {
+        CreateDirectory(full);
+        File.Delete(Path.Combine(full, completionMarker));
+        foreach (var file in Directory.GetFiles(temp).Where(f => Path.GetFileName(f) != completionMarker))
+            File.Move(file, Path.Combine(full, Path.GetFileName(file)), overwrite: true);
+        File.Move(Path.Combine(temp, completionMarker), Path.Combine(full, completionMarker), overwrite: true);
+    });
+
+    /// <summary>Runs <paramref name="writeFiles"/> on a fresh temp directory beside <paramref name="path"/>, then <paramref name="publish"/>
+    /// (temp, full path); the temp directory is gone afterwards, whatever happened.</summary>
+    private static void WriteBeside(string path, Action<string> writeFiles, Action<string, string> publish)
+    {
+        var full = Path.TrimEndingDirectorySeparator(Path.GetFullPath(path));
         var temp = Path.Combine(Path.GetDirectoryName(full)!, $".{Path.GetFileName(full)}.{Environment.ProcessId}.tmp");
         if (Directory.Exists(temp)) Directory.Delete(temp, recursive: true);
         CreateDirectory(temp);
         try
         {
             writeFiles(temp);
-            if (Directory.Exists(full)) Directory.Delete(full, recursive: true);
-            Directory.Move(temp, full);
+            publish(temp, full);
         }
         finally
         {

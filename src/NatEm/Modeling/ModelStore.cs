@@ -108,7 +108,18 @@ public static class ModelStore
     private static void SaveTokenizer(string dir, string sourceDir, TokenizerInfo tokenizer)
     {
         foreach (var file in tokenizer.Files)
-            AtomicFile.WriteAllBytes(Path.Combine(dir, file), File.ReadAllBytes(Path.Combine(sourceDir, file)));
+        {
+            // Read only from inside the source directory (no link out of it) and write only inside the new one.
+            var source = PlainFileName.In(sourceDir, file, Path.Combine(sourceDir, ManifestFile), ExitCodes.BadModel);
+            AtomicFile.WriteAllBytes(PlainFileName.In(dir, file, Path.Combine(sourceDir, ManifestFile), ExitCodes.BadModel), File.ReadAllBytes(source));
+        }
+    }
+
+    /// <summary>Every tokenizer file model.json names is a plain name of the model directory (a crafted name could reach outside it).</summary>
+    private static void RequirePlainTokenizerFiles(string dir, ModelManifest manifest)
+    {
+        foreach (var file in manifest.Tokenizer?.Files ?? [])
+            PlainFileName.In(dir, file, Path.Combine(dir, ManifestFile), ExitCodes.BadModel);
     }
 
     /// <summary>
@@ -127,6 +138,7 @@ public static class ModelStore
                  })
         {
             var candidate = Path.Combine(path, name);
+            PlainFileName.RequireLinkInside(candidate, candidate, ExitCodes.BadModel);
             if (File.Exists(Path.Combine(candidate, ManifestFile))) return (candidate, $"{path} is a run directory: using {candidate} ({what})");
         }
         return (path, null);
@@ -162,6 +174,7 @@ public static class ModelStore
             throw NatEmException.In(path, $"format_version {manifest.FormatVersion} is newer than this NatEm supports ({FormatVersion}); upgrade NatEm", ExitCodes.BadModel);
         if (manifest.FormatVersion < 1)
             throw NatEmException.In(path, $"invalid format_version {manifest.FormatVersion}", ExitCodes.BadModel);
+        RequirePlainTokenizerFiles(dir, manifest);
         try
         {
             manifest.Config.Validate();

@@ -1,4 +1,5 @@
 using System.Text.Json;
+using System.Text.RegularExpressions;
 using NatEm.Data;
 using NatEm.IO;
 using NatEm.Modeling;
@@ -28,13 +29,48 @@ public sealed record TrainerState
 /// </summary>
 public sealed class CheckpointDirectory(string runDir)
 {
-    public const string StateFile = "trainer_state.json", OptimizerFile = "optimizer.bin";
+    public const string StateFile = "trainer_state.json", OptimizerFile = "optimizer.bin", LogFile = "train_log.jsonl";
+    private const string FolderName = "checkpoints", DamagedPrefix = "damaged_";
+
+    /// <summary>What a training run writes into its directory (train-ar, train-nar, and each EM training stage).</summary>
+    public static readonly OutputKind RunKind = new("a training run directory (natem train-ar/train-nar)",
+        new Regex($@"^({FolderName}|checkpoint_(last|best)(\.\d+\.tmp)?|{Regex.Escape(LogFile)}|{NarTargets.DistillFolder})$"));
+
     public string RunDir { get; } = runDir;
     public string LastLink => Path.Combine(RunDir, "checkpoint_last");
     public string BestLink => Path.Combine(RunDir, "checkpoint_best");
-    private string Folder => Path.Combine(RunDir, "checkpoints");
+    private string Folder => Path.Combine(RunDir, FolderName);
 
     public bool HasLast => Directory.Exists(LastLink);
+
+    /// <summary>Whether a fresh start would lose checkpoints: a checkpoint_last link (even one whose target is gone) or numbered checkpoints.</summary>
+    public bool HasCheckpoints => new FileInfo(LastLink).LinkTarget is not null || Numbered().Count > 0;
+
+    /// <summary>
+    /// Where --resume may continue from, best first: checkpoint_last, then the other numbered checkpoints, newest first.
+    /// A checkpoint_last that leads out of the run directory is refused (exit 4).
+    /// </summary>
+    public IReadOnlyList<string> ResumeCandidates()
+    {
+        PlainFileName.RequireLinkInside(LastLink, LastLink, ExitCodes.BadModel);
+        var last = HasLast ? Path.GetFileName(ResolveLink(LastLink)) : null;
+        return [.. (last is null ? [] : new[] { LastLink }), .. Numbered().Reverse().Where(d => Path.GetFileName(d) != last)];
+    }
+
+    /// <summary>The numbered checkpoint directory a candidate of <see cref="ResumeCandidates"/> is (checkpoint_last resolved).</summary>
+    public string NumberedOf(string candidate) => candidate == LastLink ? Path.Combine(Folder, Path.GetFileName(ResolveLink(LastLink))) : candidate;
+
+    /// <summary>
+    /// Points checkpoint_last at <paramref name="checkpoint"/> after a fallback, and renames the damaged checkpoints
+    /// <paramref name="damaged"/> to damaged_update_N: kept for inspection, but no longer numbered, so pruning never
+    /// keeps them in place of intact ones.
+    /// </summary>
+    public void ResumeFrom(string checkpoint, IEnumerable<string> damaged)
+    {
+        foreach (var dir in damaged.Where(Directory.Exists))
+            Directory.Move(dir, Path.Combine(Folder, DamagedPrefix + Path.GetFileName(dir)));
+        PointLink(LastLink, Path.GetFileName(checkpoint));
+    }
 
     /// <summary>Writes a checkpoint through <paramref name="writeFiles"/> (which fills a directory) and points checkpoint_last at it.</summary>
     public string Save(int update, Action<string> writeFiles)

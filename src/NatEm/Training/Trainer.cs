@@ -77,7 +77,7 @@ public sealed class Trainer
         this.validationBleu = validationBleu;
         criterion = Criteria.For(model, options);
         checkpoints = new CheckpointDirectory(runDir);
-        logPath = Path.Combine(runDir, "train_log.jsonl");
+        logPath = Path.Combine(runDir, CheckpointDirectory.LogFile);
         torch.set_num_threads(options.ResolvedThreads);
         optimizer = optim.Adam(model.Module.parameters(), options.LearningRate, options.AdamBeta1, options.AdamBeta2,
             options.AdamEpsilon, options.WeightDecay);
@@ -94,9 +94,9 @@ public sealed class Trainer
     private static int UpdatesPerEpoch(ParallelExamples train, TrainingOptions options) =>
         (TokenBatcher.Batches(SourceLengths(train), TargetLengths(train), options.MaxTokens, null, skipOverBudget: true).Count + options.UpdateFrequency - 1) / options.UpdateFrequency;
 
-    public TrainingResult Run(bool resume, IProgress<TrainingProgress>? progress = null, CancellationToken cancel = default)
+    public TrainingResult Run(bool resume, IProgress<TrainingProgress>? progress = null, CancellationToken cancel = default, Action<string>? notice = null)
     {
-        var state = resume && checkpoints.HasLast ? Restore() : StartFresh(resume);
+        var state = resume && checkpoints.HasCheckpoints ? Resume(notice) : StartFresh(resume);
         var clock = Stopwatch.StartNew();
         double ElapsedSeconds() => state.ElapsedSeconds + clock.Elapsed.TotalSeconds;
         var sinceLog = BatchStatistics.Zero;
@@ -255,7 +255,7 @@ public sealed class Trainer
 
     private TrainerState StartFresh(bool resume)
     {
-        if (!resume && checkpoints.HasLast)
+        if (!resume && checkpoints.HasCheckpoints)
             throw NatEmException.In(checkpoints.RunDir, "already holds checkpoints; pass --resume to continue that run or choose a new --out", ExitCodes.Usage);
         AtomicFile.CreateDirectory(checkpoints.RunDir);
         File.Delete(logPath);
@@ -263,9 +263,44 @@ public sealed class Trainer
         return new TrainerState();
     }
 
-    private TrainerState Restore()
+    /// <summary>
+    /// Continues from checkpoint_last or, when it is missing or damaged, from the newest intact checkpoint, saying so in one
+    /// line. With none intact it is an error (exit 4): a resume never starts over and never deletes the run's history.
+    /// </summary>
+    private TrainerState Resume(Action<string>? notice)
     {
-        var last = checkpoints.LastLink;
+        var damaged = new List<(string Checkpoint, string Problem)>();
+        var lastExists = checkpoints.HasLast;
+        foreach (var candidate in checkpoints.ResumeCandidates())
+        {
+            TrainerState state;
+            try
+            {
+                state = Restore(candidate);
+            }
+            catch (NatEmException e) when (e.ExitCode == ExitCodes.BadModel)
+            {
+                damaged.Add((checkpoints.NumberedOf(candidate), e.Message));
+                continue;
+            }
+            if (candidate != checkpoints.LastLink)
+            {
+                // checkpoint_last was the first candidate when its target exists.
+                var lastProblem = lastExists ? $"is damaged ({damaged[0].Problem})" : "points at a missing checkpoint";
+                checkpoints.ResumeFrom(candidate, damaged.Select(d => d.Checkpoint));
+                notice?.Invoke($"checkpoint_last {lastProblem}; "
+                    + $"resuming from the newest intact checkpoint, {candidate} (update {state.Update})"
+                    + (damaged.Count > 0 ? $"; damaged checkpoints renamed to damaged_*: {string.Join(", ", damaged.Select(d => Path.GetFileName(d.Checkpoint)))}" : ""));
+            }
+            return state;
+        }
+        throw NatEmException.In(checkpoints.RunDir,
+            $"--resume: no intact checkpoint to continue from ({(damaged.Count == 0 ? "checkpoint_last points at a missing checkpoint and there are no others" : string.Join("; ", damaged.Select(d => d.Problem)))}); "
+            + "nothing was changed: restore a checkpoint, or start a new run with another --out", ExitCodes.BadModel);
+    }
+
+    private TrainerState Restore(string last)
+    {
         var manifest = ModelStore.ReadManifest(last);
         if (manifest.Kind != model.Kind || manifest.Config != model.Config)
             throw NatEmException.In(Path.Combine(last, ModelStore.ManifestFile), "the checkpoint's model differs from the requested one; resume with the same preset and options", ExitCodes.Usage);

@@ -26,6 +26,9 @@ public delegate T ShowStage<T>(string title, Func<IProgress<(int Done, int Total
 /// <summary>What a NAR model of `train-nar` learns to output: the data's targets, the lines of a file, or an AR teacher's translations.</summary>
 public sealed record NarTargets
 {
+    /// <summary>The run directory's folder that caches a distillation.</summary>
+    public const string DistillFolder = "distill";
+
     /// <summary>Target lines, one per training pair (--targets).</summary>
     public string? File { get; init; }
     /// <summary>An AR model directory whose beam-search translations of the training sources are the targets (--distill-from).</summary>
@@ -49,7 +52,7 @@ public sealed record NarTargets
         if (DistillFrom is null) return train.Target;
         var teacher = ModelStore.LoadArForDecoding(DistillFrom, precision);
         return show("distilling", progress =>
-            Distillation.BestTranslations(teacher, ModelStore.WeightsSha256(DistillFrom), train.Source, DistillBeam, Path.Combine(runDir, "distill"), progress, cancel));
+            Distillation.BestTranslations(teacher, ModelStore.WeightsSha256(DistillFrom), train.Source, DistillBeam, Path.Combine(runDir, DistillFolder), progress, cancel));
     }
 }
 
@@ -81,7 +84,10 @@ public sealed class TrainingJob
     /// <summary>Says how many training pairs exceed --max-tokens on their own and are never trained on; null if none.</summary>
     public string? SkippedExamplesWarning => trainer.SkippedExamplesWarning;
 
-    /// <summary>Trains until a limit is reached; with <paramref name="resume"/>, from the run's last checkpoint if it has one.</summary>
-    public TrainingResult Run(bool resume, IProgress<TrainingProgress>? progress = null, CancellationToken cancel = default) =>
-        trainer.Run(resume, progress, cancel);
+    /// <summary>
+    /// Trains until a limit is reached; with <paramref name="resume"/>, from the run's last checkpoint if it has one (or the
+    /// newest intact one, which <paramref name="notice"/> is told in one line).
+    /// </summary>
+    public TrainingResult Run(bool resume, IProgress<TrainingProgress>? progress = null, CancellationToken cancel = default, Action<string>? notice = null) =>
+        trainer.Run(resume, progress, cancel, notice);
 }

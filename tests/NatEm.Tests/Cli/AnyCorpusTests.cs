@@ -91,7 +91,7 @@ public sealed class AnyCorpusTests : IDisposable
         // Recognized by its name, so a few of its lines under that name suffice (gzip is detected by content).
         var copy = _dir.Write(BibleCorpus.FileName, "ref\ten\tes\nGenesis 1:1\tIn the beginning\tEn el principio\nGenesis 1:2\tThe earth\tLa tierra\n");
 
-        var (exitCode, output, error) = TinyModels.Run("prepare", "--corpus", copy, "--merges", "5", "--out", _dir.File("p"));
+        var (exitCode, output, error) = TinyModels.Run("prepare", "--corpus", copy, "--merges", "5", "--valid-size", "0", "--test-size", "0", "--out", _dir.File("p"));
 
         Assert.True(exitCode == ExitCodes.Ok, error);
         Assert.Contains("This is the bundled Bible, but given as --corpus its book split is not used; omit --corpus to use it.", output);

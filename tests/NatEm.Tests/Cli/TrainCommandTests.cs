@@ -48,8 +48,9 @@ public sealed class TrainCommandTests(TinyModels models)
     public void EmWritesTheReportTheRunReturnsBesideTheRun()
     {
         var run = models.NewPath("em");
-        var (exitCode, output, error) = TinyModels.Run("em", "--data", models.Data.Directory, "--out", run, "--preset", "tiny", "--iterations", "0",
-            "--max-updates", "2", "--nbest", "2", "--distill-beam", "1", "--train-limit", "24", "--valid-limit", "4", "--threads", "1");
+        string[] em = ["em", "--data", models.Data.Directory, "--out", run, "--preset", "tiny", "--iterations", "0",
+            "--max-updates", "2", "--nbest", "2", "--distill-beam", "1", "--train-limit", "24", "--valid-limit", "4", "--threads", "1"];
+        var (exitCode, output, error) = TinyModels.Run(em);
 
         Assert.True(exitCode == ExitCodes.Ok, error);
         foreach (var file in new[] { "report.json", "report.md", "em.png" })
@@ -57,6 +58,10 @@ public sealed class TrainCommandTests(TinyModels models)
         Assert.Contains("| final (p from q0) |", File.ReadAllText(Path.Combine(run, "report.md")));
         Assert.Equal(["ar0", "final/nar"], System.Text.Json.Nodes.JsonNode.Parse(File.ReadAllText(Path.Combine(run, "em_state.json")))!["finished"]!.AsArray().Select(n => n!.GetValue<string>()));
         Assert.True(File.Exists(Path.Combine(run, "model", ModelStore.ManifestFile)), output);
+
+        // Everything the run wrote belongs to an EM run directory, so --resume continues it (nothing is left to do).
+        (exitCode, _, error) = TinyModels.Run([.. em, "--resume"]);
+        Assert.True(exitCode == ExitCodes.Ok, error);
     }
 
     [Fact]

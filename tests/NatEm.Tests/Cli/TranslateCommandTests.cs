@@ -151,10 +151,12 @@ public sealed class TranslateCommandTests(TinyModels models)
         Assert.Equal($"natem: {models.ArRun} is a run directory: using {best} (its best checkpoint)", error.TrimEnd());
         Assert.Equal(TinyModels.Run("translate", "--model", best, "--input", input).Output, output);
 
-        // An interrupted run may have only checkpoint_last.
+        // An interrupted run may have only checkpoint_last (a link inside the run, as the trainer writes it).
         var interrupted = models.NewPath("interrupted-run");
-        Directory.CreateDirectory(interrupted);
-        Directory.CreateSymbolicLink(Path.Combine(interrupted, "checkpoint_last"), Path.GetFullPath(models.Ar));
+        var checkpoint = Path.Combine(interrupted, "checkpoints", "update_0000024");
+        Directory.CreateDirectory(checkpoint);
+        foreach (var file in Directory.GetFiles(models.Ar)) File.Copy(file, Path.Combine(checkpoint, Path.GetFileName(file)));
+        Directory.CreateSymbolicLink(Path.Combine(interrupted, "checkpoint_last"), Path.Combine("checkpoints", "update_0000024"));
         (exitCode, output, error) = TinyModels.Run("translate", "--model", interrupted, "--input", input);
 
         Assert.True(exitCode == ExitCodes.Ok, error);

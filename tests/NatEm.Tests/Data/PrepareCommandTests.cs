@@ -25,7 +25,8 @@ public sealed class PrepareCommandTests : IDisposable
         var target = _dir.Write("t.fr", "une maison\nun chien\nle chien\n");
         var output = _dir.File("prepared");
 
-        var (exitCode, text, _) = Run("--train-src", source, "--train-tgt", target, "--src", "de", "--tgt", "fr", "--merges", "5", "--out", output);
+        var (exitCode, text, _) = Run("--train-src", source, "--train-tgt", target, "--src", "de", "--tgt", "fr", "--merges", "5",
+            "--valid-size", "0", "--test-size", "0", "--out", output);
 
         Assert.Equal(ExitCodes.Ok, exitCode);
         Assert.Contains("train", text);

@@ -83,6 +83,8 @@ public sealed class SentencePieceTests : IDisposable
             OutputDirectory = output,
             Train = new CorpusInput.FilePair(_dir.Write("t.en", "ab a\na ab\n"), _dir.Write("t.es", "a b\nab\n")),
             SentencePieceModel = WriteModel(),
+            ValidSize = 0,
+            TestSize = 0,
         });
         Assert.Equal(TokenizerInfo.SentencePiece, result.Manifest.Tokenizer.Kind);
         var data = PreparedData.Load(output);
