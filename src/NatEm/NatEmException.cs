@@ -22,12 +22,33 @@ public static class ExitCodes
 
 /// <summary>
 /// An error the user can fix. The message is one line, shaped "file:line: problem" (or "file: problem")
-/// and is printed without a stack trace.
+/// and is printed without a stack trace. Control characters in it (a path with a newline, a value with ESC) are escaped.
 /// </summary>
 public class NatEmException(string message, int exitCode = ExitCodes.BadInput, Exception? inner = null)
-    : Exception(message, inner)
+    : Exception(OneLine(message), inner)
 {
     public int ExitCode { get; } = exitCode;
+
+    /// <summary>
+    /// The text with its control characters (newlines, ESC, ...) and line separators written as escapes (\n, \r, \t,
+    /// \u001B), so that a path or value quoted in a message can neither break a one-line error nor send terminal commands.
+    /// </summary>
+    public static string OneLine(string text)
+    {
+        static bool NeedsEscape(char c) => char.IsControl(c) || c is '\u2028' or '\u2029';
+        if (!text.Any(NeedsEscape)) return text;
+        var escaped = new System.Text.StringBuilder(text.Length + 16);
+        foreach (var c in text)
+            escaped.Append(c switch
+            {
+                '\n' => "\\n",
+                '\r' => "\\r",
+                '\t' => "\\t",
+                _ when NeedsEscape(c) => $"\\u{(int)c:X4}",
+                _ => c.ToString(),
+            });
+        return escaped.ToString();
+    }
 
     /// <summary>An error located at a line of a file (1-based line number).</summary>
     public static NatEmException At(string file, long line, string problem, int exitCode = ExitCodes.BadInput) =>

@@ -11,9 +11,8 @@ public static class PreparedDataModels
     /// <summary>Loads a model of the expected kind whose tokenizer is the prepared data's.</summary>
     public static LoadedModel LoadMatching(string dir, ModelKind kind, PreparedData data)
     {
-        var model = ModelStore.Load(dir, kind);
-        RequireDataTokenizer(dir, model.Manifest, data);
-        return model;
+        ReadMatching(dir, kind, data);
+        return ModelStore.Load(dir, kind);
     }
 
     /// <summary>The manifest of a model directory of the expected kind whose tokenizer is the prepared data's, without loading the model.</summary>
@@ -25,5 +24,5 @@ public static class PreparedDataModels
     }
 
     private static void RequireDataTokenizer(string dir, ModelManifest manifest, PreparedData data) =>
-        manifest.Tokenizer.RequireSameVocabulary(data.Manifest.Tokenizer, Path.Combine(dir, ModelStore.ManifestFile), "the model", $"the prepared data {data.Directory}", ExitCodes.BadModel);
+        manifest.Tokenizer.RequireSameVocabulary(data.Manifest.Tokenizer, Path.Combine(dir, ModelStore.ManifestFile), "the model", $"the prepared data {data.Directory}");
 }
