@@ -10,7 +10,8 @@ public static class ExitCodes
     public const int Usage = 2;
     /// <summary>A user-supplied data file (corpus, references, tokenizer, prepared data) is malformed.</summary>
     public const int BadInput = 3;
-    /// <summary>A model directory is missing, corrupt, of the wrong kind or of an unsupported format version.</summary>
+    /// <summary>A model directory is missing, corrupt or of an unsupported format version; or a model does not fit what it
+    /// is combined with (the other kind, or data or a model of another vocabulary).</summary>
     public const int BadModel = 4;
     /// <summary>The environment refused: a path cannot be read or written (permission denied, a directory where a
     /// file is expected or the reverse, a full or read-only disk), or `serve` cannot listen on an address (in use,
