@@ -287,7 +287,7 @@ public static class ModelStore
     /// allows; returns the largest allowed size. Checked with the file's metadata only, so a pipe or a device (whose
     /// size reads as 0) is refused without being opened, and nothing is read or allocated for a size the file cannot back.
     /// </summary>
-    private static long RequireWeightsFile(string dir, ModelManifest manifest)
+    public static long RequireWeightsFile(string dir, ModelManifest manifest)
     {
         var path = Path.Combine(dir, WeightsFile);
         var info = new FileInfo(path);

@@ -15,11 +15,16 @@ public static class PreparedDataModels
         return ModelStore.Load(dir, kind);
     }
 
-    /// <summary>The manifest of a model directory of the expected kind whose tokenizer is the prepared data's, without loading the model.</summary>
+    /// <summary>
+    /// The manifest of a model directory of the expected kind whose tokenizer is the prepared data's, without loading the
+    /// model; its weights file is checked to fit the architecture, so that a model built from the manifest (a warm start)
+    /// is never larger than the file that will fill it.
+    /// </summary>
     public static ModelManifest ReadMatching(string dir, ModelKind kind, PreparedData data)
     {
         var manifest = ModelStore.ReadManifest(dir, kind);
         RequireDataTokenizer(dir, manifest, data);
+        ModelStore.RequireWeightsFile(dir, manifest);
         return manifest;
     }
 

@@ -203,6 +203,19 @@ public sealed class ModelDirectoryTests(TinyModels models)
     }
 
     /// <summary>
+    /// Commands that build a model from model.json before filling it (a warm start, an average) check the weights file
+    /// first too: a model.json 256 times wider than its weights is refused before anything is allocated.
+    /// </summary>
+    [Fact]
+    public void WarmStartsAndAveragesCheckTheWeightsBeforeBuildingTheModel()
+    {
+        var (dir, weights) = Damaged("model.json with model_dim 16384");
+
+        AssertOneLineBadModelError(weights, TinyModels.Run("train-ar", "--data", models.Data.Directory, "--out", models.NewPath("run"), "--init-from", dir, "--max-updates", "1"));
+        AssertOneLineBadModelError(weights, TinyModels.Run("average", "--inputs", dir, dir, "--out", models.NewPath("average")));
+    }
+
+    /// <summary>
     /// What weights.bin must hold is known from model.json alone: the parameter count of each kind and architecture
     /// equals the built model's, and real weights files of every dtype fall within the bounds.
     /// </summary>
