@@ -28,14 +28,14 @@ public static class CliErrors
         }
         catch (NatEmException e)
         {
-            errors.WriteLine($"natem: error: {e.Message}");
+            Print(errors, e.Message);
             if (Verbose) errors.WriteLine(e);
             return e.ExitCode;
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
             // The messages of these exceptions name the path (e.g. "Access to the path '/proc/x' is denied.").
-            errors.WriteLine($"natem: error: {e.Message}");
+            Print(errors, e.Message);
             if (Verbose) errors.WriteLine(e);
             return ExitCodes.Environment;
         }
@@ -46,8 +46,11 @@ public static class CliErrors
         }
         catch (Exception e) when (!Verbose)
         {
-            errors.WriteLine($"natem: internal error: {e.GetType().Name}: {e.Message} (rerun with --verbose for details)");
+            errors.WriteLine($"natem: internal error: {NatEmException.OneLine($"{e.GetType().Name}: {e.Message}")} (rerun with --verbose for details)");
             return ExitCodes.InternalError;
         }
     }
+
+    /// <summary>Every error line of natem is printed here: "natem: error: MESSAGE", with control characters escaped.</summary>
+    public static void Print(TextWriter errors, string message) => errors.WriteLine($"natem: error: {NatEmException.OneLine(message)}");
 }

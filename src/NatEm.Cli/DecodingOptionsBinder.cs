@@ -94,7 +94,7 @@ public sealed class DecodingOptionsBinder
     {
         if (dir is null) return null;
         var manifest = ModelStore.ReadManifest(dir, ModelKind.Autoregressive);
-        manifest.Tokenizer.RequireSameVocabulary(model.Manifest.Tokenizer, dir, "the --rescore model", $"the model {model.Directory}", ExitCodes.Usage);
+        manifest.Tokenizer.RequireSameVocabulary(model.Manifest.Tokenizer, dir, "the --rescore model", $"the model {model.Directory}");
         return ModelStore.LoadModel(dir, manifest);
     }
 }

@@ -34,12 +34,27 @@ public static class EnumOptions
     public static T Parse<T>(string option, string text) where T : struct, Enum =>
         TryParse<T>(text, out var value) ? value : throw new NatEmException(Error<T>(option, text), ExitCodes.Usage);
 
-    /// <summary>"A, B or C".</summary>
-    public static string Names<T>() where T : struct, Enum
+    /// <summary>
+    /// An option taking one of <paramref name="names"/> (exactly as written: names like "chrf++" or "13a" are no enum's),
+    /// <paramref name="defaultName"/> when absent; another value is the same one-line error as an enum option's.
+    /// </summary>
+    public static Option<string> Choice(string name, string description, IReadOnlyList<string> names, string defaultName)
     {
-        var names = Enum.GetNames<T>();
-        return names.Length == 1 ? names[0] : $"{string.Join(", ", names[..^1])} or {names[^1]}";
+        var option = new Option<string>(name) { Description = description, HelpName = string.Join('|', names), DefaultValueFactory = _ => defaultName };
+        option.Validators.Add(result =>
+        {
+            if (result.Tokens.Count > 0 && result.Tokens[^1].Value is var text && !names.Contains(text)) result.AddError(Error(name, names, text));
+        });
+        return option;
     }
 
-    public static string Error<T>(string option, string text) where T : struct, Enum => $"{option} must be {Names<T>()}, not '{text}'";
+    /// <summary>"A, B or C".</summary>
+    public static string Names<T>() where T : struct, Enum => Names(Enum.GetNames<T>());
+
+    private static string Names(IReadOnlyList<string> names) =>
+        names.Count == 1 ? names[0] : $"{string.Join(", ", names.Take(names.Count - 1))} or {names[^1]}";
+
+    public static string Error<T>(string option, string text) where T : struct, Enum => Error(option, Enum.GetNames<T>(), text);
+
+    private static string Error(string option, IReadOnlyList<string> names, string text) => $"{option} must be {Names(names)}, not '{text}'";
 }

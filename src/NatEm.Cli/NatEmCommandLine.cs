@@ -20,6 +20,7 @@ public static class NatEmCommandLine
         var verbose = new Option<bool>("--verbose") { Description = "Print stack traces on errors", Recursive = true };
         var root = new RootCommand("NatEm: non-autoregressive translation trained with the EM method of Sun & Yang (ICML 2020)") { verbose };
         foreach (var command in CommandCatalog.All()) root.Subcommands.Add(command);
+        NumberOptions.ApplyTo(root);
 
         var parse = root.Parse(args);
         CliErrors.Verbose = parse.GetValue(verbose);
@@ -28,7 +29,7 @@ public static class NatEmCommandLine
             // One line, not the whole help: the help is a command away.
             var commandPath = string.Join(' ', parse.CommandResult.RecurseWhileNotNull(r => r.Parent as System.CommandLine.Parsing.CommandResult)
                 .Select(r => r.Command == root ? "natem" : r.Command.Name).Reverse());
-            configuration.Error.WriteLine($"natem: error: {string.Join("; ", parse.Errors.Select(e => e.Message))} (see '{commandPath} --help')");
+            CliErrors.Print(configuration.Error, $"{string.Join("; ", parse.Errors.Select(e => e.Message))} (see '{commandPath} --help')");
             return ExitCodes.Usage;
         }
         return parse.Invoke(configuration);

@@ -13,12 +13,15 @@ public sealed record RuntimeOptions
     public Precision? Precision { get; init; }
 
     public static int AllCores => Environment.ProcessorCount;
+    /// <summary>The most --threads accepted: more threads than 4 per core only add contention (and 100,000 of them hang libtorch).</summary>
+    public static int MaxThreads => 4 * AllCores;
     public int ResolvedThreads => Threads ?? AllCores;
     public Precision ResolvedPrecision => Precision ?? Precisions.MachineDefault;
 
     public void Validate()
     {
-        if (Threads is < 1) throw new NatEmException("--threads must be at least 1", ExitCodes.Usage);
+        if (Threads is < 1 || Threads > MaxThreads)
+            throw new NatEmException($"--threads must be between 1 and {MaxThreads} (4 per logical core of this machine), not {Threads}", ExitCodes.Usage);
     }
 }
 

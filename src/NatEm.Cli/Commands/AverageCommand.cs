@@ -26,7 +26,7 @@ public static class AverageCommand
                 throw new NatEmException("give either --run with --last, or --inputs", ExitCodes.Usage);
             var checkpoints = fromInputs ? given : CheckpointAveraging.LastNumbered(runDir!, lastCount!.Value);
             var outputDir = p.GetValue(output)!;
-            CheckpointAveraging.Average(checkpoints, outputDir, p.GetValue(dtype));
+            CheckpointAveraging.Average(checkpoints, outputDir, ExportCommand.Dtype(p, dtype));
             p.InvocationConfiguration.Output.WriteLine($"averaged {checkpoints.Count} checkpoints into {outputDir}: {string.Join(", ", checkpoints.Select(Path.GetFileName))}");
             return ExitCodes.Ok;
         }));

@@ -81,7 +81,7 @@ public static class DemoCommand
                 teacher = ShippedModel(p, p.GetValue(ar)!, ModelKind.Autoregressive);
                 student = ShippedModel(p, p.GetValue(nar)!, ModelKind.NonAutoregressive);
                 // Token ids are only comparable under one vocabulary (re-scoring feeds NAR outputs to the AR model).
-                student.Manifest.Tokenizer.RequireSameVocabulary(teacher.Manifest.Tokenizer, student.Directory, "the NAR model", $"the AR model {teacher.Directory}", ExitCodes.Usage);
+                student.Manifest.Tokenizer.RequireSameVocabulary(teacher.Manifest.Tokenizer, student.Directory, "the NAR model", $"the AR model {teacher.Directory}");
                 test = BibleTestVerses(teacher);
             }
 

@@ -34,7 +34,7 @@ public static class EvalCommand
             if (p.GetValue(limit) is < 1) throw new NatEmException("--limit must be at least 1", ExitCodes.Usage);
             var (translator, model) = decoding.Bind(p);
             var prepared = PreparedData.Load(p.GetValue(data)!);
-            prepared.Manifest.Tokenizer.RequireSameVocabulary(model.Manifest.Tokenizer, prepared.Directory, "the prepared data", $"the model {model.Directory}", ExitCodes.Usage);
+            prepared.Manifest.Tokenizer.RequireSameVocabulary(model.Manifest.Tokenizer, prepared.Directory, "the prepared data", $"the model {model.Directory}");
             var sentences = prepared.Split(p.GetValue(split)!);
             if (p.GetValue(limit) is { } count) sentences = sentences.Take(count);
 

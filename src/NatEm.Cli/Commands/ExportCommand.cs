@@ -11,11 +11,11 @@ namespace NatEm.Cli.Commands;
 public static class ExportCommand
 {
     /// <summary>`--dtype`, shared by export and average.</summary>
-    public static Option<WeightsDtype> DtypeOption() => new("--dtype")
-    {
-        Description = "Element type of the stored weights: Fp32, Bf16 or Fp16 (the model computes in float32 either way)",
-        DefaultValueFactory = _ => WeightsDtype.Fp32,
-    };
+    public static Option<WeightsDtype?> DtypeOption() =>
+        EnumOptions.Create<WeightsDtype>("--dtype", $"Element type of the stored weights (default {default(WeightsDtype)}; the model computes in float32 either way)");
+
+    /// <summary>The --dtype given, else float32.</summary>
+    public static WeightsDtype Dtype(ParseResult p, Option<WeightsDtype?> option) => p.GetValue(option) ?? default;
 
     public static Command Create()
     {
@@ -31,7 +31,7 @@ public static class ExportCommand
             var loaded = ModelStore.Load(sourceDir);
             var provenance = loaded.Manifest.Training?.DeepClone().AsObject() ?? [];
             provenance["exported_from"] = Path.GetFullPath(sourceDir);
-            var manifest = loaded.Manifest with { WeightsDtype = p.GetValue(dtype), Training = provenance, FormatVersion = ModelStore.FormatVersion };
+            var manifest = loaded.Manifest with { WeightsDtype = Dtype(p, dtype), Training = provenance, FormatVersion = ModelStore.FormatVersion };
             ModelStore.Save(outputDir, manifest, loaded.Model, sourceDir);
             long bytes = new DirectoryInfo(outputDir).EnumerateFiles().Sum(f => f.Length);
             p.InvocationConfiguration.Output.WriteLine($"exported {sourceDir} to {outputDir} ({manifest.WeightsDtype} weights, {bytes / 1048576.0:F1} MB)");

@@ -47,6 +47,11 @@ public static class LoadtestCommand
                 TextsPerRequest = p.GetValue(perRequest),
                 ApiKey = apiKey.Bind(p),
             }).GetAwaiter().GetResult();
+            // A benchmark that measured nothing is an error, naming why the server could not be used.
+            if (result.Failed == result.Requests)
+                throw NatEmException.In(baseUrl.ToString(), $"all {result.Requests} requests failed, so nothing was measured; the first: {result.FirstFailure}", ExitCodes.Environment);
+            if (result.FirstFailure is { } reason)
+                p.InvocationConfiguration.Error.WriteLine($"natem: warning: {result.Failed} of {result.Requests} requests failed; the first: {reason}");
             var output = p.InvocationConfiguration.Output;
             output.WriteLine(p.GetValue(json) ? JsonSerializer.Serialize(result, OnDiskJson.Options) : Describe(result));
             return ExitCodes.Ok;

@@ -10,22 +10,21 @@ namespace NatEm.Cli.Commands;
 public static class ScoreCommand
 {
     private static readonly BleuOptions Defaults = new();
+    /// <summary>The most decimals printed: a double has about 17 significant digits, so more would only print noise.</summary>
+    private const int MaxWidth = 17;
 
     public static Command Create()
     {
         var reference = new Option<string>("--ref") { Description = "Reference translations, one per line (UTF-8)", Required = true };
         var hypothesis = new Option<string>("--hyp") { Description = "System translations, one per line (UTF-8)", Required = true };
-        var metric = new Option<string>("--metric") { Description = "Metric to compute", DefaultValueFactory = _ => "bleu" };
-        metric.AcceptOnlyFromAmong("bleu", "chrf", "chrf++");
-        var tokenize = new Option<string>("--tokenize") { Description = "BLEU tokenizer", DefaultValueFactory = _ => Defaults.Tokenizer.Name };
-        tokenize.AcceptOnlyFromAmong([.. BleuTokenizer.Names]);
+        var metric = EnumOptions.Choice("--metric", "Metric to compute", ["bleu", "chrf", "chrf++"], "bleu");
+        var tokenize = EnumOptions.Choice("--tokenize", "BLEU tokenizer", [.. BleuTokenizer.Names], Defaults.Tokenizer.Name);
         var lowercase = new Option<bool>("--lowercase") { Description = "Case-insensitive scoring" };
-        var smooth = new Option<string>("--smooth") { Description = "BLEU smoothing method", DefaultValueFactory = _ => Bleu.SmoothingName(Defaults.Smoothing) };
-        smooth.AcceptOnlyFromAmong([.. Bleu.SmoothingNames]);
+        var smooth = EnumOptions.Choice("--smooth", "BLEU smoothing method", [.. Bleu.SmoothingNames], Bleu.SmoothingName(Defaults.Smoothing));
         var smoothValue = new Option<double?>("--smooth-value") { Description = $"Value for floor (default {Bleu.DefaultFloorValue}) or add-k (default {Bleu.DefaultAddKValue}) smoothing" };
         var sentenceLevel = new Option<bool>("--sentence-level") { Description = "Print one score per hypothesis line (BLEU uses effective order, as sacreBLEU does)" };
         var json = new Option<bool>("--json") { Description = "Print JSON like sacreBLEU's default output format" };
-        var width = new Option<int>("--width") { Description = "Decimals of the printed score", DefaultValueFactory = _ => 2 };
+        var width = new Option<int>("--width") { Description = $"Decimals of the printed score, 0 to {MaxWidth}", DefaultValueFactory = _ => 2 };
 
         var command = new Command("score", "Score translations with sacreBLEU 2.4.3-compatible BLEU, chrF or chrF++");
         foreach (var option in new Option[] { reference, hypothesis, metric, tokenize, lowercase, smooth, smoothValue, sentenceLevel, json, width })
@@ -41,7 +40,7 @@ public static class ScoreCommand
                     throw new NatEmException($"{bleuOnly.Name} applies to --metric bleu only", ExitCodes.Usage);
             }
             int decimals = parseResult.GetValue(width);
-            if (decimals < 0) throw new NatEmException("--width must not be negative", ExitCodes.Usage);
+            if (decimals is < 0 or > MaxWidth) throw new NatEmException($"--width must be between 0 and {MaxWidth}, not {decimals}", ExitCodes.Usage);
             bool perSentence = parseResult.GetValue(sentenceLevel), asJson = parseResult.GetValue(json);
 
             Func<string, IReadOnlyList<string>, MetricScore> sentenceScore;

@@ -25,9 +25,8 @@ public static class ScoreNarCommand
             var modelDir = ModelArguments.Resolve(p, p.GetValue(model)!);
             int n = p.GetValue(nBest);
             if (n < 1) throw new NatEmException("--nbest must be at least 1", ExitCodes.Usage);
-            var kind = ModelStore.ReadManifest(modelDir).Kind;
-            if (kind != ModelKind.NonAutoregressive)
-                throw NatEmException.In(modelDir, $"is {ModelStore.DescribeWithArticle(kind)} model; score-nar needs a NAR model (train-nar or natem em)", ExitCodes.Usage);
+            // Checked before reading the candidates: a model of the other kind is a model mismatch like any other.
+            var kind = ModelStore.ReadManifest(modelDir, ModelKind.NonAutoregressive).Kind;
             var sourcePath = p.GetValue(sources)!;
             var candidatePath = p.GetValue(candidates)!;
             var sourceLines = ReadLines(sourcePath);

@@ -24,14 +24,13 @@ public static class TranslateCommand
             var (translator, _) = decoding.Bind(p, n ?? 1);
             var inputPath = p.GetValue(input);
             var inputName = inputPath ?? "<stdin>";
-            List<string> lines;
-            using (var reader = inputPath is null ? new Utf8LineReader(Console.OpenStandardInput(), inputName) : Utf8LineReader.Open(inputPath))
-                lines = reader.ReadAllLines();
+            // Streamed: read, translated and written a window at a time, whatever the input's length.
+            using var reader = inputPath is null ? new Utf8LineReader(Console.OpenStandardInput(), inputName) : Utf8LineReader.Open(inputPath);
 
             var errors = p.InvocationConfiguration.Error;
             translator.Truncated += (index, tokens) =>
                 errors.WriteLine($"natem: warning: {inputName}:{index + 1}: {tokens} subword tokens, truncated to --max-input-tokens {translator.Options.MaxInputTokens}");
-            var translations = translator.Translate(lines);
+            var translations = translator.TranslateStream(reader.Lines());
 
             IEnumerable<string> outputLines = n is null
                 ? translations.Select(t => t.Text)

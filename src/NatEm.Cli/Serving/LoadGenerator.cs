@@ -28,10 +28,13 @@ public sealed record LoadTestOptions
     }
 }
 
-/// <summary>Throughput and latency of a load test; latencies are of all requests, failed ones included.</summary>
+/// <summary>
+/// Throughput and latency of a load test; latencies are of all requests, failed ones included. <see cref="FirstFailure"/>
+/// says why the first failed request failed (an HTTP status, a refused connection, a timeout); null if none failed.
+/// </summary>
 public sealed record LoadTestResult(
     int Requests, int Failed, int Sentences, double Seconds,
-    double RequestsPerSecond, double SentencesPerSecond, double P50Ms, double P90Ms, double P99Ms);
+    double RequestsPerSecond, double SentencesPerSecond, double P50Ms, double P90Ms, double P99Ms, string? FirstFailure = null);
 
 /// <summary>A closed-loop load generator for `natem serve`: N clients posting to /v1/translate back to back.</summary>
 public static class LoadGenerator
@@ -43,6 +46,12 @@ public static class LoadGenerator
         if (options.ApiKey is { } key) http.DefaultRequestHeaders.Authorization = new("Bearer", key);
         var latencies = new double[options.Requests];
         int next = -1, failed = 0;
+        string? firstFailure = null;
+        void Fail(string reason)
+        {
+            Interlocked.Increment(ref failed);
+            Interlocked.CompareExchange(ref firstFailure, reason, null);
+        }
         var clock = Stopwatch.StartNew();
 
         async Task Client()
@@ -54,11 +63,15 @@ public static class LoadGenerator
                 try
                 {
                     using var response = await http.PostAsJsonAsync(TranslationServer.TranslatePath, new TranslateRequest { Texts = texts }, ApiJson.Options, cancel);
-                    if (!response.IsSuccessStatusCode) Interlocked.Increment(ref failed);
+                    if (!response.IsSuccessStatusCode) Fail($"HTTP {(int)response.StatusCode} {response.ReasonPhrase}");
                 }
-                catch (HttpRequestException)
+                catch (HttpRequestException e)
                 {
-                    Interlocked.Increment(ref failed);
+                    Fail(e.Message);
+                }
+                catch (TaskCanceledException) when (!cancel.IsCancellationRequested)
+                {
+                    Fail($"no answer within {http.Timeout.TotalSeconds:F0} s");
                 }
                 latencies[i] = Stopwatch.GetElapsedTime(started).TotalMilliseconds;
             }
@@ -69,7 +82,7 @@ public static class LoadGenerator
         Array.Sort(latencies);
         int sentences = (options.Requests - failed) * options.TextsPerRequest;
         return new LoadTestResult(options.Requests, failed, sentences, seconds, options.Requests / seconds, sentences / seconds,
-            Percentile(latencies, 50), Percentile(latencies, 90), Percentile(latencies, 99));
+            Percentile(latencies, 50), Percentile(latencies, 90), Percentile(latencies, 99), firstFailure);
     }
 
     /// <summary>Nearest-rank percentile of sorted values.</summary>

@@ -20,17 +20,18 @@ public sealed record TokenizerInfo(string Kind, int VocabSize, int Merges, int R
 
     /// <summary>
     /// The one compatibility check of NatEm: token ids written or read under one tokenizer are fed to a model (or a
-    /// rescorer, or a teacher) of another only when both are the same kind with the same vocabulary size.
+    /// rescorer, or a teacher) of another only when both are the same kind with the same vocabulary size. A mismatch
+    /// is always <see cref="ExitCodes.BadModel"/> (README: a model that does not fit the data or the other model it is
+    /// given with), whichever command combines them; callers check it before any decoding or training.
     /// </summary>
     /// <param name="other">The tokenizer whose ids this one must read or write.</param>
     /// <param name="path">The file or directory the error names (the side that is "wrong").</param>
     /// <param name="what">What this tokenizer belongs to, e.g. "the model".</param>
     /// <param name="otherWhat">What <paramref name="other"/> belongs to, e.g. "the prepared data".</param>
-    /// <param name="exitCode">The exit code of the error (BadModel when a model file is wrong, Usage when the user combined two things that do not fit).</param>
-    public void RequireSameVocabulary(TokenizerInfo other, string path, string what, string otherWhat, int exitCode)
+    public void RequireSameVocabulary(TokenizerInfo other, string path, string what, string otherWhat)
     {
         if (Kind != other.Kind || VocabSize != other.VocabSize)
-            throw NatEmException.In(path, $"{what} has tokenizer ({this}) but {otherWhat} has ({other}); token ids are only comparable under one vocabulary", exitCode);
+            throw NatEmException.In(path, $"{what} has tokenizer ({this}) but {otherWhat} has ({other}); token ids are only comparable under one vocabulary", ExitCodes.BadModel);
     }
 }
 

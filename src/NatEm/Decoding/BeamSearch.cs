@@ -11,6 +11,8 @@ public sealed record BeamSearchOptions
     public int Beam { get; init; } = 4;
     /// <summary>Hypotheses are ranked by logprob / length^LengthPenalty (fairseq --lenpen); 0 = raw log-prob.</summary>
     public double LengthPenalty { get; init; } = 1.0;
+    /// <summary>The largest length penalty accepted; beyond it length^P decides alone (fairseq's values are around 0.6 to 2).</summary>
+    public const double MaxLengthPenalty = 10;
     /// <summary>Hypotheses returned per sentence (≤ Beam).</summary>
     public int NBest { get; init; } = 1;
     /// <summary>Maximum output length is MaxLengthA·|source| + MaxLengthB tokens (fairseq --max-len-a/b).</summary>
@@ -30,7 +32,9 @@ public sealed record BeamSearchOptions
     {
         if (Beam < 1) throw new NatEmException("--beam must be at least 1", ExitCodes.Usage);
         if (NBest < 1 || NBest > Beam) throw new NatEmException($"--nbest must be between 1 and --beam ({Beam})", ExitCodes.Usage);
-        if (MaxLengthA < 0 || MaxLengthB < 1) throw new NatEmException("--max-len-a must be ≥ 0 and --max-len-b ≥ 1", ExitCodes.Usage);
+        if (LengthPenalty is not (>= 0 and <= MaxLengthPenalty))
+            throw new NatEmException($"--length-penalty must be between 0 and {MaxLengthPenalty}, not {LengthPenalty}", ExitCodes.Usage);
+        if (MaxLengthA is not >= 0 || MaxLengthB < 1) throw new NatEmException("--max-len-a must be ≥ 0 and --max-len-b ≥ 1", ExitCodes.Usage);
     }
 }
 

@@ -87,8 +87,30 @@ public sealed class Translator
 
     public Translation[] Translate(IReadOnlyList<string> lines) => TranslateIds(Encode(lines));
 
-    /// <summary>Normalized, subword-encoded lines, each truncated to MaxInputTokens.</summary>
-    public int[][] Encode(IReadOnlyList<string> lines)
+    /// <summary>Lines read ahead by <see cref="TranslateStream"/> before it translates them: batches are sorted by length within such a window.</summary>
+    public const int StreamWindowLines = 4096;
+
+    /// <summary>
+    /// <see cref="Translate"/> of a stream of lines (a file or stdin of any length) in windows of
+    /// <see cref="StreamWindowLines"/>, so that memory does not grow with the input; results come in input order.
+    /// </summary>
+    public IEnumerable<Translation> TranslateStream(IEnumerable<string> lines)
+    {
+        var window = new List<string>(StreamWindowLines);
+        int first = 0;
+        foreach (var line in lines)
+        {
+            window.Add(line);
+            if (window.Count < StreamWindowLines) continue;
+            foreach (var translation in TranslateIds(Encode(window, first))) yield return translation;
+            first += window.Count;
+            window.Clear();
+        }
+        foreach (var translation in TranslateIds(Encode(window, first))) yield return translation;
+    }
+
+    /// <summary>Normalized, subword-encoded lines, each truncated to MaxInputTokens; <see cref="Truncated"/> counts indices from <paramref name="firstIndex"/>.</summary>
+    public int[][] Encode(IReadOnlyList<string> lines, int firstIndex = 0)
     {
         var sources = new int[lines.Count][];
         for (int i = 0; i < lines.Count; i++)
@@ -96,7 +118,7 @@ public sealed class Translator
             var ids = tokenizer.Encode(TextNormalizer.Normalize(lines[i]));
             if (ids.Length > Options.MaxInputTokens)
             {
-                Truncated?.Invoke(i, ids.Length);
+                Truncated?.Invoke(firstIndex + i, ids.Length);
                 ids = ids[..Options.MaxInputTokens];
             }
             sources[i] = ids;

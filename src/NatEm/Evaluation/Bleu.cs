@@ -27,6 +27,14 @@ public sealed record BleuOptions
     /// </summary>
     public bool EffectiveOrder { get; init; }
     public int MaxNgramOrder { get; init; } = 4;
+
+    public void Validate()
+    {
+        // A negative add-k value turns counts negative (BLEU 100 for anything); NaN gives NaN.
+        if (SmoothValue is { } value && value is not (>= 0 and < double.PositiveInfinity))
+            throw new NatEmException($"--smooth-value must be a finite number of at least 0, not {value}", ExitCodes.Usage);
+        if (MaxNgramOrder < 1) throw new NatEmException("the BLEU n-gram order must be at least 1", ExitCodes.Usage);
+    }
 }
 
 /// <summary>BLEU's sufficient statistics, summed over the segments of a corpus.</summary>
@@ -67,7 +75,13 @@ public sealed record BleuScore(
 /// <summary>A port of sacreBLEU 2.4.3's BLEU (sacrebleu/metrics/bleu.py).</summary>
 public sealed class Bleu(BleuOptions? options = null)
 {
-    public BleuOptions Options { get; } = options ?? new BleuOptions();
+    public BleuOptions Options { get; } = Validated(options ?? new BleuOptions());
+
+    private static BleuOptions Validated(BleuOptions options)
+    {
+        options.Validate();
+        return options;
+    }
 
     // Indexed by BleuSmoothing.
     private static readonly string[] SmoothingNameList = ["exp", "floor", "add-k", "none"];

@@ -10,10 +10,14 @@ namespace NatEm.IO;
 /// <summary>
 /// Reads the lines of a UTF-8 text file strictly and in a streaming way: an invalid byte sequence is a
 /// <see cref="NatEmException"/> naming the file and its 1-based line. A leading BOM is skipped, a CR before LF is
-/// dropped, and gzip input (recognized by its magic bytes, whatever the file name) is decompressed.
+/// dropped, and gzip input (recognized by its magic bytes, whatever the file name) is decompressed. A line longer than
+/// <see cref="MaxLineBytes"/> is an error, so that an endless input without line breaks (<c>/dev/zero</c>) cannot fill memory.
 /// </summary>
 public sealed class Utf8LineReader : IDisposable
 {
+    /// <summary>The longest line read (1 MiB, a thousand times a long sentence); README documents it.</summary>
+    public const int MaxLineBytes = 1 << 20;
+
     private readonly Stream _stream;
     private byte[] _buffer = new byte[1 << 16];
     private int _start, _end;
@@ -25,19 +29,24 @@ public sealed class Utf8LineReader : IDisposable
     /// <summary>The 1-based number of the line last returned (0 before the first).</summary>
     public long LineNumber { get; private set; }
 
-    public Utf8LineReader(Stream stream, string fileName)
+    /// <summary>Reads <paramref name="stream"/>, naming it <paramref name="fileName"/> in errors.</summary>
+    /// <param name="keepByteOrderMark">Keep a leading BOM as the first character (sacreBLEU reads files so).</param>
+    public Utf8LineReader(Stream stream, string fileName, bool keepByteOrderMark = false)
     {
         FileName = fileName;
+        _keepByteOrderMark = keepByteOrderMark;
         _stream = IsGzip(stream) ? new GZipInputStream(stream) : stream;
     }
 
+    private readonly bool _keepByteOrderMark;
+
     /// <summary>Opens a file; a missing file is a <see cref="NatEmException"/>.</summary>
-    public static Utf8LineReader Open(string path)
+    public static Utf8LineReader Open(string path, bool keepByteOrderMark = false)
     {
         if (Directory.Exists(path)) throw NatEmException.In(path, "is a directory; expected a file", ExitCodes.Environment);
         try
         {
-            return new Utf8LineReader(new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read, 1 << 16), path);
+            return new Utf8LineReader(new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read, 1 << 16), path, keepByteOrderMark);
         }
         catch (Exception e) when (e is FileNotFoundException or DirectoryNotFoundException)
         {
@@ -71,16 +80,26 @@ public sealed class Utf8LineReader : IDisposable
                 newline = _end - _start;
                 break;
             }
+            if (_end - _start > MaxLineBytes)
+                throw LineTooLong(LineNumber + 1);
             Fill();
         }
 
         var bytes = _buffer.AsSpan(_start, newline);
         _start += Math.Min(newline + 1, _end - _start);
         LineNumber++;
-        if (LineNumber == 1 && bytes.StartsWith(Encoding.UTF8.Preamble)) bytes = bytes[Encoding.UTF8.Preamble.Length..];
+        if (bytes.Length > MaxLineBytes)
+            throw LineTooLong(LineNumber);
+        if (LineNumber == 1 && !_keepByteOrderMark && bytes.StartsWith(Encoding.UTF8.Preamble)) bytes = bytes[Encoding.UTF8.Preamble.Length..];
         if (bytes.Length > 0 && bytes[^1] == (byte)'\r') bytes = bytes[..^1];
         line = Decode(bytes);
         return true;
+    }
+
+    /// <summary>The remaining lines, read as they are enumerated (the file is read once; dispose the reader after).</summary>
+    public IEnumerable<string> Lines()
+    {
+        while (TryReadLine(out var line)) yield return line;
     }
 
     /// <summary>Every remaining line, in order.</summary>
@@ -90,6 +109,9 @@ public sealed class Utf8LineReader : IDisposable
         while (TryReadLine(out var line)) lines.Add(line);
         return lines;
     }
+
+    private NatEmException LineTooLong(long line) =>
+        NatEmException.At(FileName, line, $"line longer than {MaxLineBytes:N0} bytes (the most NatEm reads); is this a text file with one sentence per line?");
 
     private string Decode(ReadOnlySpan<byte> bytes)
     {

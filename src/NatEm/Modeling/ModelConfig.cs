@@ -75,16 +75,51 @@ public sealed record TransformerConfig
         _ => throw new NatEmException($"unknown preset '{name}' (expected one of: {string.Join(", ", PresetNames)})", ExitCodes.Usage),
     };
 
+    /// <summary>
+    /// Upper bounds far beyond any NatEm model (the base preset is 512-wide with 6+6 layers), so that a damaged or hostile
+    /// model.json is refused before anything is allocated rather than exhausting memory.
+    /// </summary>
+    public const int MaxVocabSize = 1 << 20, MaxModelDim = 16384, MaxLayers = 128, MaxFeedForwardDim = 65536, MaxLength = 65536;
+
     public void Validate()
     {
         void Require(bool ok, string problem) { if (!ok) throw new NatEmException($"invalid model config: {problem}", ExitCodes.Usage); }
-        Require(VocabSize > Text.SpecialTokens.Count, $"VocabSize must exceed {Text.SpecialTokens.Count}");
-        Require(ModelDim > 0 && Heads > 0 && ModelDim % Heads == 0, "ModelDim must be a positive multiple of Heads");
-        Require(EncoderLayers > 0 && DecoderLayers > 0, "layer counts must be positive");
-        Require(FeedForwardDim > 0, "FeedForwardDim must be positive");
+        Require(VocabSize > Text.SpecialTokens.Count && VocabSize <= MaxVocabSize, $"VocabSize must exceed {Text.SpecialTokens.Count} and be at most {MaxVocabSize}");
+        Require(ModelDim > 0 && ModelDim <= MaxModelDim && Heads > 0 && ModelDim % Heads == 0, $"ModelDim must be a positive multiple of Heads, at most {MaxModelDim}");
+        Require(EncoderLayers > 0 && DecoderLayers > 0 && EncoderLayers <= MaxLayers && DecoderLayers <= MaxLayers, $"layer counts must be between 1 and {MaxLayers}");
+        Require(FeedForwardDim > 0 && FeedForwardDim <= MaxFeedForwardDim, $"FeedForwardDim must be between 1 and {MaxFeedForwardDim}");
         Require(Dropout is >= 0 and < 1 && AttentionDropout is >= 0 and < 1, "dropout must be in [0, 1)");
         Require(MaxPositions > 1 && MaxTargetLength > 0 && MaxLengthOffset > 0, "length limits must be positive");
+        Require(MaxPositions <= MaxLength && MaxTargetLength <= MaxLength && MaxLengthOffset <= MaxLength, $"length limits must be at most {MaxLength}");
         Require(PreNorm, "pre_norm false (post-norm layers) is not supported");
+    }
+
+    /// <summary>NAR only: classes of the length classifier (absolute lengths 0..MaxTargetLength, or offsets ±MaxLengthOffset).</summary>
+    public int LengthClasses => LengthPrediction == LengthPrediction.Absolute ? MaxTargetLength + 1 : 2 * MaxLengthOffset + 1;
+
+    /// <summary>
+    /// Parameters (weights and biases) of a model of <paramref name="kind"/> with this architecture: what its weights
+    /// file must hold, known before anything is allocated. A test compares it with the built modules.
+    /// </summary>
+    public long ParameterCount(ModelKind kind)
+    {
+        long d = ModelDim, f = FeedForwardDim;
+        long attention = 4 * (d * d + d), feedForward = 2 * d * f + f + d, layerNorm = 2 * d;
+        long encoderLayer = attention + feedForward + 2 * layerNorm;
+        long decoderLayer = 2 * attention + feedForward + 3 * layerNorm;
+        long count = VocabSize * d + EncoderLayers * encoderLayer + DecoderLayers * decoderLayer + 2 * layerNorm;
+        if (kind == ModelKind.NonAutoregressive)
+            count += d * LengthClasses + LengthClasses + (LengthPrediction == LengthPrediction.Absolute ? d : 0);
+        return count;
+    }
+
+    /// <summary>Tensors in a model's state (each weight matrix, bias and norm vector is one), for the size of a weights file's headers.</summary>
+    public int TensorCount(ModelKind kind)
+    {
+        const int attention = 8, feedForward = 4, layerNorm = 2;
+        int count = 1 + EncoderLayers * (attention + feedForward + 2 * layerNorm) + DecoderLayers * (2 * attention + feedForward + 3 * layerNorm) + 2 * layerNorm;
+        if (kind == ModelKind.NonAutoregressive) count += 2 + (LengthPrediction == LengthPrediction.Absolute ? 1 : 0);
+        return count;
     }
 }
 
@@ -116,6 +151,10 @@ public sealed record ArchitectureOptions
     /// The architecture of a run that continues from a trained model (--init-from, an EM warm start): the trained
     /// model's own, with --dropout applied when it is given; the preset and the NAR choices cannot change its weights' shapes.
     /// </summary>
-    public TransformerConfig ContinueFrom(TransformerConfig trained) =>
-        Dropout is { } dropout ? trained with { Dropout = dropout, AttentionDropout = dropout } : trained;
+    public TransformerConfig ContinueFrom(TransformerConfig trained)
+    {
+        var config = Dropout is { } dropout ? trained with { Dropout = dropout, AttentionDropout = dropout } : trained;
+        config.Validate();
+        return config;
+    }
 }

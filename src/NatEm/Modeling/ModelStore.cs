@@ -96,7 +96,11 @@ public static class ModelStore
         AtomicFile.WriteAllText(Path.Combine(dir, ManifestFile), JsonSerializer.Serialize(manifest, OnDiskJson.Options));
 
     /// <summary>The SHA-256 of a model directory's weights file: the one model.json records, else computed.</summary>
-    public static string WeightsSha256(string dir) => ReadManifest(dir).WeightsSha256 ?? Sha256(Path.Combine(dir, WeightsFile));
+    public static string WeightsSha256(string dir)
+    {
+        var manifest = ReadManifest(dir);
+        return manifest.WeightsSha256 ?? Sha256(Path.Combine(dir, WeightsFile), RequireWeightsFile(dir, manifest));
+    }
 
     private static string Sha256(string path)
     {
@@ -170,6 +174,11 @@ public static class ModelStore
             throw NatEmException.At(path, (e.LineNumber ?? 0) + 1, $"invalid model manifest: {e.Message}", ExitCodes.BadModel);
         }
         if (manifest is null) throw NatEmException.In(path, "empty model manifest", ExitCodes.BadModel);
+        // System.Text.Json leaves an explicit null (or an absent constructor argument) null whatever the annotations say.
+        if (manifest.Config is null) throw NatEmException.In(path, "config is null; the model's architecture is required", ExitCodes.BadModel);
+        if (manifest.Tokenizer is null) throw NatEmException.In(path, "tokenizer is null; the model's tokenizer description is required", ExitCodes.BadModel);
+        if (manifest.Tokenizer.Kind is null || manifest.Tokenizer.Files is null || manifest.Tokenizer.Files.Any(f => f is null))
+            throw NatEmException.In(path, "tokenizer.kind and tokenizer.files are required", ExitCodes.BadModel);
         if (manifest.FormatVersion > FormatVersion)
             throw NatEmException.In(path, $"format_version {manifest.FormatVersion} is newer than this NatEm supports ({FormatVersion}); upgrade NatEm", ExitCodes.BadModel);
         if (manifest.FormatVersion < 1)
@@ -183,6 +192,8 @@ public static class ModelStore
         {
             throw NatEmException.In(path, e.Message, ExitCodes.BadModel);
         }
+        if (manifest.Tokenizer.VocabSize != manifest.Config.VocabSize)
+            throw NatEmException.In(path, $"tokenizer.vocab_size {manifest.Tokenizer.VocabSize} differs from config.vocab_size {manifest.Config.VocabSize}", ExitCodes.BadModel);
         return manifest;
     }
 
@@ -215,6 +226,8 @@ public static class ModelStore
     /// <summary>Builds the model that <paramref name="manifest"/> (read from <paramref name="dir"/>) describes and loads its weights.</summary>
     public static ITranslationModel LoadModel(string dir, ModelManifest manifest)
     {
+        // Before allocating: a model.json that promises more than weights.bin holds is damaged, however large its numbers.
+        RequireWeightsFile(dir, manifest);
         var model = TranslationModels.Create(manifest.Kind, manifest.Config);
         LoadWeights(dir, model, manifest);
         return model;
@@ -244,8 +257,8 @@ public static class ModelStore
     {
         var dtype = manifest.WeightsDtype;
         var path = Path.Combine(dir, WeightsFile);
-        if (!File.Exists(path)) throw NatEmException.In(path, "missing model weights", ExitCodes.BadModel);
-        if (manifest.WeightsSha256 is { } expected && !string.Equals(Sha256(path), expected, StringComparison.OrdinalIgnoreCase))
+        long maxBytes = RequireWeightsFile(dir, manifest);
+        if (manifest.WeightsSha256 is { } expected && !string.Equals(Sha256(path, maxBytes), expected, StringComparison.OrdinalIgnoreCase))
             throw NatEmException.In(path, $"SHA-256 differs from the weights_sha256 in {ManifestFile}: the file is damaged or was replaced", ExitCodes.BadModel);
         try
         {
@@ -264,6 +277,57 @@ public static class ModelStore
             if (!finite.item<bool>())
                 throw NatEmException.In(path, $"{name} holds NaN or infinite values (a diverged training run or a damaged file)", ExitCodes.BadModel);
         }
+    }
+
+    /// <summary>Bytes per stored weight of each <see cref="WeightsDtype"/>.</summary>
+    private static int BytesPerWeight(WeightsDtype dtype) => dtype == WeightsDtype.Fp32 ? 4 : 2;
+
+    /// <summary>
+    /// The sizes a weights file of <paramref name="manifest"/>'s model can have: every parameter's bytes, plus at most
+    /// <see cref="MaxTensorHeaderBytes"/> per tensor for TorchSharp's name, dtype and shape header.
+    /// </summary>
+    public static (long Min, long Max) WeightsFileBounds(ModelManifest manifest)
+    {
+        long data = manifest.Config.ParameterCount(manifest.Kind) * BytesPerWeight(manifest.WeightsDtype);
+        return (data, data + 16 + (long)MaxTensorHeaderBytes * manifest.Config.TensorCount(manifest.Kind));
+    }
+
+    /// <summary>A generous bound on one tensor's header in weights.bin (its name is under 100 characters).</summary>
+    private const int MaxTensorHeaderBytes = 256;
+
+    /// <summary>
+    /// weights.bin exists, is a file (links followed) and has a size that <paramref name="manifest"/>'s architecture
+    /// allows; returns the largest allowed size. Checked with the file's metadata only, so a pipe or a device (whose
+    /// size reads as 0) is refused without being opened, and nothing is read or allocated for a size the file cannot back.
+    /// </summary>
+    public static long RequireWeightsFile(string dir, ModelManifest manifest)
+    {
+        var path = Path.Combine(dir, WeightsFile);
+        var info = new FileInfo(path);
+        if (info.LinkTarget is not null && info.ResolveLinkTarget(returnFinalTarget: true) is FileInfo target) info = target;
+        if (!info.Exists) throw NatEmException.In(path, "missing model weights", ExitCodes.BadModel);
+        var (min, max) = WeightsFileBounds(manifest);
+        if (info.Length < min || info.Length > max)
+            throw NatEmException.In(path, info.Length == 0
+                ? "is empty or not a regular file (a pipe or a device); expected the model's weights"
+                : $"holds {info.Length:N0} bytes, but the architecture in {ManifestFile} needs {min:N0} to {max:N0} bytes of {manifest.WeightsDtype} weights: "
+                  + "the file is damaged, or model.json was edited", ExitCodes.BadModel);
+        return max;
+    }
+
+    /// <summary>The SHA-256 of the first <paramref name="maxBytes"/> bytes of a file, and an error if it has more (it grew after it was checked).</summary>
+    private static string Sha256(string path, long maxBytes)
+    {
+        using var stream = File.OpenRead(path);
+        using var hash = System.Security.Cryptography.IncrementalHash.CreateHash(System.Security.Cryptography.HashAlgorithmName.SHA256);
+        var buffer = new byte[1 << 16];
+        long total = 0;
+        for (int read; (read = stream.Read(buffer)) > 0;)
+        {
+            if ((total += read) > maxBytes) throw NatEmException.In(path, $"holds more than the {maxBytes:N0} bytes its model needs", ExitCodes.BadModel);
+            hash.AppendData(buffer, 0, read);
+        }
+        return Convert.ToHexStringLower(hash.GetHashAndReset());
     }
 
     public static string Describe(ModelKind kind) => kind == ModelKind.Autoregressive ? "autoregressive (AR)" : "non-autoregressive (NAR)";

@@ -43,9 +43,7 @@ public sealed class NarTransformer : nn.Module, ITranslationModel
     /// <summary>Longest target the length classifier can predict, and so score.</summary>
     public int MaxTargetTokens => Math.Min(Config.MaxTargetLength, Config.MaxPositions);
 
-    public int LengthClasses => Config.LengthPrediction == LengthPrediction.Absolute
-        ? Config.MaxTargetLength + 1
-        : 2 * Config.MaxLengthOffset + 1;
+    public int LengthClasses => Config.LengthClasses;
 
     /// <summary>Encodes a [B, S] source (tokens + eos, padded); returns the memory and length logits [B, classes].</summary>
     public (EncoderOutput Memory, Tensor LengthLogits) Encode(Tensor source)

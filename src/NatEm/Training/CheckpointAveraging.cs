@@ -38,6 +38,9 @@ public static class CheckpointAveraging
                     $"model kind, architecture or vocabulary differs from {checkpoints[0]}; only checkpoints of one run can be averaged", ExitCodes.Usage);
         }
 
+        // Before the model is built: every weights file must fit the architecture it claims.
+        foreach (var checkpoint in checkpoints) ModelStore.RequireWeightsFile(checkpoint, ModelStore.ReadManifest(checkpoint));
+
         using var _ = torch.no_grad();
         using var scope = torch.NewDisposeScope();
         var model = TranslationModels.Create(manifest.Kind, manifest.Config);

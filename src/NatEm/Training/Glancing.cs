@@ -21,7 +21,7 @@ public sealed record GlancingSchedule
 
     public void Validate()
     {
-        if (Start is < 0 or > 1 || End is < 0 or > 1)
+        if (Start is not (>= 0 and <= 1) || End is not (>= 0 and <= 1)) // NaN too
             throw new NatEmException($"invalid training option: --glancing ratios must be in [0, 1], not {this}", ExitCodes.Usage);
         if (AnnealUpdates is < 1)
             throw new NatEmException($"invalid training option: --glancing anneal updates must be at least 1, not {AnnealUpdates}", ExitCodes.Usage);

@@ -50,6 +50,8 @@ public sealed record NarTargets
             return lines.Select(l => data.Tokenizer.Encode(Text.TextNormalizer.Normalize(l))).ToArray();
         }
         if (DistillFrom is null) return train.Target;
+        // Before distilling for minutes: the teacher's ids must mean the data's subwords.
+        PreparedDataModels.ReadMatching(DistillFrom, ModelKind.Autoregressive, data);
         var teacher = ModelStore.LoadArForDecoding(DistillFrom, precision);
         return show("distilling", progress =>
             Distillation.BestTranslations(teacher, ModelStore.WeightsSha256(DistillFrom), train.Source, DistillBeam, Path.Combine(runDir, DistillFolder), progress, cancel));

@@ -76,6 +76,7 @@ public sealed record TrainingOptions
             "--lr-schedule cosine needs --max-updates (the update it decays to --min-lr at) beyond --warmup");
         Require(ClipNorm >= 0, "--clip-norm must be non-negative");
         Require(LabelSmoothing is >= 0 and < 1, "--label-smoothing must be in [0, 1)");
+        Require(LengthLossWeight is >= 0 and < double.PositiveInfinity, "--length-loss-weight must be a finite number of at least 0");
         Require(MaxUpdates is null or > 0, "--max-updates must be positive");
         Require(MaxEpochs is null or > 0, "--max-epochs must be positive");
         Require(MaxMinutes is null or > 0, "--max-minutes must be positive");

@@ -33,7 +33,7 @@ public class OptionVocabularyTests
             string[] required = name == "bench-training" ? ["--data", "x"] : ["--model", "x"];
             var (exitCode, _, error) = TinyModels.Run([name, .. required, "--threads", "0"]);
             Assert.Equal(ExitCodes.Usage, exitCode);
-            Assert.Contains("--threads must be at least 1", error);
+            Assert.Contains("--threads must be between 1 and", error);
         }
     }
 
@@ -75,5 +75,99 @@ public class OptionVocabularyTests
         Assert.Equal((NarDecoderInput.UniformCopy, LengthPrediction.Offset), (architecture.DecoderInput, architecture.LengthPrediction));
         Assert.Equal(["--precision must be Fp32 or Bf16, not 'fp16'"], command.Parse("--precision fp16").Errors.Select(e => e.Message));
         Assert.Equal(["--best-metric must be Bleu or Loss, not 'bleu4'"], command.Parse("--best-metric bleu4").Errors.Select(e => e.Message));
+    }
+
+    /// <summary>Every option of every command, with its command's name, for the rules that hold for all of them.</summary>
+    private static IEnumerable<(string Command, System.CommandLine.Option Option)> AllOptions() =>
+        CommandCatalog.All().SelectMany(c => c.Options.Select(o => (c.Name, o)));
+
+    private static bool IsOfType<T>(System.CommandLine.Option option) where T : struct =>
+        option.ValueType == typeof(T) || option.ValueType == typeof(T?);
+
+    internal static void AssertOneLineUsageError(string expected, (int ExitCode, string Output, string Error) run)
+    {
+        Assert.True(run.ExitCode == ExitCodes.Usage, $"exit {run.ExitCode}: {run.Error}");
+        Assert.Contains(expected, run.Error);
+        Assert.Single(run.Error.TrimEnd().Split('\n'));
+        Assert.DoesNotContain("System.", run.Error);
+    }
+
+    /// <summary>NaN and ±∞ slip through range checks (NaN &lt; 0 is false): every decimal option of every command refuses them when parsed.</summary>
+    [Theory]
+    [InlineData("NaN")]
+    [InlineData("nan")]
+    [InlineData("Infinity")]
+    [InlineData("-Infinity")]
+    public void EveryDecimalOptionRejectsNonFiniteValues(string value)
+    {
+        var decimals = AllOptions().Where(o => IsOfType<double>(o.Option)).ToList();
+        Assert.Contains(decimals, o => o.Option.Name == "--length-penalty");
+        Assert.Contains(decimals, o => o.Option.Name == "--smooth-value");
+        foreach (var (command, option) in decimals)
+            AssertOneLineUsageError($"{option.Name} must be a finite number, not '{value}'", TinyModels.Run(command, option.Name, value));
+    }
+
+    [Fact]
+    public void NumbersThatDoNotParseAreOneLineNamingTheOption()
+    {
+        foreach (var (command, option) in AllOptions().Where(o => IsOfType<int>(o.Option) || IsOfType<long>(o.Option)))
+            AssertOneLineUsageError($"{option.Name} must be a whole number, not 'many'", TinyModels.Run(command, option.Name, "many"));
+    }
+
+    /// <summary>Every option that names a choice (an enum, or a fixed list such as --metric) gives one line listing the valid values.</summary>
+    [Fact]
+    public void EveryChoiceOptionListsItsValuesInOneLine()
+    {
+        var choices = AllOptions().Where(o => Nullable.GetUnderlyingType(o.Option.ValueType) is { IsEnum: true } || o.Option.ValueType.IsEnum
+                                              || o.Option.Name is "--metric" or "--tokenize" or "--smooth").ToList();
+        Assert.Contains(choices, o => o.Command == "export" && o.Option.Name == "--dtype");
+        foreach (var (command, option) in choices)
+            AssertOneLineUsageError($"{option.Name} must be ", TinyModels.Run(command, option.Name, "bogus"));
+        AssertOneLineUsageError("--dtype must be Fp32, Bf16 or Fp16, not 'Int8'", TinyModels.Run("export", "--model", "m", "--out", "o", "--dtype", "Int8"));
+        AssertOneLineUsageError("--metric must be bleu, chrf or chrf++, not 'bogus'", TinyModels.Run("score", "--ref", "r", "--hyp", "h", "--metric", "bogus"));
+    }
+
+    /// <summary>A path with a newline or an ESC is echoed escaped: the error stays one line and sends no terminal command.</summary>
+    [Theory]
+    [InlineData("translate", "--model")]
+    [InlineData("score", "--hyp")]
+    public void ControlCharactersInPathsAreEscapedInErrors(string command, string option)
+    {
+        var path = Path.Combine(Path.GetTempPath(), "no\nsuch\u001b[31mdir");
+        string[] args = command == "score" ? ["score", "--ref", path, option, path] : [command, option, path];
+
+        var (exitCode, _, error) = TinyModels.Run(args);
+
+        Assert.NotEqual(ExitCodes.Ok, exitCode);
+        Assert.Single(error.TrimEnd().Split('\n'));
+        Assert.DoesNotContain('\u001b', error);
+        Assert.Contains("no\\nsuch\\u001B[31mdir", error);
+    }
+}
+
+/// <summary>The ranges of decimal and whole-number options, checked by their options records, through the command line.</summary>
+[Collection(TinyModelsCollection.Name)]
+public sealed class OptionRangeTests(TinyModels models)
+{
+    /// <summary>Finite values outside an option's range are usage errors too (they once ran: BLEU 100 with add-k -1, a FormatException for --width).</summary>
+    [Theory]
+    [InlineData("--length-penalty must be between 0 and 10", "translate", "--model", "M", "--input", "TEXT", "--length-penalty", "-1")]
+    [InlineData("--length-penalty must be between 0 and 10", "translate", "--model", "M", "--input", "TEXT", "--length-penalty", "11")]
+    [InlineData("--smooth-value must be a finite number of at least 0", "score", "--ref", "TEXT", "--hyp", "TEXT", "--smooth", "add-k", "--smooth-value", "-1")]
+    [InlineData("--width must be between 0 and 17", "score", "--ref", "TEXT", "--hyp", "TEXT", "--width", "1000000000")]
+    [InlineData("--length-loss-weight must be a finite number of at least 0", "train-nar", "--data", "DATA", "--out", "RUN", "--length-loss-weight", "-0.5", "--max-updates", "1")]
+    [InlineData("--glancing ratios must be in [0, 1]", "train-nar", "--data", "DATA", "--out", "RUN", "--glancing", "NaN", "--max-updates", "1")]
+    [InlineData("dropout must be in [0, 1)", "train-ar", "--data", "DATA", "--out", "RUN", "--init-from", "M", "--dropout", "1.5", "--max-updates", "1")]
+    public void FiniteValuesOutOfRangeAreUsageErrors(string expected, params string[] args)
+    {
+        var run = TinyModels.Run([.. args.Select(a => a switch
+        {
+            "M" => models.Ar,
+            "TEXT" => models.WriteLines("red cat"),
+            "DATA" => models.Data.Directory,
+            "RUN" => models.NewPath("run"),
+            _ => a,
+        })]);
+        OptionVocabularyTests.AssertOneLineUsageError(expected, run);
     }
 }

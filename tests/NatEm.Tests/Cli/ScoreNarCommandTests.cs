@@ -61,12 +61,12 @@ public sealed class ScoreNarCommandTests(TinyModels models)
     }
 
     [Fact]
-    public void AnArModelIsAUsageError()
+    public void AnArModelIsAModelMismatch()
     {
         var file = models.WriteLines("red cat");
         var (exitCode, _, error) = TinyModels.Run("score-nar", "--model", models.Ar, "--src", file, "--candidates", file);
 
-        Assert.Equal(ExitCodes.Usage, exitCode);
+        Assert.Equal(ExitCodes.BadModel, exitCode);
         Assert.Contains(models.Ar, error);
     }
 }

@@ -12,7 +12,7 @@ public static class TinyPreparedData
     private static readonly string[] SourceWords = ["red", "blue", "cat", "dog", "sees", "eats", "big", "small", "the", "a", "fish", "bird"];
     private static readonly string[] TargetWords = ["rojo", "azul", "gato", "perro", "ve", "come", "grande", "chico", "el", "un", "pez", "ave"];
 
-    public static PreparedData Create(int trainPairs = 120, int seed = 3)
+    public static PreparedData Create(int trainPairs = 120, int seed = 3, int merges = 30)
     {
         var dir = SyntheticTask.TempDir();
         var random = new Random(seed);
@@ -34,7 +34,7 @@ public static class TinyPreparedData
             Train = new CorpusInput.Tsv(Write("train.tsv", trainPairs)),
             Valid = new CorpusInput.Tsv(Write("valid.tsv", 12)),
             Test = new CorpusInput.Tsv(Write("test.tsv", 12)),
-            Merges = 30,
+            Merges = merges,
         };
         DataPreparer.Prepare(options, null);
         return PreparedData.Load(options.OutputDirectory);

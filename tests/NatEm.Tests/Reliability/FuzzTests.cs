@@ -1,8 +1,14 @@
 using System.IO.Compression;
+using System.Text.Json.Nodes;
 using System.Text;
+using FsCheck.Fluent;
+using FsCheck;
 using NatEm.Data;
 using NatEm.Evaluation;
+using NatEm.Modeling;
 using NatEm.Tests.Data;
+using NatEm.Tests.Em;
+using NatEm.Text;
 
 namespace NatEm.Tests.Reliability;
 
@@ -127,4 +133,182 @@ public sealed class FuzzTests : IDisposable
             ResultOrClearError(path, () => EvaluationFiles.ReadLines(path));
         }
     }
+}
+
+/// <summary>A tiny prepared data directory, untrained AR and NAR models over it, and a valid corpus: the valid files that <see cref="MutatedFileFuzzTests"/> mutates.</summary>
+public sealed class ValidUntrustedFiles : IDisposable
+{
+    public PreparedData Data { get; } = TinyPreparedData.Create(trainPairs: 40);
+    public string Ar { get; }
+    public string Nar { get; }
+    public string Corpus { get; }
+
+    public ValidUntrustedFiles()
+    {
+        Ar = TinyPreparedData.SaveUntrainedModel(Data, ModelKind.Autoregressive, seed: 1, "ar");
+        Nar = TinyPreparedData.SaveUntrainedModel(Data, ModelKind.NonAutoregressive, seed: 2, "nar");
+        Corpus = Path.Combine(SyntheticTask.TempDir(), "corpus.tsv");
+        File.WriteAllText(Corpus, "ref\ten\tes\nGen 1:1\tIn the beginning God created.\tEn el principio creó Dios.\nGen 1:2\tAnd the earth was void.\tY la tierra estaba desordenada.\n");
+    }
+
+    public void Dispose()
+    {
+        foreach (var dir in new[] { Path.GetDirectoryName(Data.Directory)!, Path.GetDirectoryName(Ar)!, Path.GetDirectoryName(Nar)!, Path.GetDirectoryName(Corpus)! })
+            Directory.Delete(dir, recursive: true);
+    }
+}
+
+/// <summary>
+/// Property-based fuzzing (FsCheck) of the readers of untrusted files: model.json, weights.bin and the tokenizer files of a
+/// model directory, a prepared data directory's manifest.json, token-id and text files, and corpora. A valid file, randomly
+/// mutated (bit flips, overwritten, inserted, deleted or duplicated bytes, truncation, JSON tokens such as null, -1 or
+/// 2000000000 put in place of a value), must load cleanly or fail with a one-line <see cref="NatEmException"/> of exit
+/// code 3, 4 or 5: never another exception, a hang or a write. The unmutated files must load, so that a reader that
+/// rejects everything fails too. NATEM_FUZZ_CASES sets the cases per file (bench/fuzz.sh runs many).
+/// </summary>
+public sealed class MutatedFileFuzzTests(ValidUntrustedFiles files) : IClassFixture<ValidUntrustedFiles>
+{
+    private static readonly int Cases = int.TryParse(Environment.GetEnvironmentVariable("NATEM_FUZZ_CASES"), out var n) && n > 0 ? n : 20;
+    /// <summary>Far beyond a tiny model's load (milliseconds); a reader stuck on a device or a huge size fails here.</summary>
+    private static readonly TimeSpan HangLimit = TimeSpan.FromSeconds(60);
+
+    private static readonly string[] JsonTokens =
+        ["null", "-1", "0", "2000000000", "1e309", "-0.5", "NaN", "\"\"", "\"x\"", "{", "}", "[", "]", "[]", "{}", ",", ":", "\"", "\\u0000", "\n", "true", "\"../../x\""];
+
+    /// <summary>One edit of a file's bytes, at a relative position so that it fits any file.</summary>
+    public sealed record Mutation(int Kind, double Where, int Length, byte[] Bytes, string Token)
+    {
+        public byte[] ApplyTo(byte[] original)
+        {
+            var bytes = original.ToList();
+            int at = Math.Min(bytes.Count, (int)(Where * bytes.Count));
+            int length = Math.Min(Length, bytes.Count - at);
+            var token = Encoding.UTF8.GetBytes(Token);
+            switch (Kind)
+            {
+                case 0 when at < bytes.Count: bytes[at] ^= (byte)(1 << (Length % 8)); break;
+                case 1: for (int i = 0; i < Bytes.Length && at + i < bytes.Count; i++) bytes[at + i] = Bytes[i]; break;
+                case 2: bytes.RemoveRange(at, bytes.Count - at); break;
+                case 3: bytes.InsertRange(at, Bytes); break;
+                case 4: bytes.RemoveRange(at, length); break;
+                case 5: bytes.InsertRange(at, token); break;
+                case 6:
+                    // A JSON value replaced: the digits (or the literal) around the position become the token.
+                    int start = at, end = at;
+                    while (start > 0 && IsValueByte(bytes[start - 1])) start--;
+                    while (end < bytes.Count && IsValueByte(bytes[end])) end++;
+                    bytes.RemoveRange(start, end - start);
+                    bytes.InsertRange(start, token);
+                    break;
+                case 7: bytes.InsertRange(Math.Min(bytes.Count, (at * 7 + 13) % (bytes.Count + 1)), bytes.GetRange(at, length)); break;
+            }
+            return [.. bytes];
+        }
+
+        private static bool IsValueByte(byte b) => b is (>= (byte)'0' and <= (byte)'9') or (byte)'-' or (byte)'.' or (byte)'e' or (>= (byte)'a' and <= (byte)'z');
+
+        public override string ToString() => $"kind {Kind} at {Where:F4} length {Length} bytes [{Convert.ToHexString(Bytes)}] token {Token}";
+    }
+
+    private static readonly Gen<Mutation> OneMutation =
+        from kind in Gen.Choose(0, 7)
+        from position in Gen.Choose(0, 1_000_000)
+        from length in Gen.Choose(1, 64)
+        from bytes in Gen.ArrayOf(Gen.Choose(0, 255).Select(b => (byte)b))
+        from token in Gen.Elements(JsonTokens)
+        select new Mutation(kind, position / 1_000_000.0, length, bytes, token);
+
+    private static readonly Arbitrary<Mutation[]> Mutations =
+        Gen.Choose(1, 3).SelectMany(count => Gen.ArrayOf(OneMutation, count)).ToArbitrary();
+
+    /// <summary>A copy of <paramref name="sourceDir"/> in a fresh case directory (its parent is watched for writes too).</summary>
+    private static (string CaseRoot, string Dir) Copy(string sourceDir)
+    {
+        var root = SyntheticTask.TempDir();
+        var dir = Path.Combine(root, Path.GetFileName(sourceDir));
+        Directory.CreateDirectory(dir);
+        foreach (var file in Directory.GetFiles(sourceDir)) File.Copy(file, Path.Combine(dir, Path.GetFileName(file)));
+        return (root, dir);
+    }
+
+    private static Dictionary<string, (long, DateTime)> Snapshot(string root) =>
+        Directory.GetFileSystemEntries(root, "*", SearchOption.AllDirectories).ToDictionary(p => p, p => (File.Exists(p) ? new FileInfo(p).Length : -1, File.GetLastWriteTimeUtc(p)));
+
+    /// <summary>Runs <paramref name="read"/>: it loads, or fails with one clean line of exit 3, 4 or 5; within the hang limit; writing nothing under <paramref name="caseRoot"/>.</summary>
+    private static void LoadsOrFailsCleanly(string caseRoot, Action read, bool mustLoad, string what)
+    {
+        var before = Snapshot(caseRoot);
+        var task = Task.Run(read);
+        Assert.True(((IAsyncResult)task).AsyncWaitHandle.WaitOne(HangLimit), $"{what}: no result within {HangLimit.TotalSeconds} s");
+        if (task.Exception?.InnerException is { } error)
+        {
+            Assert.False(mustLoad, $"{what}: the unmutated file was refused: {error.Message}");
+            var clean = Assert.IsAssignableFrom<NatEmException>(error);
+            Assert.True(clean.ExitCode is ExitCodes.BadInput or ExitCodes.BadModel or ExitCodes.Environment, $"{what}: exit {clean.ExitCode}: {clean.Message}");
+            Assert.DoesNotContain('\n', clean.Message);
+        }
+        Assert.Equal(before, Snapshot(caseRoot));
+    }
+
+    /// <summary>Mutates <paramref name="file"/> in copies of <paramref name="sourceDir"/> and reads each copy with <paramref name="read"/>.</summary>
+    private static void Fuzz(string sourceDir, string file, Action<string> read, Action<string>? afterMutation = null)
+    {
+        var (validRoot, validDir) = Copy(sourceDir);
+        LoadsOrFailsCleanly(validRoot, () => read(validDir), mustLoad: true, $"{file} unmutated");
+        Directory.Delete(validRoot, recursive: true);
+        var original = File.ReadAllBytes(Path.Combine(sourceDir, file));
+        Check.One(Config.QuickThrowOnFailure.WithMaxTest(Cases).WithQuietOnSuccess(true), Prop.ForAll(Mutations, mutations =>
+        {
+            var (root, dir) = Copy(sourceDir);
+            try
+            {
+                var mutated = mutations.Aggregate(original, (bytes, m) => m.ApplyTo(bytes));
+                File.WriteAllBytes(Path.Combine(dir, file), mutated);
+                afterMutation?.Invoke(dir);
+                LoadsOrFailsCleanly(root, () => read(dir), mustLoad: mutated.AsSpan().SequenceEqual(original) && afterMutation is null,
+                    $"{file} after {string.Join("; ", mutations.Select(m => m.ToString()))}");
+            }
+            finally
+            {
+                Directory.Delete(root, recursive: true);
+            }
+        }));
+    }
+
+    /// <summary>Rewrites weights_sha256 to match the mutated weights, so that the mutation reaches the weights parser rather than the checksum.</summary>
+    private static void Reseal(string dir)
+    {
+        var manifest = Path.Combine(dir, ModelStore.ManifestFile);
+        var json = JsonNode.Parse(File.ReadAllText(manifest))!.AsObject();
+        using var stream = File.OpenRead(Path.Combine(dir, ModelStore.WeightsFile));
+        json["weights_sha256"] = Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(stream));
+        File.WriteAllText(manifest, json.ToJsonString());
+    }
+
+    [Theory]
+    [InlineData("ar", ModelStore.ManifestFile, false)]
+    [InlineData("nar", ModelStore.ManifestFile, false)]
+    [InlineData("ar", ModelStore.WeightsFile, false)]
+    [InlineData("ar", ModelStore.WeightsFile, true)]
+    [InlineData("nar", ModelStore.WeightsFile, true)]
+    [InlineData("ar", BpeSubwordTokenizer.VocabFileName, false)]
+    [InlineData("ar", BpeSubwordTokenizer.MergesFileName, false)]
+    public void MutatedModelDirectoriesLoadOrFailInOneLine(string model, string file, bool resealChecksum) =>
+        Fuzz(model == "ar" ? files.Ar : files.Nar, file, dir => ModelStore.Load(dir), resealChecksum ? Reseal : null);
+
+    [Theory]
+    [InlineData(DataManifest.FileName)]
+    [InlineData("train.src.bin")]
+    [InlineData("train.en")]
+    [InlineData(BpeSubwordTokenizer.VocabFileName)]
+    public void MutatedPreparedDataLoadsOrFailsInOneLine(string file) =>
+        Fuzz(files.Data.Directory, file, dir =>
+        {
+            var data = PreparedData.Load(dir);
+            foreach (var split in data.Manifest.Splits) data.Split(split.Name);
+        });
+
+    [Fact]
+    public void MutatedCorporaReadOrFailInOneLine() =>
+        Fuzz(Path.GetDirectoryName(files.Corpus)!, Path.GetFileName(files.Corpus), dir => CorpusReader.ReadTsv(Path.Combine(dir, Path.GetFileName(files.Corpus)), "en", "es"));
 }

@@ -19,6 +19,9 @@ public sealed class ModelDirectoryTests(TinyModels models)
         "missing directory", "missing model.json", "model.json not JSON", "model.json without config", "model.json with an empty config",
         "model.json with an unknown kind", "model.json with post-norm layers", "model.json with learned positions", "newer format_version", "missing weights.bin", "weights.bin cut in half",
         "weights.bin random bytes", "weights.bin partly overwritten with 0xFF", "missing vocab.json", "vocab.json not JSON", "merges.txt malformed line",
+        "model.json with a null config", "model.json with a null tokenizer", "model.json with null tokenizer files", "model.json with a null tokenizer kind",
+        "model.json with vocab_size 2000000000", "model.json with encoder_layers 2000000000", "model.json with model_dim 16384",
+        "model.json with decoder_layers 100", "model.json whose tokenizer size differs from its config", "weights.bin twice as long",
     ];
 
     /// <summary>Copies the tiny AR model, damages the copy, and returns its directory and the file the error must name.</summary>
@@ -69,6 +72,41 @@ public sealed class ModelDirectoryTests(TinyModels models)
             case "newer format_version":
                 EditManifest(json => json["format_version"] = ModelStore.FormatVersion + 1);
                 return (dir, manifest);
+            case "model.json with a null config":
+                EditManifest(json => json["config"] = null);
+                return (dir, manifest);
+            case "model.json with a null tokenizer":
+                EditManifest(json => json["tokenizer"] = null);
+                return (dir, manifest);
+            case "model.json with null tokenizer files":
+                EditManifest(json => json["tokenizer"]!["files"] = null);
+                return (dir, manifest);
+            case "model.json with a null tokenizer kind":
+                EditManifest(json => json["tokenizer"]!["kind"] = null);
+                return (dir, manifest);
+            case "model.json with vocab_size 2000000000":
+                EditManifest(json =>
+                {
+                    json["config"]!["vocab_size"] = 2_000_000_000;
+                    json["tokenizer"]!["vocab_size"] = 2_000_000_000;
+                });
+                return (dir, manifest);
+            case "model.json with encoder_layers 2000000000":
+                EditManifest(json => json["config"]!["encoder_layers"] = 2_000_000_000);
+                return (dir, manifest);
+            case "model.json with model_dim 16384":
+                // Within the bounds, but a model 256 times wider than weights.bin holds: refused before it is allocated.
+                EditManifest(json => json["config"]!["model_dim"] = 16384);
+                return (dir, weights);
+            case "model.json with decoder_layers 100":
+                EditManifest(json => json["config"]!["decoder_layers"] = 100);
+                return (dir, weights);
+            case "model.json whose tokenizer size differs from its config":
+                EditManifest(json => json["tokenizer"]!["vocab_size"] = json["tokenizer"]!["vocab_size"]!.GetValue<int>() + 1);
+                return (dir, manifest);
+            case "weights.bin twice as long":
+                File.WriteAllBytes(weights, [.. File.ReadAllBytes(weights), .. File.ReadAllBytes(weights)]);
+                return (dir, weights);
             case "missing weights.bin":
                 File.Delete(weights);
                 return (dir, weights);
@@ -130,6 +168,79 @@ public sealed class ModelDirectoryTests(TinyModels models)
 
         AssertOneLineBadModelError(namedFile, TinyModels.Run("translate", "--model", dir, "--input", models.WriteLines("red cat")));
         AssertOneLineBadModelError(namedFile, TinyModels.Run("eval", "--model", dir, "--data", models.Data.Directory, "--limit", "2"));
+    }
+
+    /// <summary>
+    /// weights.bin that is a link to /dev/zero or a named pipe: reading either would never end (an endless file, a
+    /// pipe with no writer), so it is refused from its metadata, within seconds, without being read.
+    /// </summary>
+    [Theory]
+    [InlineData("link to /dev/zero")]
+    [InlineData("named pipe")]
+    public void WeightsThatAreNotARegularFileAreRefusedWithoutHanging(string kind)
+    {
+        var (dir, _) = Damaged("missing weights.bin");
+        var weights = Path.Combine(dir, ModelStore.WeightsFile);
+        if (kind == "named pipe")
+        {
+            using var mkfifo = System.Diagnostics.Process.Start("mkfifo", [weights]);
+            mkfifo.WaitForExit();
+            Assert.Equal(0, mkfifo.ExitCode);
+        }
+        else
+        {
+            File.CreateSymbolicLink(weights, "/dev/zero");
+        }
+
+        var load = Task.Run(() => ModelStore.Load(dir));
+        Assert.True(((IAsyncResult)load).AsyncWaitHandle.WaitOne(TimeSpan.FromSeconds(30)), "ModelStore.Load did not return within 30 s");
+        var error = Assert.IsType<NatEmException>(load.Exception?.InnerException);
+        Assert.Equal(ExitCodes.BadModel, error.ExitCode);
+        Assert.Equal($"{weights}: is empty or not a regular file (a pipe or a device); expected the model's weights", error.Message);
+        var translate = Task.Run(() => TinyModels.Run("translate", "--model", dir, "--input", models.WriteLines("red cat")));
+        Assert.True(((IAsyncResult)translate).AsyncWaitHandle.WaitOne(TimeSpan.FromSeconds(30)), "translate did not return within 30 s");
+        AssertOneLineBadModelError(weights, translate.Result);
+    }
+
+    /// <summary>
+    /// Commands that build a model from model.json before filling it (a warm start, an average) check the weights file
+    /// first too: a model.json 256 times wider than its weights is refused before anything is allocated.
+    /// </summary>
+    [Fact]
+    public void WarmStartsAndAveragesCheckTheWeightsBeforeBuildingTheModel()
+    {
+        var (dir, weights) = Damaged("model.json with model_dim 16384");
+
+        AssertOneLineBadModelError(weights, TinyModels.Run("train-ar", "--data", models.Data.Directory, "--out", models.NewPath("run"), "--init-from", dir, "--max-updates", "1"));
+        AssertOneLineBadModelError(weights, TinyModels.Run("average", "--inputs", dir, dir, "--out", models.NewPath("average")));
+    }
+
+    /// <summary>
+    /// What weights.bin must hold is known from model.json alone: the parameter count of each kind and architecture
+    /// equals the built model's, and real weights files of every dtype fall within the bounds.
+    /// </summary>
+    [Fact]
+    public void ParameterCountsAndWeightsFileBoundsMatchTheBuiltModels()
+    {
+        foreach (var kind in new[] { ModelKind.Autoregressive, ModelKind.NonAutoregressive })
+        foreach (var config in new[]
+                 {
+                     TransformerConfig.Preset("tiny", 37), TransformerConfig.Preset("small", 101) with { EncoderLayers = 1, DecoderLayers = 2 },
+                     TransformerConfig.Preset("tiny", 40) with { LengthPrediction = LengthPrediction.Offset, FeedForwardDim = 96, Heads = 2 },
+                 })
+        {
+            var model = TranslationModels.Create(kind, config);
+            Assert.Equal(model.Module.parameters().Sum(p => p.numel()), config.ParameterCount(kind));
+            Assert.Equal(model.Module.state_dict().Count, config.TensorCount(kind));
+        }
+        foreach (var source in new[] { models.Ar, models.Nar })
+        foreach (var dtype in new[] { WeightsDtype.Fp32, WeightsDtype.Bf16 })
+        {
+            var dir = models.NewPath("export");
+            Assert.Equal(0, TinyModels.Run("export", "--model", source, "--out", dir, "--dtype", dtype.ToString()).ExitCode);
+            var (min, max) = ModelStore.WeightsFileBounds(ModelStore.ReadManifest(dir));
+            Assert.InRange(new FileInfo(Path.Combine(dir, ModelStore.WeightsFile)).Length, min, max);
+        }
     }
 
     [Fact]

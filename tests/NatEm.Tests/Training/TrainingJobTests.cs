@@ -84,7 +84,9 @@ public sealed class TrainingJobTests
         CopyDirectory(new DirectoryInfo(model).ResolveLinkTarget(true)!.FullName, otherTokenizer);
         var manifestPath = Path.Combine(otherTokenizer, ModelStore.ManifestFile);
         var manifest = JsonNode.Parse(File.ReadAllText(manifestPath))!;
+        // Both sizes, as a model of another vocabulary has (a model.json whose two sizes differ is itself damaged).
         manifest["tokenizer"]!["vocab_size"] = Data.Tokenizer.VocabSize + 1;
+        manifest["config"]!["vocab_size"] = Data.Tokenizer.VocabSize + 1;
         File.WriteAllText(manifestPath, manifest.ToJsonString());
         var error = Assert.Throws<NatEmException>(() => InitialModel.FineTune(otherTokenizer, ModelKind.Autoregressive, Data, choices));
         Assert.Equal(ExitCodes.BadModel, error.ExitCode);
