@@ -231,7 +231,9 @@ public sealed class EmRun
         {
             var r = report with { ArValidBleu = ValidationBleu.Score(teacher.Value, data.Tokenizer, valid) };
             if (nar is null) return r;
-            var odd = new NarGenerator(nar.Value, new NarDecodingOptions { Decoder = NarDecoder.Odd }).Generate(valid.Source);
+            // ODD for a length model; a CTC model decodes by its own rule (argmax, then collapse) through the same call.
+            var odd = Generators.Create(nar.Value, new TranslationOptions { Nar = new NarDecodingOptions { Decoder = NarDecoder.Odd } }).Generate(valid.Source)
+                .Select(g => (Tokens: g.Hypotheses[0].Tokens, RawArgmax: g.RawTokens ?? [], PredictedLength: g.PredictedLength ?? 0)).ToList();
             var bleu = new Bleu();
             string Text(IEnumerable<int> ids) => data.Tokenizer.Decode(ids);
             return r with
