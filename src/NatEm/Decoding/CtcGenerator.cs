@@ -141,9 +141,9 @@ public sealed class CtcGenerator : IGenerator
                 outputs[i] = new NarOutput(tokens, pathLogProb / Math.Max(1, tokens.Length), tokens.Length, raw);
                 continue;
             }
-            foreach (var (tokens, logProb) in CtcDecoding.PrefixBeam(sentence, width))
-                candidates.Add((i, tokens, logProb));
-            var best = candidates.Where(c => c.Source == i).First();
+            var beam = CtcDecoding.PrefixBeam(sentence, width);
+            candidates.AddRange(beam.Select(c => (i, c.Tokens, c.LogProb)));
+            var best = beam[0];
             outputs[i] = new NarOutput(best.Tokens, best.LogProb / Math.Max(1, best.Tokens.Length), best.Tokens.Length, raw);
         }
         if (width == 1 || rescorer is null) return outputs;

@@ -213,8 +213,12 @@ public sealed class EmRun
         var (choice, statistics) = EmSelection.ChooseAndCompare(scores, candidates, options.SelectionScore);
         var selected = candidates.Pick(choice);
         if (!File.Exists(selectedPath)) TokenIdFile.Write(selectedPath, selected);
-        double totalScore = scores.Pick(choice).Sum(s => (double)s);
-        long totalTokens = selected.Sum(s => (long)s.Length + 1);
+        int unscorable = EmSelection.Unscorable(scores);
+        if (unscorable > 0) observer.Message($"{round}: {unscorable} sources have no candidate the NAR model can score (CTC: none fits its positions); each keeps the beam's first");
+        // Those sources' −∞ would swamp the mean: it averages the scored ones.
+        var scored = Enumerable.Range(0, choice.Length).Where(i => !float.IsNegativeInfinity(scores[i, choice[i]])).ToList();
+        double totalScore = scored.Sum(i => (double)scores[i, choice[i]]);
+        long totalTokens = scored.Sum(i => (long)selected[i].Length + 1);
         return (selected, totalScore / Math.Max(1, totalTokens), statistics);
     }
 
@@ -255,7 +259,9 @@ public sealed class EmRun
     {
         int count = Math.Min(LikelihoodSample, targets.Count);
         var scores = SequenceScoring.NarLogLikelihood(nar, train.Source.Take(count).ToList(), targets.Take(count).ToList());
-        return -scores.Sum() / Math.Max(1, targets.Take(count).Sum(t => (long)t.Length + 1));
+        // A CTC model gives −∞ to a target longer than its grid; the figure averages over the targets it can score.
+        var scored = Enumerable.Range(0, count).Where(i => double.IsFinite(scores[i])).ToList();
+        return -scored.Sum(i => scores[i]) / Math.Max(1, scored.Sum(i => (long)targets[i].Length + 1));
     }
 
     private T Timed<T>(Dictionary<string, double> times, string stage, Func<T> run)
