@@ -103,7 +103,7 @@ public sealed record TransformerConfig
         Require(Dropout is >= 0 and < 1 && AttentionDropout is >= 0 and < 1, "dropout must be in [0, 1)");
         Require(MaxPositions > 1 && MaxTargetLength > 0 && MaxLengthOffset > 0, "length limits must be positive");
         Require(PreNorm, "pre_norm false (post-norm layers) is not supported");
-        Require(Upsample is >= 1 and <= 8, $"Upsample must be between 1 and 8, not {Upsample}");
+        Require(Upsample is >= 1 and <= 8, $"Upsample (--upsample) must be between 1 and 8, not {Upsample}");
     }
 }
 

@@ -68,6 +68,15 @@ public sealed class CtcTrainingTests
     }
 
     [Fact]
+    public void AnUpsamplingRatioOutOfRangeIsAUsageError()
+    {
+        var data = TinyPreparedData.Create();
+        var (code, _, error) = TinyModels.Run("train-nar", "--data", data.Directory, "--out", SyntheticTask.TempDir(), "--preset", "tiny", "--nar-loss", "ctc", "--upsample", "0", "--max-updates", "1");
+        Assert.Equal(ExitCodes.Usage, code);
+        Assert.Contains("--upsample", error);
+    }
+
+    [Fact]
     public void AnEmRunWithACtcStudentFinishesAndResumesToTheSameModel()
     {
         var quick = new TrainingOptions { MaxUpdates = 8, ValidateEvery = 1000, LogEvery = 4, MaxTokens = 1024, LearningRate = 3e-3, WarmupUpdates = 4, BestMetric = BestCheckpointMetric.Loss };
