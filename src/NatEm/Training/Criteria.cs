@@ -6,14 +6,21 @@ using static TorchSharp.torch;
 namespace NatEm.Training;
 
 /// <summary>Statistics of one batch, summed (not averaged) so that they add up across batches.</summary>
-/// <remarks><see cref="Tokens"/> counts the trained target tokens; <see cref="Revealed"/> those that glancing showed instead.</remarks>
-public sealed record BatchStatistics(double LossSum, double NllSum, long Tokens, long Sentences, double LengthLossSum = 0, long LengthCorrect = 0, long Revealed = 0)
+/// <remarks>
+/// <see cref="Tokens"/> counts the trained target tokens; <see cref="Revealed"/> the decoder positions that glancing
+/// showed instead; <see cref="LengthSentences"/> the sentences of batches whose model has a length term (none under CTC).
+/// </remarks>
+public sealed record BatchStatistics(double LossSum, double NllSum, long Tokens, long Sentences, double LengthLossSum = 0, long LengthCorrect = 0, long Revealed = 0,
+    long LengthSentences = 0)
 {
     public static readonly BatchStatistics Zero = new(0, 0, 0, 0);
 
     public static BatchStatistics operator +(BatchStatistics a, BatchStatistics b) => new(
         a.LossSum + b.LossSum, a.NllSum + b.NllSum, a.Tokens + b.Tokens, a.Sentences + b.Sentences,
-        a.LengthLossSum + b.LengthLossSum, a.LengthCorrect + b.LengthCorrect, a.Revealed + b.Revealed);
+        a.LengthLossSum + b.LengthLossSum, a.LengthCorrect + b.LengthCorrect, a.Revealed + b.Revealed, a.LengthSentences + b.LengthSentences);
+
+    /// <summary>Whether the batches had a length term to report.</summary>
+    public bool HasLengthTerm => LengthSentences > 0;
 
     public double Loss => LossSum / Math.Max(1, Tokens);
     public double Nll => NllSum / Math.Max(1, Tokens);
@@ -77,7 +84,7 @@ public static class Criteria
         var lengthLoss = nn.functional.cross_entropy(length.Logits, length.Classes, reduction: nn.Reduction.Sum);
         long lengthCorrect = length.Logits.argmax(-1).eq(length.Classes).sum().item<long>();
         var loss = tokenLoss / tokens + lengthLossWeight * lengthLoss / sentences;
-        return (loss, new BatchStatistics(tokenLoss.item<float>(), nll.item<float>(), tokens, sentences, lengthLoss.item<float>(), lengthCorrect, revealed));
+        return (loss, new BatchStatistics(tokenLoss.item<float>(), nll.item<float>(), tokens, sentences, lengthLoss.item<float>(), lengthCorrect, revealed, sentences));
     }
 }
 
