@@ -16,8 +16,8 @@ public sealed class DecodingOptionsBinder
     public readonly Option<string> Model = new("--model") { Description = "Model directory (a checkpoint, an EM model or an averaged model), or a run directory: its checkpoint_best (else checkpoint_last)", Required = true };
     public readonly Option<int?> Beam = new("--beam") { Description = $"AR only: beam size, 1 = greedy (default {Defaults.Beam.Beam})" };
     public readonly Option<double?> LengthPenalty = new("--length-penalty") { Description = $"AR only: rank hypotheses by log-prob / length^P (default {Defaults.Beam.LengthPenalty})" };
-    public readonly Option<NarDecoder?> Decoder = EnumOptions.Create<NarDecoder>("--decoder", $"NAR only: how tokens are chosen at each position (default {Defaults.Nar.Decoder})");
-    public readonly Option<int?> LengthBeam = new("--length-beam") { Description = $"NAR only: most likely target lengths decoded per sentence (default {Defaults.Nar.LengthBeam})" };
+    public readonly Option<NarDecoder?> Decoder = EnumOptions.Create<NarDecoder>("--decoder", $"NAR only: how tokens are chosen at each position; CTC models always collapse their argmax (default {Defaults.Nar.Decoder})");
+    public readonly Option<int?> LengthBeam = new("--length-beam") { Description = $"NAR only: most likely target lengths decoded per sentence; CTC models: outputs kept by a prefix beam search (default {Defaults.Nar.LengthBeam})" };
     public readonly Option<string?> Rescore = new("--rescore") { Description = "NAR only: AR model directory that picks the best length candidate (use with --length-beam)" };
     public readonly Option<int?> BatchSize = new("--batch-size") { Description = $"Sentences decoded together (default {Defaults.BatchSize})" };
     public readonly Option<int?> MaxInputTokens = new("--max-input-tokens") { Description = $"Longer inputs are truncated, with a warning (default {Defaults.MaxInputTokens})" };

@@ -45,9 +45,13 @@ public sealed class TrainingOptionsBinder(bool narArchitecture)
     };
     public readonly Option<LengthPrediction?> LengthPrediction = EnumOptions.Create<LengthPrediction>("--length-prediction", $"NAR length classifier: Absolute (the paper's) or Offset (fairseq) (default {ArchitectureDefaults.LengthPrediction})");
 
+    public readonly Option<NarLoss?> NarLoss = EnumOptions.Create<NarLoss>("--nar-loss",
+        $"NAR objective: Length (a length classifier, the paper's) or Ctc (CTC over R x source-length positions, no length) (default {ArchitectureDefaults.NarLoss})");
+    public readonly Option<int?> Upsample = new("--upsample") { Description = $"NAR with --nar-loss ctc: decoder positions per source token, R (default {ArchitectureDefaults.Upsample})" };
+
     public IEnumerable<Option> All => [Preset, MaxTokens, UpdateFrequency, LearningRate, Warmup, Schedule, MinLearningRate, ClipNorm, LabelSmoothing, Dropout, MaxUpdates,
         MaxEpochs, MaxMinutes, ValidateEvery, LogEvery, Patience, KeepLast, BestMetric, Seed, .. Runtime.All, Resume, Force,
-        .. narArchitecture ? new Option[] { DecoderInput, LengthPrediction, Glancing } : []];
+        .. narArchitecture ? new Option[] { DecoderInput, LengthPrediction, NarLoss, Upsample, Glancing } : []];
 
     public void AddTo(Command command)
     {
@@ -110,7 +114,11 @@ public sealed class TrainingOptionsBinder(bool narArchitecture)
         var d = baseline ?? ArchitectureDefaults;
         var options = d with { Preset = p.GetValue(Preset) ?? d.Preset, Dropout = p.GetValue(Dropout) ?? d.Dropout };
         return narArchitecture
-            ? options with { DecoderInput = p.GetValue(DecoderInput) ?? d.DecoderInput, LengthPrediction = p.GetValue(LengthPrediction) ?? d.LengthPrediction }
+            ? options with
+            {
+                DecoderInput = p.GetValue(DecoderInput) ?? d.DecoderInput, LengthPrediction = p.GetValue(LengthPrediction) ?? d.LengthPrediction,
+                NarLoss = p.GetValue(NarLoss) ?? d.NarLoss, Upsample = p.GetValue(Upsample) ?? d.Upsample,
+            }
             : options;
     }
 }

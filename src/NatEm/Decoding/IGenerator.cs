@@ -4,7 +4,7 @@ namespace NatEm.Decoding;
 
 /// <summary>
 /// A search strategy bound to one model and to options it has validated: AR beam search (<see cref="BeamSearch"/>)
-/// or NAR parallel decoding (<see cref="NarGenerator"/>). <see cref="Generators.Create"/> picks one for a model, once;
+/// or NAR parallel decoding (<see cref="NarGenerator"/>, <see cref="CtcGenerator"/>). <see cref="Generators.Create"/> picks one for a model, once;
 /// code that decodes goes through this contract and never asks which kind of model it holds.
 /// </summary>
 public interface IGenerator
@@ -38,7 +38,8 @@ public sealed record Generation(IReadOnlyList<Hypothesis> Hypotheses, int[]? Raw
 public static class Generators
 {
     /// <summary>
-    /// Beam search (greedy at beam 1) for an AR model, parallel decoding for a NAR model, re-scored by
+    /// Beam search (greedy at beam 1) for an AR model, parallel decoding for a NAR model (<see cref="CtcGenerator"/>
+    /// for one trained with CTC), re-scored by
     /// <paramref name="rescorer"/> when one is given. Every option is checked here, once: its range, the model's
     /// positions, and that one input of MaxInputTokens tokens and a batch of BatchSize one-token inputs fit the memory budget.
     /// </summary>
@@ -50,6 +51,7 @@ public static class Generators
         {
             (ArTransformer ar, null) => new BeamSearch(ar, options.Beam),
             (ArTransformer, not null) => throw new NatEmException("--rescore applies to non-autoregressive models only", ExitCodes.Usage),
+            (NarTransformer { IsCtc: true } ctc, null or ArTransformer) => new CtcGenerator(ctc, options.Nar, rescorer as ArTransformer),
             (NarTransformer nar, null or ArTransformer) => new NarGenerator(nar, options.Nar, rescorer as ArTransformer),
             (NarTransformer, not null) => throw new NatEmException("--rescore needs an autoregressive model", ExitCodes.Usage),
             _ => throw new NotSupportedException(model.GetType().Name),

@@ -22,20 +22,11 @@ public static class SequenceScoring
         });
 
     /// <summary>
-    /// NAR: log p(|y| | x) + Σ_t log p(y_t | x, |y|), the score the EM selection step maximizes. A length beyond
-    /// the length classifier's range is scored as its clipped class.
+    /// NAR: the model's log p(y | x) (<see cref="NarTransformer.LogLikelihood"/>), the score the EM selection step
+    /// maximizes: length plus tokens for a length model, the CTC sum over alignments (−∞ when none exists) for a CTC model.
     /// </summary>
     public static double[] NarLogLikelihood(NarTransformer model, IReadOnlyList<int[]> sources, IReadOnlyList<int[]> targets, int maxTokens = 8192) =>
-        ScoreInBatches(model, sources, targets, maxTokens, (batchSources, batchTargets) =>
-        {
-            var source = SequenceTensors.Source(batchSources);
-            var lengths = SequenceTensors.Lengths(batchTargets);
-            var (tokenLogits, lengthLogits) = model.Forward(source, lengths);
-            var target = SequenceTensors.Pad(batchTargets);
-            var tokens = TokenLogProbSum(tokenLogits.narrow(1, 0, target.shape[1]), target, SequenceTensors.LengthMask(lengths, target.shape[1]));
-            var lengthLogProb = lengthLogits.log_softmax(-1).gather(1, model.LengthToClass(lengths, source).unsqueeze(1)).squeeze(1);
-            return tokens + lengthLogProb;
-        });
+        ScoreInBatches(model, sources, targets, maxTokens, (batchSources, batchTargets) => model.LogLikelihood(SequenceTensors.Source(batchSources), batchTargets));
 
     /// <summary>Σ over masked positions of log p(target) per row, [B].</summary>
     public static Tensor TokenLogProbSum(Tensor logits, Tensor target, Tensor mask) =>

@@ -36,10 +36,10 @@ public static class EmReportWriter
             text.AppendLine();
             text.AppendLine("Selection: what each criterion chose from the same candidates and NAR scores (AR rank 1 = the beam's first).");
             text.AppendLine();
-            text.AppendLine("| round | criterion | used | not rank 1 | share by AR rank 1, 2, 3, … | tokens vs rank 1 | shorter than rank 1 | longer than rank 1 |");
-            text.AppendLine("|---|---|---|---|---|---|---|---|");
+            text.AppendLine("| round | criterion | used | not rank 1 | share by AR rank 1, 2, 3, … | tokens vs rank 1 | shorter than rank 1 | longer than rank 1 | sources with no finite score |");
+            text.AppendLine("|---|---|---|---|---|---|---|---|---|");
             foreach (var (round, st) in selections)
-                text.AppendLine(CultureInfo.InvariantCulture, $"| {round} | {st.Criterion} | {(st.Used ? "yes" : "no")} | {F(st.NotFirst, "P1")} | {string.Join(" · ", st.RankShares.Select(x => F(x, "P1")))} | {F(st.TokensVsFirst, "F3")} | {F(st.ShorterThanFirst, "P1")} | {F(st.LongerThanFirst, "P1")} |");
+                text.AppendLine(CultureInfo.InvariantCulture, $"| {round} | {st.Criterion} | {(st.Used ? "yes" : "no")} | {F(st.NotFirst, "P1")} | {string.Join(" · ", st.RankShares.Select(x => F(x, "P1")))} | {F(st.TokensVsFirst, "F3")} | {F(st.ShorterThanFirst, "P1")} | {F(st.LongerThanFirst, "P1")} | {st.Unscorable} |");
         }
         return text.ToString();
     }

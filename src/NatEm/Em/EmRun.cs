@@ -218,8 +218,12 @@ public sealed class EmRun
         var (choice, statistics) = EmSelection.ChooseAndCompare(scores, candidates, options.SelectionScore);
         var selected = candidates.Pick(choice);
         if (!File.Exists(selectedPath)) TokenIdFile.Write(selectedPath, selected);
-        double totalScore = scores.Pick(choice).Sum(s => (double)s);
-        long totalTokens = selected.Sum(s => (long)s.Length + 1);
+        int unscorable = EmSelection.Unscorable(scores);
+        if (unscorable > 0) observer.Message($"{round}: {unscorable} sources have no candidate the NAR model can score (CTC: none fits its positions); each keeps the beam's first");
+        // Those sources' −∞ would swamp the mean: it averages the scored ones.
+        var scored = Enumerable.Range(0, choice.Length).Where(i => !float.IsNegativeInfinity(scores[i, choice[i]])).ToList();
+        double totalScore = scored.Sum(i => (double)scores[i, choice[i]]);
+        long totalTokens = scored.Sum(i => (long)selected[i].Length + 1);
         return (selected, totalScore / Math.Max(1, totalTokens), statistics);
     }
 
@@ -236,7 +240,9 @@ public sealed class EmRun
         {
             var r = report with { ArValidBleu = ValidationBleu.Score(teacher.Value, data.Tokenizer, valid) };
             if (nar is null) return r;
-            var odd = new NarGenerator(nar.Value, new NarDecodingOptions { Decoder = NarDecoder.Odd }).Generate(valid.Source);
+            // ODD for a length model; a CTC model decodes by its own rule (argmax, then collapse) through the same call.
+            var odd = Generators.Create(nar.Value, new TranslationOptions { Nar = new NarDecodingOptions { Decoder = NarDecoder.Odd } }).Generate(valid.Source)
+                .Select(g => (Tokens: g.Hypotheses[0].Tokens, RawArgmax: g.RawTokens ?? [], PredictedLength: g.PredictedLength ?? 0)).ToList();
             var bleu = new Bleu();
             string Text(IEnumerable<int> ids) => data.Tokenizer.Decode(ids);
             return r with
@@ -258,7 +264,9 @@ public sealed class EmRun
     {
         int count = Math.Min(LikelihoodSample, targets.Count);
         var scores = SequenceScoring.NarLogLikelihood(nar, train.Source.Take(count).ToList(), targets.Take(count).ToList());
-        return -scores.Sum() / Math.Max(1, targets.Take(count).Sum(t => (long)t.Length + 1));
+        // A CTC model gives −∞ to a target longer than its grid; the figure averages over the targets it can score.
+        var scored = Enumerable.Range(0, count).Where(i => double.IsFinite(scores[i])).ToList();
+        return -scored.Sum(i => scores[i]) / Math.Max(1, scored.Sum(i => (long)targets[i].Length + 1));
     }
 
     private T Timed<T>(Dictionary<string, double> times, string stage, Func<T> run)

@@ -13,13 +13,14 @@ namespace NatEm.Em;
 /// <param name="TokensVsFirst">Tokens of all chosen candidates over tokens of all beam-first candidates.</param>
 /// <param name="ShorterThanFirst">Fraction of sources whose chosen candidate is shorter than the beam's first.</param>
 /// <param name="LongerThanFirst">Fraction of sources whose chosen candidate is longer than the beam's first.</param>
+/// <param name="Unscorable">Sources whose every candidate scored −∞ (a CTC scorer aligned none of them): the beam's first is kept.</param>
 public sealed record SelectionStatistics(SelectionScore Criterion, bool Used, double[] RankShares, double TokensVsFirst,
-    double ShorterThanFirst, double LongerThanFirst)
+    double ShorterThanFirst, double LongerThanFirst, int Unscorable = 0)
 {
     /// <summary>Fraction of sources whose target is not the beam's first candidate.</summary>
     public double NotFirst => 1 - RankShares[0];
 
-    public static SelectionStatistics Of(SelectionScore criterion, bool used, IReadOnlyList<int> choice, CandidateLists<int[]> candidates)
+    public static SelectionStatistics Of(SelectionScore criterion, bool used, IReadOnlyList<int> choice, CandidateLists<int[]> candidates, CandidateLists<float>? scores = null)
     {
         int sources = candidates.SourceCount;
         var rankShares = new double[candidates.PerSource];
@@ -35,7 +36,7 @@ public sealed record SelectionStatistics(SelectionScore Criterion, bool Used, do
             if (chosen > first) longer++;
         }
         return new SelectionStatistics(criterion, used, rankShares, (double)chosenTokens / Math.Max(1, firstTokens),
-            (double)shorter / Math.Max(1, sources), (double)longer / Math.Max(1, sources));
+            (double)shorter / Math.Max(1, sources), (double)longer / Math.Max(1, sources), scores is null ? 0 : EmSelection.Unscorable(scores));
     }
 }
 
@@ -46,7 +47,14 @@ public static class EmSelection
     public static CandidateLists<float> Comparable(CandidateLists<float> totals, CandidateLists<int[]> candidates, SelectionScore criterion) =>
         criterion == SelectionScore.Total ? totals : totals.With(totals.Entries.Select((score, i) => score / (candidates.Entries[i].Length + 1)).ToArray());
 
-    /// <summary>For each source, the rank of its best-scoring candidate; ties go to the earlier (higher AR rank).</summary>
+    /// <summary>Sources none of whose candidates has a finite score (CTC's −∞: no alignment to the grid exists).</summary>
+    public static int Unscorable(CandidateLists<float> scores) =>
+        Enumerable.Range(0, scores.SourceCount).Count(i => Enumerable.Range(0, scores.PerSource).All(rank => float.IsNegativeInfinity(scores[i, rank])));
+
+    /// <summary>
+    /// For each source, the rank of its best-scoring candidate; ties go to the earlier (higher AR rank), so a −∞
+    /// candidate is never chosen over a finite one, and a source whose candidates are all −∞ keeps the beam's first.
+    /// </summary>
     public static int[] Choose(CandidateLists<float> scores)
     {
         var choice = new int[scores.SourceCount];
@@ -69,7 +77,7 @@ public static class EmSelection
         {
             var criterionChoice = Choose(Comparable(totals, candidates, criterion));
             if (criterion == used) choice = criterionChoice;
-            statistics.Add(SelectionStatistics.Of(criterion, criterion == used, criterionChoice, candidates));
+            statistics.Add(SelectionStatistics.Of(criterion, criterion == used, criterionChoice, candidates, totals));
         }
         return (choice, statistics);
     }

@@ -55,5 +55,25 @@ public sealed class ArTransformer : nn.Module, ITranslationModel
         return OutputLogits(hidden).squeeze(1).log_softmax(-1);
     }
 
+    public ITrainingPass BeginTraining(IReadOnlyList<int[]> sources, IReadOnlyList<int[]> targets) => new TeacherForcedPass(this, sources, targets);
+
     private Tensor OutputLogits(Tensor hidden) => embeddings.OutputLogits(hidden);
+}
+
+/// <summary>The AR training pass: teacher forcing, every target token and eos trained ("word_ins" only; no glancing).</summary>
+internal sealed class TeacherForcedPass(ArTransformer model, IReadOnlyList<int[]> sources, IReadOnlyList<int[]> targets) : ITrainingPass
+{
+    public bool CanGlance => false;
+
+    public GlancingReference FirstPass() => throw new NotSupportedException("an autoregressive model has no parallel first pass to glance at");
+
+    public LossTerms Losses(Tensor? revealed = null)
+    {
+        if (revealed is not null) throw new NotSupportedException("an autoregressive model cannot reveal target tokens");
+        var source = SequenceTensors.Source(sources);
+        var targetInput = SequenceTensors.Pad(targets, prependBos: true);
+        var targetOutput = SequenceTensors.Pad(targets, appendEos: true);
+        return new LossTerms(new CrossEntropyTerm(model.Forward(source, targetInput), targetOutput,
+            targetOutput.ne(SpecialTokens.Pad), targets.Sum(t => t.Length + 1L)));
+    }
 }

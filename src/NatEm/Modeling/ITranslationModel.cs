@@ -17,6 +17,8 @@ public interface ITranslationModel
     void FreezeForInference(Precision precision);
     /// <summary>The TorchSharp module that owns the parameters.</summary>
     nn.Module Module { get; }
+    /// <summary>Starts a training forward over a batch of (source, target) id sequences (the criterion's one entry point into the model).</summary>
+    ITrainingPass BeginTraining(IReadOnlyList<int[]> sources, IReadOnlyList<int[]> targets);
 }
 
 public static class TranslationModels

@@ -19,6 +19,20 @@ public enum NarDecoderInput
     UniformCopy,
 }
 
+/// <summary>What a NAR model is trained to predict, which fixes how its decoder lays out target positions.</summary>
+[JsonConverter(typeof(JsonStringEnumConverter<NarLoss>))]
+public enum NarLoss
+{
+    /// <summary>A length classifier predicts |y|; the decoder fills exactly that many positions (the paper's model).</summary>
+    Length,
+    /// <summary>
+    /// CTC (Graves et al. 2006; Libovický &amp; Helcl 2018): the decoder fills R·|x| positions over the upsampled source,
+    /// the loss sums over every monotonic alignment of the target to them, and the output is the argmax path with
+    /// repeats and blanks collapsed. No length classifier.
+    /// </summary>
+    Ctc,
+}
+
 /// <summary>What the NAR length classifier predicts.</summary>
 [JsonConverter(typeof(JsonStringEnumConverter<LengthPrediction>))]
 public enum LengthPrediction
@@ -60,6 +74,10 @@ public sealed record TransformerConfig
     public int MaxTargetLength { get; init; } = 256;
     /// <summary>NAR only: offset classifier range ±L.</summary>
     public int MaxLengthOffset { get; init; } = 64;
+    /// <summary>NAR only: the training objective; models saved before it existed are <see cref="NarLoss.Length"/>.</summary>
+    public NarLoss NarLoss { get; init; } = NarLoss.Length;
+    /// <summary>NAR CTC only: decoder positions per source token, R (GLAT+CTC uses 2, Gu &amp; Kong 2021 use 3).</summary>
+    public int Upsample { get; init; } = 2;
 
     public static readonly string[] PresetNames = ["tiny", "small", "base"];
 
@@ -92,6 +110,7 @@ public sealed record TransformerConfig
         Require(MaxPositions > 1 && MaxTargetLength > 0 && MaxLengthOffset > 0, "length limits must be positive");
         Require(MaxPositions <= MaxLength && MaxTargetLength <= MaxLength && MaxLengthOffset <= MaxLength, $"length limits must be at most {MaxLength}");
         Require(PreNorm, "pre_norm false (post-norm layers) is not supported");
+        Require(Upsample is >= 1 and <= 8, $"Upsample (--upsample) must be between 1 and 8, not {Upsample}");
     }
 
     /// <summary>NAR only: classes of the length classifier (absolute lengths 0..MaxTargetLength, or offsets ±MaxLengthOffset).</summary>
@@ -137,12 +156,21 @@ public sealed record ArchitectureOptions
     public NarDecoderInput DecoderInput { get; init; } = NarDecoderInput.Placeholder;
     /// <summary>NAR only: the paper's absolute-length classifier by default.</summary>
     public LengthPrediction LengthPrediction { get; init; } = LengthPrediction.Absolute;
+    /// <summary>NAR only: the length classifier's model by default; CTC reads the upsampled source, whatever <see cref="DecoderInput"/> says.</summary>
+    public NarLoss NarLoss { get; init; } = NarLoss.Length;
+    /// <summary>NAR CTC only: decoder positions per source token.</summary>
+    public int Upsample { get; init; } = 2;
 
     public TransformerConfig Resolve(ModelKind kind, int vocabSize)
     {
         var config = TransformerConfig.Preset(Preset, vocabSize);
         if (Dropout is { } dropout) config = config with { Dropout = dropout, AttentionDropout = dropout };
-        if (kind == ModelKind.NonAutoregressive) config = config with { DecoderInput = DecoderInput, LengthPrediction = LengthPrediction };
+        if (kind == ModelKind.NonAutoregressive)
+            config = config with
+            {
+                DecoderInput = NarLoss == NarLoss.Ctc ? NarDecoderInput.UniformCopy : DecoderInput,
+                LengthPrediction = LengthPrediction, NarLoss = NarLoss, Upsample = Upsample,
+            };
         config.Validate();
         return config;
     }

@@ -7,14 +7,16 @@ namespace NatEm.Modeling;
 
 /// <summary>
 /// Non-autoregressive Transformer: predicts the target length, then every target token in parallel from a
-/// bidirectional decoder. Reuses the AR model's encoder, decoder layers and embeddings.
+/// bidirectional decoder (<see cref="NarLoss.Length"/>); or, trained with CTC (<see cref="NarLoss.Ctc"/>), fills
+/// R·|x| positions over the upsampled source with tokens and blanks, with no length classifier. Reuses the AR
+/// model's encoder, decoder layers and embeddings.
 /// </summary>
 public sealed class NarTransformer : nn.Module, ITranslationModel
 {
     private readonly Embeddings embeddings;
     private readonly TransformerEncoder encoder;
     private readonly TransformerDecoder decoder;
-    private readonly Linear lengthClassifier;
+    private readonly Linear? lengthClassifier;
     private readonly Parameter? lengthToken;
     private readonly MixedPrecision precision = new();
 
@@ -25,6 +27,11 @@ public sealed class NarTransformer : nn.Module, ITranslationModel
         embeddings = new Embeddings("embeddings", config, precision);
         encoder = new TransformerEncoder("encoder", config, precision);
         decoder = new TransformerDecoder("decoder", config, precision);
+        if (config.NarLoss == NarLoss.Ctc)
+        {
+            RegisterComponents();
+            return;
+        }
         lengthClassifier = nn.Linear(config.ModelDim, LengthClasses);
         if (config.LengthPrediction == LengthPrediction.Absolute)
             lengthToken = nn.Parameter(normal(0, Math.Pow(config.ModelDim, -0.5), [1, 1, config.ModelDim]));
@@ -37,11 +44,14 @@ public sealed class NarTransformer : nn.Module, ITranslationModel
     public ModelKind Kind => ModelKind.NonAutoregressive;
     public nn.Module Module => this;
 
+    /// <summary>Whether this model is trained and decoded with CTC (no length classifier).</summary>
+    public bool IsCtc => Config.NarLoss == NarLoss.Ctc;
+
     /// <summary>Longest source (without eos) the encoder takes: eos and the length token need positions too.</summary>
     public int MaxSourceTokens => Config.MaxPositions - 2;
 
-    /// <summary>Longest target the length classifier can predict, and so score.</summary>
-    public int MaxTargetTokens => Math.Min(Config.MaxTargetLength, Config.MaxPositions);
+    /// <summary>Longest target the length classifier can predict, and so score (CTC: the longest grid).</summary>
+    public int MaxTargetTokens => IsCtc ? Config.MaxPositions : Math.Min(Config.MaxTargetLength, Config.MaxPositions);
 
     public int LengthClasses => Config.LengthClasses;
 
@@ -49,6 +59,7 @@ public sealed class NarTransformer : nn.Module, ITranslationModel
     public (EncoderOutput Memory, Tensor LengthLogits) Encode(Tensor source)
     {
         var tokenMask = source.ne(SpecialTokens.Pad);
+        if (lengthClassifier is null) throw new InvalidOperationException("a CTC model predicts no length: use EncodeSource");
         if (lengthToken is null)
         {
             var memory = encoder.Forward(embeddings.Forward(source), tokenMask);
@@ -65,6 +76,48 @@ public sealed class NarTransformer : nn.Module, ITranslationModel
         var lengthLogits = lengthClassifier.forward(states.select(1, 0));
         return (new EncoderOutput(states.narrow(1, 1, states.shape[1] - 1), withLength.KeyMask.narrow(3, 1, mask.shape[1] - 1)), lengthLogits);
     }
+
+    /// <summary>Encodes a [B, S] source without a length prediction (a CTC model's encoder).</summary>
+    public EncoderOutput EncodeSource(Tensor source) => encoder.Forward(embeddings.Forward(source), source.ne(SpecialTokens.Pad));
+
+    /// <summary>
+    /// CTC: the decoder positions of each source [B], R·|x| (|x| without eos, at least 1), at most the positions the
+    /// model has: a source longer than MaxPositions/R gets a grid of MaxPositions over its tokens.
+    /// </summary>
+    public Tensor GridLengths(Tensor source) => (SourceLengths(source).clamp_min(1) * Config.Upsample).clamp_max(Config.MaxPositions);
+
+    /// <summary>CTC: log-probabilities [B, T, V] (float32) over the R·|x| positions of each source, and those lengths [B].</summary>
+    public (Tensor LogProbs, Tensor GridLengths) CtcLogProbs(Tensor source)
+    {
+        var gridLengths = GridLengths(source);
+        var logits = DecodeInputs(EncodeSource(source), DecoderInputs(source, gridLengths), gridLengths);
+        return (logits.to_type(ScalarType.Float32).log_softmax(-1), gridLengths);
+    }
+
+    /// <summary>
+    /// log p(y | x) of each target under the model, [B]: log p(|y| | x) + Σ_t log p(y_t | x, |y|) for a length model
+    /// (a length beyond the classifier's range is scored as its clipped class); under CTC, −ctc_loss, the log of the
+    /// sum over all alignments (of <see cref="Ctc.Labels"/>), and −∞ for a target that no alignment to the R·|x| positions produces.
+    /// </summary>
+    public Tensor LogLikelihood(Tensor source, IReadOnlyList<int[]> targets)
+    {
+        if (IsCtc) targets = targets.Select(Ctc.Labels).ToList();
+        var lengths = SequenceTensors.Lengths(targets);
+        var target = SequenceTensors.Pad(targets);
+        if (IsCtc)
+        {
+            var (logProbs, gridLengths) = CtcLogProbs(source);
+            return -Ctc.Loss(logProbs, target, gridLengths, lengths, zeroInfinity: false);
+        }
+        var (tokenLogits, lengthLogits) = Forward(source, lengths);
+        var mask = SequenceTensors.LengthMask(lengths, target.shape[1]).to_type(ScalarType.Float32);
+        var tokens = (tokenLogits.narrow(1, 0, target.shape[1]).log_softmax(-1).gather(-1, target.unsqueeze(-1)).squeeze(-1) * mask).sum(1);
+        var lengthLogProb = lengthLogits.log_softmax(-1).gather(1, LengthToClass(lengths, source).unsqueeze(1)).squeeze(1);
+        return tokens + lengthLogProb;
+    }
+
+    public ITrainingPass BeginTraining(IReadOnlyList<int[]> sources, IReadOnlyList<int[]> targets) =>
+        IsCtc ? new CtcTrainingPass(this, sources, targets) : new LengthTrainingPass(this, sources, targets);
 
     /// <summary>Token logits [B, T, V] for targets of the given lengths [B] (T = max length).</summary>
     public Tensor DecodeTokens(Tensor source, EncoderOutput memory, Tensor targetLengths) =>
@@ -107,7 +160,7 @@ public sealed class NarTransformer : nn.Module, ITranslationModel
         : classes - Config.MaxLengthOffset + SourceLengths(source).unsqueeze(1)).clamp(1, Config.MaxTargetLength);
 
     /// <summary>Source lengths without eos and padding.</summary>
-    private static Tensor SourceLengths(Tensor source) => source.ne(SpecialTokens.Pad).sum(1) - 1;
+    internal static Tensor SourceLengths(Tensor source) => source.ne(SpecialTokens.Pad).sum(1) - 1;
 
     private Tensor DecoderInputs(Tensor source, Tensor targetLengths, long maxLength)
     {
@@ -115,11 +168,13 @@ public sealed class NarTransformer : nn.Module, ITranslationModel
         if (Config.DecoderInput == NarDecoderInput.Placeholder)
             return embeddings.EmbedTokens(full(batch, maxLength, SpecialTokens.Unk, dtype: ScalarType.Int64));
 
-        // Uniform copy: target position i of T reads source position round(i·S/T), S without eos.
+        // Uniform copy: target position i of T reads source position round(i·S/T), S without eos. CTC upsamples:
+        // position i of the grid reads source position ⌊i·S/T⌋ = ⌊i/R⌋ (in integers), each source token R times.
         var sourceLengths = SourceLengths(source).clamp_min(1).to_type(ScalarType.Float32).unsqueeze(1);
-        var ratio = sourceLengths / targetLengths.clamp_min(1).to_type(ScalarType.Float32).unsqueeze(1);
-        var positions = arange(maxLength, dtype: ScalarType.Float32).unsqueeze(0);
-        var index = (positions * ratio).round().to_type(ScalarType.Int64).minimum(sourceLengths.to_type(ScalarType.Int64) - 1);
+        var copied = IsCtc
+            ? (arange(maxLength, dtype: ScalarType.Int64).unsqueeze(0) * SourceLengths(source).clamp_min(1).unsqueeze(1)).div(targetLengths.clamp_min(1).unsqueeze(1), rounding_mode: RoundingMode.floor)
+            : (arange(maxLength, dtype: ScalarType.Float32).unsqueeze(0) * (sourceLengths / targetLengths.clamp_min(1).to_type(ScalarType.Float32).unsqueeze(1))).round().to_type(ScalarType.Int64);
+        var index = copied.minimum(sourceLengths.to_type(ScalarType.Int64) - 1);
         var sourceEmbedded = embeddings.EmbedTokens(source);
         return sourceEmbedded.gather(1, index.unsqueeze(-1).expand(batch, maxLength, Config.ModelDim));
     }

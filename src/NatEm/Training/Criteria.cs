@@ -6,14 +6,21 @@ using static TorchSharp.torch;
 namespace NatEm.Training;
 
 /// <summary>Statistics of one batch, summed (not averaged) so that they add up across batches.</summary>
-/// <remarks><see cref="Tokens"/> counts the trained target tokens; <see cref="Revealed"/> those that glancing showed instead.</remarks>
-public sealed record BatchStatistics(double LossSum, double NllSum, long Tokens, long Sentences, double LengthLossSum = 0, long LengthCorrect = 0, long Revealed = 0)
+/// <remarks>
+/// <see cref="Tokens"/> counts the trained target tokens; <see cref="Revealed"/> the decoder positions that glancing
+/// showed instead; <see cref="LengthSentences"/> the sentences of batches whose model has a length term (none under CTC).
+/// </remarks>
+public sealed record BatchStatistics(double LossSum, double NllSum, long Tokens, long Sentences, double LengthLossSum = 0, long LengthCorrect = 0, long Revealed = 0,
+    long LengthSentences = 0)
 {
     public static readonly BatchStatistics Zero = new(0, 0, 0, 0);
 
     public static BatchStatistics operator +(BatchStatistics a, BatchStatistics b) => new(
         a.LossSum + b.LossSum, a.NllSum + b.NllSum, a.Tokens + b.Tokens, a.Sentences + b.Sentences,
-        a.LengthLossSum + b.LengthLossSum, a.LengthCorrect + b.LengthCorrect, a.Revealed + b.Revealed);
+        a.LengthLossSum + b.LengthLossSum, a.LengthCorrect + b.LengthCorrect, a.Revealed + b.Revealed, a.LengthSentences + b.LengthSentences);
+
+    /// <summary>Whether the batches had a length term to report.</summary>
+    public bool HasLengthTerm => LengthSentences > 0;
 
     public double Loss => LossSum / Math.Max(1, Tokens);
     public double Nll => NllSum / Math.Max(1, Tokens);
@@ -35,6 +42,7 @@ public interface ICriterion
 
 public static class Criteria
 {
+    /// <summary>The criterion of a training run: one generic sum of the model's named loss terms (AR and NAR alike).</summary>
     public static ICriterion For(ITranslationModel model, TrainingOptions options) => model.Kind switch
     {
         ModelKind.Autoregressive => options.Glancing is null
@@ -57,75 +65,71 @@ public static class Criteria
         var loss = (1 - epsilon) * nllSum + epsilon / logits.shape[^1] * (smooth * maskF).sum();
         return (loss, nllSum);
     }
-}
 
-public sealed class ArCriterion(double labelSmoothing) : ICriterion
-{
-    public (Tensor Loss, BatchStatistics Statistics) Forward(ITranslationModel model, IReadOnlyList<int[]> sources, IReadOnlyList<int[]> targets, int? update = null)
+    /// <summary>
+    /// The generic criterion (fairseq's nat_loss): the token term normalized per trained token, plus
+    /// <paramref name="lengthLossWeight"/> × the length term per sentence when the model has one.
+    /// </summary>
+    public static (Tensor Loss, BatchStatistics Statistics) Sum(LossTerms terms, int sentences, double labelSmoothing, double lengthLossWeight, long revealed = 0)
     {
-        var ar = (ArTransformer)model;
-        var source = SequenceTensors.Source(sources);
-        var targetInput = SequenceTensors.Pad(targets, prependBos: true);
-        var targetOutput = SequenceTensors.Pad(targets, appendEos: true);
-        var mask = targetOutput.ne(SpecialTokens.Pad);
-        var (loss, nll) = Criteria.LabelSmoothedCrossEntropy(ar.Forward(source, targetInput), targetOutput, mask, labelSmoothing);
-        long tokens = targets.Sum(t => t.Length + 1L);
-        var stats = new BatchStatistics(loss.item<float>(), nll.item<float>(), tokens, targets.Count);
-        return (loss / tokens, stats);
+        var (tokenLoss, nll) = terms.Tokens switch
+        {
+            CrossEntropyTerm ce => LabelSmoothedCrossEntropy(ce.Logits, ce.Target, ce.Mask, labelSmoothing),
+            SequenceNllTerm sequence => (sequence.Nll.sum(), sequence.Nll.sum()),
+            var other => throw new NotSupportedException(other.GetType().Name),
+        };
+        long tokens = terms.Tokens.Tokens;
+        if (terms.Length is not { } length)
+            return (tokenLoss / tokens, new BatchStatistics(tokenLoss.item<float>(), nll.item<float>(), tokens, sentences, Revealed: revealed));
+        var lengthLoss = nn.functional.cross_entropy(length.Logits, length.Classes, reduction: nn.Reduction.Sum);
+        long lengthCorrect = length.Logits.argmax(-1).eq(length.Classes).sum().item<long>();
+        var loss = tokenLoss / tokens + lengthLossWeight * lengthLoss / sentences;
+        return (loss, new BatchStatistics(tokenLoss.item<float>(), nll.item<float>(), tokens, sentences, lengthLoss.item<float>(), lengthCorrect, revealed, sentences));
     }
 }
 
+/// <summary>AR objective: label-smoothed cross entropy of every target token and eos, teacher-forced.</summary>
+public sealed class ArCriterion(double labelSmoothing) : ICriterion
+{
+    public (Tensor Loss, BatchStatistics Statistics) Forward(ITranslationModel model, IReadOnlyList<int[]> sources, IReadOnlyList<int[]> targets, int? update = null) =>
+        Criteria.Sum(model.BeginTraining(sources, targets).Losses(), targets.Count, labelSmoothing, lengthLossWeight: 0);
+}
+
 /// <summary>
-/// NAR objective: per-token label-smoothed cross entropy at the true length, plus a weighted length loss. With a
-/// glancing schedule, training updates use GLAT's glancing sampling (see <see cref="Glance"/>); evaluation does not.
+/// NAR objective: the model's own loss terms (the length model's tokens at the true length and its weighted length
+/// loss; the CTC model's sequence loss). With a glancing schedule, training updates use GLAT's glancing sampling
+/// (see <see cref="Glance"/>); evaluation does not.
 /// </summary>
 public sealed class NarCriterion(double labelSmoothing, double lengthLossWeight, GlancingSchedule? glancing = null) : ICriterion
 {
     public (Tensor Loss, BatchStatistics Statistics) Forward(ITranslationModel model, IReadOnlyList<int[]> sources, IReadOnlyList<int[]> targets, int? update = null)
     {
-        var nar = (NarTransformer)model;
-        var source = SequenceTensors.Source(sources);
-        var target = SequenceTensors.Pad(targets);
-        var lengths = SequenceTensors.Lengths(targets);
-        var (memory, lengthLogits) = nar.Encode(source);
-        var mask = SequenceTensors.LengthMask(lengths, target.shape[1]);
-        var inputs = nar.DecoderInputs(source, lengths);
-        var (tokenLogits, revealed) = glancing is not null && update is { } u
-            ? Glance(nar, memory, inputs, target, lengths, mask, glancing.RatioAt(u))
-            : (nar.DecodeInputs(memory, inputs, lengths), null);
-        var trained = revealed is null ? mask : mask.logical_and(revealed.logical_not());
-        var (tokenLoss, nll) = Criteria.LabelSmoothedCrossEntropy(tokenLogits, target, trained, labelSmoothing);
-
-        var lengthClasses = nar.LengthToClass(lengths, source);
-        var lengthLoss = nn.functional.cross_entropy(lengthLogits, lengthClasses, reduction: nn.Reduction.Sum);
-        long lengthCorrect = lengthLogits.argmax(-1).eq(lengthClasses).sum().item<long>();
-
-        long revealedCount = revealed?.sum().item<long>() ?? 0;
-        long tokens = Math.Max(1, targets.Sum(t => (long)t.Length) - revealedCount);
-        var loss = tokenLoss / tokens + lengthLossWeight * lengthLoss / targets.Count;
-        var stats = new BatchStatistics(tokenLoss.item<float>(), nll.item<float>(), tokens, targets.Count, lengthLoss.item<float>(), lengthCorrect, revealedCount);
-        return (loss, stats);
+        var pass = model.BeginTraining(sources, targets);
+        if (glancing is null || update is not { } u || !pass.CanGlance)
+            return Criteria.Sum(pass.Losses(), targets.Count, labelSmoothing, lengthLossWeight);
+        var revealed = Glance(pass, glancing.RatioAt(u));
+        return Criteria.Sum(pass.Losses(revealed), targets.Count, labelSmoothing, lengthLossWeight, revealed.sum().item<long>());
     }
 
     /// <summary>
     /// Glancing sampling (GLAT): a first decoder pass without gradients from the model's own inputs; in each sentence,
-    /// ⌈ratio × its Hamming distance to the target⌉ random positions then read the target token's embedding (the
-    /// shared table, as GLAT's decoder does) instead, and the second pass, returned with those positions, is trained
-    /// on the others only. Both passes draw the same dropout masks, as in GLAT's code.
+    /// ⌈ratio × its Hamming distance to the model's reference⌉ random positions then read the reference token's
+    /// embedding (the shared table, as GLAT's decoder does) instead, and the second pass (returned by the model's
+    /// <see cref="ITrainingPass.Losses"/>) is trained with those positions. Both passes draw the same dropout masks,
+    /// as in GLAT's code: the dropout seed is drawn here and set again before the caller's second pass.
     /// </summary>
-    private static (Tensor TokenLogits, Tensor Revealed) Glance(NarTransformer nar, EncoderOutput memory, Tensor inputs, Tensor target, Tensor lengths, Tensor mask, double ratio)
+    private static Tensor Glance(ITrainingPass pass, double ratio)
     {
         long dropoutSeed = randint(int.MaxValue, [1]).item<long>();
         Tensor revealed;
         using (no_grad())
         {
             manual_seed(dropoutSeed);
-            var predicted = nar.DecodeInputs(memory, inputs, lengths).argmax(-1);
-            var distances = predicted.ne(target).logical_and(mask).sum(1);
-            revealed = GlancingSampler.SamplePositions(GlancingSampler.RevealCounts(distances, ratio), mask);
+            var first = pass.FirstPass();
+            var distances = first.Predicted.ne(first.Reference).logical_and(first.Mask).sum(1);
+            revealed = GlancingSampler.SamplePositions(GlancingSampler.RevealCounts(distances, ratio), first.Mask);
         }
-        var glanced = where(revealed.unsqueeze(-1), nar.EmbedTokens(target), inputs);
         manual_seed(dropoutSeed);
-        return (nar.DecodeInputs(memory, glanced, lengths), revealed);
+        return revealed;
     }
 }

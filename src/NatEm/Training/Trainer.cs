@@ -345,7 +345,7 @@ public sealed class Trainer
     {
         var entry = new TrainingProgress(state.Update, state.Epoch, stats.Loss, stats.Nll, stats.Perplexity,
             seconds > 0 ? (stats.Tokens + stats.Revealed) / seconds : 0, options.LearningRateAt(Math.Max(0, state.Update - 1)), gradientNorm, state.ElapsedSeconds,
-            model.Kind == ModelKind.NonAutoregressive ? stats.LengthLoss : null, validLoss, validBleu, Fraction(state),
+            stats.HasLengthTerm ? stats.LengthLoss : null, validLoss, validBleu, Fraction(state),
             options.Glancing is not null && validLoss is null ? stats.RevealedFraction : null);
         File.AppendAllText(logPath, JsonSerializer.Serialize(entry, OnDiskJson.Lines) + "\n");
         progress?.Report(entry);
