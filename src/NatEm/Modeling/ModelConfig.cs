@@ -127,7 +127,7 @@ public sealed record TransformerConfig
         long encoderLayer = attention + feedForward + 2 * layerNorm;
         long decoderLayer = 2 * attention + feedForward + 3 * layerNorm;
         long count = VocabSize * d + EncoderLayers * encoderLayer + DecoderLayers * decoderLayer + 2 * layerNorm;
-        if (kind == ModelKind.NonAutoregressive)
+        if (HasLengthClassifier(kind))
             count += d * LengthClasses + LengthClasses + (LengthPrediction == LengthPrediction.Absolute ? d : 0);
         return count;
     }
@@ -137,9 +137,12 @@ public sealed record TransformerConfig
     {
         const int attention = 8, feedForward = 4, layerNorm = 2;
         int count = 1 + EncoderLayers * (attention + feedForward + 2 * layerNorm) + DecoderLayers * (2 * attention + feedForward + 3 * layerNorm) + 2 * layerNorm;
-        if (kind == ModelKind.NonAutoregressive) count += 2 + (LengthPrediction == LengthPrediction.Absolute ? 1 : 0);
+        if (HasLengthClassifier(kind)) count += 2 + (LengthPrediction == LengthPrediction.Absolute ? 1 : 0);
         return count;
     }
+
+    /// <summary>A NAR model trained with the length loss has a length classifier (and token); a CTC model predicts no length.</summary>
+    private bool HasLengthClassifier(ModelKind kind) => kind == ModelKind.NonAutoregressive && NarLoss == NarLoss.Length;
 }
 
 /// <summary>

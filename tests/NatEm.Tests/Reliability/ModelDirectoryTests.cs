@@ -227,6 +227,7 @@ public sealed class ModelDirectoryTests(TinyModels models)
                  {
                      TransformerConfig.Preset("tiny", 37), TransformerConfig.Preset("small", 101) with { EncoderLayers = 1, DecoderLayers = 2 },
                      TransformerConfig.Preset("tiny", 40) with { LengthPrediction = LengthPrediction.Offset, FeedForwardDim = 96, Heads = 2 },
+                     TransformerConfig.Preset("tiny", 41) with { NarLoss = NarLoss.Ctc, Upsample = 3 },
                  })
         {
             var model = TranslationModels.Create(kind, config);
