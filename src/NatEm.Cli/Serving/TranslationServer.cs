@@ -34,8 +34,8 @@ namespace NatEm.Cli.Serving;
 public sealed partial class TranslationServer : IAsyncDisposable
 {
     public const string TranslatePath = "/v1/translate", HealthPath = "/healthz", ModelsPath = "/v1/models", MetricsPath = "/metrics";
-    private static readonly string[] Endpoints = [TranslatePath, HealthPath, ModelsPath, MetricsPath];
-    private const string EndpointList = "POST /v1/translate, GET /healthz, GET /v1/models, GET /metrics";
+    private static readonly string[] Endpoints = [TranslatePath, LibreTranslatePath, LanguagesPath, FrontendSettingsPath, HealthPath, ModelsPath, MetricsPath];
+    private const string EndpointList = "POST /v1/translate, POST /translate, GET /languages, GET /frontend/settings, GET /healthz, GET /v1/models, GET /metrics";
 
     private readonly WebApplication app;
     private readonly TranslationBatcher batcher;
@@ -45,7 +45,8 @@ public sealed partial class TranslationServer : IAsyncDisposable
     private readonly ConcurrentDictionary<TranslationOptions, Translator> variants = new();
     private readonly ServeOptions options;
     private readonly IReadOnlyList<ListenAddress> addresses;
-    private readonly byte[]? apiKeyHash;
+    private readonly ApiKeyRing apiKeys;
+    private readonly IReadOnlyList<string> allowedHosts;
     private readonly string modelName;
     private readonly ILogger logger;
 
@@ -57,8 +58,8 @@ public sealed partial class TranslationServer : IAsyncDisposable
         this.translator = translator;
         this.options = options;
         addresses = ListenAddress.ParseAll(options.Urls);
-        // Hashing first makes the comparison constant-time in the key's length too.
-        apiKeyHash = options.ApiKey is { } key ? SHA256.HashData(Encoding.UTF8.GetBytes(key)) : null;
+        apiKeys = new ApiKeyRing(options.ApiKeys);
+        allowedHosts = options.EffectiveAllowedHosts();
         modelName = Path.GetFileName(Path.TrimEndingDirectorySeparator(Path.GetFullPath(model.Directory)));
         batcher = TranslationBatcher.For(TranslatorFor, options.Batching);
         Metrics = new ServerMetrics(() => batcher.QueuedSentences);
@@ -71,6 +72,13 @@ public sealed partial class TranslationServer : IAsyncDisposable
             foreach (var address in addresses) address.Bind(kestrel);
         });
         builder.Services.AddRoutingCore();
+        // Against DNS rebinding: a page on attacker.example that resolves to 127.0.0.1 still sends Host: attacker.example.
+        builder.Services.AddHostFiltering(hosts =>
+        {
+            hosts.AllowedHosts = [.. allowedHosts];
+            hosts.AllowEmptyHosts = false;
+            hosts.IncludeFailureMessage = false;
+        });
         // The log goes to stderr, like every other natem message.
         builder.Logging.AddSimpleConsole(console => console.SingleLine = true).AddFilter("Microsoft", LogLevel.Warning);
         builder.Services.Configure<ConsoleLoggerOptions>(console => console.LogToStandardErrorThreshold = LogLevel.Trace);
@@ -99,9 +107,10 @@ public sealed partial class TranslationServer : IAsyncDisposable
         });
         // Routing's 404 and 405 have no body; the README promises JSON errors.
         app.UseStatusCodePages(context => WriteErrorAsync(context.HttpContext, context.HttpContext.Response.StatusCode, DescribeStatus(context.HttpContext)));
+        app.UseHostFiltering();
         app.Use(async (context, next) =>
         {
-            if (apiKeyHash is null || !NeedsApiKey(context.Request.Path) || HasApiKey(context.Request))
+            if (!apiKeys.Required || !NeedsApiKey(context.Request.Path) || apiKeys.Contains(BearerToken(context.Request) ?? ""))
             {
                 await next(context);
                 return;
@@ -114,6 +123,9 @@ public sealed partial class TranslationServer : IAsyncDisposable
         app.MapGet(HealthPath, () => Results.Json(new { status = "ok" }, ApiJson.Options));
         app.MapGet(ModelsPath, () => Results.Json(new JsonObject { ["models"] = new JsonArray(Describe(model)) }, ApiJson.Options));
         app.MapMetrics(MetricsPath, Metrics.Registry);
+        app.MapPost(LibreTranslatePath, (Delegate)LibreTranslateAsync);
+        app.MapGet(LanguagesPath, Languages);
+        app.MapGet(FrontendSettingsPath, FrontendSettingsOf);
     }
 
     /// <summary>A server of <paramref name="model"/>; <paramref name="rescorer"/>, an AR model, re-scores NAR length candidates.</summary>
@@ -168,22 +180,38 @@ public sealed partial class TranslationServer : IAsyncDisposable
 
     private async Task<IResult> TranslateAsync(HttpContext context)
     {
-        var clock = Stopwatch.StartNew();
         // A browser sends a cross-site form or text/plain POST without asking first; JSON needs a CORS preflight.
         if (!context.Request.HasJsonContentType())
             return Error(StatusCodes.Status415UnsupportedMediaType, "the request body must be JSON, sent with Content-Type: application/json");
+        return await AnswerAsync(context, async (clock, cancel) =>
+        {
+            var request = await ReadJsonAsync<TranslateRequest>(context.Request, ApiJson.Options, cancel);
+            var texts = CheckTexts(request.Texts);
+            var requested = TranslatorFor(request);
+            var translations = await TranslateTextsAsync(texts, requested.Options, cancel);
+            bool withNBest = requested.Options.Beam.NBest > 1 && IsAutoregressive;
+            var results = translations.Select(t => new TranslationResult(t.Text, t.Score,
+                withNBest ? t.NBest.Select(h => new NBestEntry(h.Text, h.Score)).ToList() : null)).ToList();
+            return Results.Json(new TranslateResponse(results, modelName, clock.Elapsed.TotalMilliseconds), ApiJson.Options);
+        });
+    }
+
+    /// <summary>Requests override decoding, never --max-input-tokens, so the server's translator (which reports truncation) encodes them all.</summary>
+    private Task<Translation[]> TranslateTextsAsync(IReadOnlyList<string> texts, TranslationOptions decoding, CancellationToken cancel) =>
+        batcher.TranslateAsync(translator.Encode(texts), decoding, cancel);
+
+    /// <summary>
+    /// Runs a translation request under --request-timeout-s and turns what can go wrong into JSON errors: the
+    /// client's mistakes (4xx), a full queue or the timeout (503), a decoding failure (500, with an id also logged).
+    /// </summary>
+    private async Task<IResult> AnswerAsync(HttpContext context, Func<Stopwatch, CancellationToken, Task<IResult>> answer)
+    {
+        var clock = Stopwatch.StartNew();
         using var deadline = CancellationTokenSource.CreateLinkedTokenSource(context.RequestAborted);
         deadline.CancelAfter(options.RequestTimeout);
-        string[] texts;
-        Translator requested;
-        Translation[] translations;
         try
         {
-            var request = await ReadRequestAsync(context.Request, deadline.Token);
-            texts = CheckTexts(request.Texts);
-            requested = TranslatorFor(request);
-            // Requests override decoding, never --max-input-tokens, so the server's translator (which reports truncation) encodes them all.
-            translations = await batcher.TranslateAsync(translator.Encode(texts), requested.Options, deadline.Token);
+            return await answer(clock, deadline.Token);
         }
         catch (RequestRejected rejected)
         {
@@ -210,23 +238,20 @@ public sealed partial class TranslationServer : IAsyncDisposable
             logger.LogError(e, "translation failed (error id {ErrorId})", id);
             return Results.Json(new ErrorResponse($"translation failed: {e.Message}", id), ApiJson.Options, statusCode: StatusCodes.Status500InternalServerError);
         }
-        bool withNBest = requested.Options.Beam.NBest > 1 && IsAutoregressive;
-        var results = translations.Select(t => new TranslationResult(t.Text, t.Score,
-            withNBest ? t.NBest.Select(h => new NBestEntry(h.Text, h.Score)).ToList() : null)).ToList();
-        return Results.Json(new TranslateResponse(results, modelName, clock.Elapsed.TotalMilliseconds), ApiJson.Options);
     }
 
-    private async Task<TranslateRequest> ReadRequestAsync(HttpRequest request, CancellationToken cancel)
+    /// <summary>A JSON request body of type <typeparamref name="T"/>; malformed JSON, a wrong type or a repeated field is a 400 without .NET type names.</summary>
+    private async Task<T> ReadJsonAsync<T>(HttpRequest request, JsonSerializerOptions json, CancellationToken cancel) where T : class
     {
         if (request.ContentLength > options.MaxBodyBytes) throw BodyTooLarge(request.HttpContext.Response);
         try
         {
-            return await JsonSerializer.DeserializeAsync<TranslateRequest>(request.Body, ApiJson.Options, cancel)
+            return await JsonSerializer.DeserializeAsync<T>(request.Body, json, cancel)
                 ?? throw new RequestRejected(StatusCodes.Status400BadRequest, "the request body must be a JSON object");
         }
         catch (JsonException e)
         {
-            throw new RequestRejected(StatusCodes.Status400BadRequest, $"malformed request: {e.Message}");
+            throw new RequestRejected(StatusCodes.Status400BadRequest, $"malformed request: {ApiJson.Describe(e)}");
         }
         catch (BadHttpRequestException e) when (e.StatusCode == StatusCodes.Status413PayloadTooLarge)
         {
@@ -315,7 +340,7 @@ public sealed partial class TranslationServer : IAsyncDisposable
         return context.Response.WriteAsJsonAsync(new ErrorResponse(message), ApiJson.Options);
     }
 
-    private static string DescribeStatus(HttpContext context)
+    private string DescribeStatus(HttpContext context)
     {
         var (request, response) = (context.Request, context.Response);
         string target = $"{request.Method} {request.Path}";
@@ -323,6 +348,8 @@ public sealed partial class TranslationServer : IAsyncDisposable
         {
             StatusCodes.Status404NotFound => $"{target}: no such endpoint; the endpoints are {EndpointList}",
             StatusCodes.Status405MethodNotAllowed => $"{target}: method not allowed; this path takes {response.Headers.Allow}",
+            // The one 400 without a body of its own: host filtering's.
+            StatusCodes.Status400BadRequest => $"{target}: the Host header '{request.Host}' is not one this server answers to ({string.Join(", ", allowedHosts)}); behind a proxy, start serve with --allowed-hosts NAME",
             var status => $"{target}: {ReasonPhrases.GetReasonPhrase(status)}",
         };
     }
@@ -330,11 +357,10 @@ public sealed partial class TranslationServer : IAsyncDisposable
     /// <summary>The API key guards the service and its traffic figures; the health check stays open for probes.</summary>
     private static bool NeedsApiKey(PathString path) => path.StartsWithSegments("/v1") || path.StartsWithSegments(MetricsPath);
 
-    private bool HasApiKey(HttpRequest request) =>
+    /// <summary>The token of <c>Authorization: Bearer TOKEN</c>, or null.</summary>
+    private static string? BearerToken(HttpRequest request) =>
         AuthenticationHeaderValue.TryParse(request.Headers.Authorization, out var header)
-        && header.Scheme.Equals("Bearer", StringComparison.OrdinalIgnoreCase)
-        && header.Parameter is { } token
-        && CryptographicOperations.FixedTimeEquals(SHA256.HashData(Encoding.UTF8.GetBytes(token)), apiKeyHash!);
+        && header.Scheme.Equals("Bearer", StringComparison.OrdinalIgnoreCase) ? header.Parameter : null;
 
     /// <summary>A client error: answered with its status and message, never logged as a server failure.</summary>
     private sealed class RequestRejected(int status, string message) : Exception(message)

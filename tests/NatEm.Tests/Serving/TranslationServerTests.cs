@@ -231,7 +231,7 @@ public class TranslationServerTests(ServingModels models) : IClassFixture<Servin
     [Fact]
     public async Task The_load_generator_reports_every_request()
     {
-        var (server, client) = await ServingModels.StartAsync(models.Nar, new ServeOptions { ApiKey = "load-test-key" });
+        var (server, client) = await ServingModels.StartAsync(models.Nar, new ServeOptions { ApiKeys = [new ApiKeyEntry("load-test-key")] });
         await using var _ = server;
         client.DefaultRequestHeaders.Authorization = new("Bearer", "load-test-key");
 
