@@ -12,6 +12,7 @@ using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.WebUtilities;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.FileProviders;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Console;
@@ -108,6 +109,10 @@ public sealed partial class TranslationServer : IAsyncDisposable
         // Routing's 404 and 405 have no body; the README promises JSON errors.
         app.UseStatusCodePages(context => WriteErrorAsync(context.HttpContext, context.HttpContext.Response.StatusCode, DescribeStatus(context.HttpContext)));
         app.UseHostFiltering();
+        // The page at / (index.html, app.css, app.js), open like the routes it reads.
+        var page = new EmbeddedFileProvider(typeof(TranslationServer).Assembly, "NatEm.Cli.wwwroot");
+        app.UseDefaultFiles(new DefaultFilesOptions { FileProvider = page });
+        app.UseStaticFiles(new StaticFileOptions { FileProvider = page });
         app.Use(async (context, next) =>
         {
             if (!apiKeys.Required || !NeedsApiKey(context.Request.Path) || apiKeys.Contains(BearerToken(context.Request) ?? ""))
@@ -211,7 +216,10 @@ public sealed partial class TranslationServer : IAsyncDisposable
         deadline.CancelAfter(options.RequestTimeout);
         try
         {
-            return await answer(clock, deadline.Token);
+            var result = await answer(clock, deadline.Token);
+            // What the page shows as the server's time (a standard header, readable by same-origin scripts).
+            context.Response.Headers["Server-Timing"] = string.Create(CultureInfo.InvariantCulture, $"translate;dur={clock.Elapsed.TotalMilliseconds:F1}");
+            return result;
         }
         catch (RequestRejected rejected)
         {
