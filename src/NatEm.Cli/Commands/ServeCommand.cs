@@ -27,11 +27,13 @@ public static class ServeCommand
         var timeout = new Option<double>("--request-timeout-s") { Description = "A translation request not answered in this time gets 503, and its waiting texts are dropped", DefaultValueFactory = _ => Defaults.RequestTimeout.TotalSeconds };
         var apiKey = new ApiKeyOptions("Require this key on /v1/*, /metrics ('Authorization: Bearer KEY') and /translate (bearer or api_key); prefer --api-key-file");
         var languages = new Option<string?>("--languages") { Description = "SRC:TGT language codes for the LibreTranslate routes (e.g. en:es), for models whose model.json predates them" };
+        var corsOrigins = new Option<string[]>("--cors-origin") { Description = "Let pages from this origin (https://app.example.com, or * for any, as LibreTranslate) call the API from a browser; off by default", AllowMultipleArgumentsPerToken = true };
+        var rateLimit = new Option<string?>("--rate-limit") { Description = "Translation requests per minute per API key, else per client IP, as N/min (429 with Retry-After beyond); a key's own limit in --api-key-file wins; no limit by default" };
         var allowedHosts = new Option<string[]>("--allowed-hosts") { Description = "Host header values to answer (behind a proxy: its public name; '*.example.com' allowed); others get 400. Default: the bound names (localhost, 127.0.0.1 and [::1] on loopback)", AllowMultipleArgumentsPerToken = true };
 
         var command = new Command("serve", "Serve a model over HTTP: POST /v1/translate, LibreTranslate's POST /translate, GET /languages, /frontend/settings, /healthz, /v1/models, /metrics");
         decoding.AddTo(command);
-        foreach (var option in new Option[] { urls, allowedHosts, languages, maxBatchTokens, maxDelay, workers, maxTexts, maxChars, maxBody, maxQueued, timeout })
+        foreach (var option in new Option[] { urls, allowedHosts, corsOrigins, rateLimit, languages, maxBatchTokens, maxDelay, workers, maxTexts, maxChars, maxBody, maxQueued, timeout })
             command.Options.Add(option);
         apiKey.AddTo(command);
 
@@ -44,6 +46,8 @@ public static class ServeCommand
                 ApiKeys = apiKey.BindAll(p),
                 Languages = p.GetValue(languages) is { } pair ? LanguagePair.Parse(pair, "--languages") : null,
                 AllowedHosts = p.GetValue(allowedHosts) ?? [],
+                CorsOrigins = p.GetValue(corsOrigins) ?? [],
+                RateLimitPerMinute = p.GetValue(rateLimit) is { } limit ? RateLimit.ParsePerMinute(limit, "--rate-limit") : null,
                 Decoding = choice.Options,
                 Batching = new BatchingOptions
                 {

@@ -1,6 +1,8 @@
 using System.Text.Json;
 using System.Text.Json.Serialization;
 using System.Text.RegularExpressions;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Http;
 
 namespace NatEm.Cli.Serving;
 
@@ -21,8 +23,21 @@ public sealed record TranslationResult(string Text, double Score, IReadOnlyList<
 
 public sealed record NBestEntry(string Text, double Score);
 
+/// <summary>Answer of <c>GET /healthz</c>.</summary>
+public sealed record HealthStatus(string Status);
+
 /// <summary>Every error response; <see cref="Id"/> ties a 500 to the server's log line.</summary>
 public sealed record ErrorResponse(string Error, string? Id = null);
+
+/// <summary>The error statuses a route declares for its OpenAPI description, each with the JSON error body.</summary>
+public static class ErrorResponses
+{
+    public static RouteHandlerBuilder ProducesErrors(this RouteHandlerBuilder route, params int[] statuses)
+    {
+        foreach (var status in statuses) route.Produces<ErrorResponse>(status, "application/json");
+        return route;
+    }
+}
 
 public static partial class ApiJson
 {

@@ -26,6 +26,13 @@ public sealed record ServeOptions
     /// <summary>Default decoding: beam size for AR models, decoder, length beam and re-scoring for NAR models (requests may override nbest / decoder).</summary>
     public TranslationOptions Decoding { get; init; } = new();
     public BatchingOptions Batching { get; init; } = new();
+    /// <summary>Origins whose pages may call the API from a browser (CORS); empty (default): none; <c>*</c>: any, as LibreTranslate allows.</summary>
+    public IReadOnlyList<string> CorsOrigins { get; init; } = [];
+    /// <summary>
+    /// Translation requests (/v1/translate, /translate) per minute per API key, else per client IP; beyond, 429 with
+    /// Retry-After. Null (default): no limit. A key's own limit in the key file wins over this one.
+    /// </summary>
+    public int? RateLimitPerMinute { get; init; }
     /// <summary>Texts one request may carry (413 beyond).</summary>
     public int MaxTexts { get; init; } = 64;
     /// <summary>Unicode code points one text may have (413 beyond); code points, so that an emoji counts once.</summary>
@@ -59,6 +66,10 @@ public sealed record ServeOptions
         ListenAddress.ParseAll(Urls);
         if (ApiKeys.Any(k => k.Key.Length == 0 || k.Key.Any(char.IsWhiteSpace)))
             throw new NatEmException("--api-key must be non-empty and without spaces", ExitCodes.Usage);
+        if (RateLimitPerMinute < 1) throw new NatEmException("--rate-limit must be at least 1/min", ExitCodes.Usage);
+        foreach (var origin in CorsOrigins)
+            if (origin != "*" && !(Uri.TryCreate(origin, UriKind.Absolute, out var uri) && uri.Scheme is "http" or "https" && uri.AbsolutePath == "/" && !origin.EndsWith('/')))
+                throw new NatEmException($"--cors-origin: '{origin}' is not an origin (scheme://host[:port], no path, e.g. https://app.example.com) or *", ExitCodes.Usage);
         foreach (var host in AllowedHosts)
             if (host.Length == 0 || host.Contains('/') || host.Any(char.IsWhiteSpace))
                 throw new NatEmException($"--allowed-hosts: '{host}' is not a host name (no scheme, path or spaces; e.g. translate.example.com)", ExitCodes.Usage);

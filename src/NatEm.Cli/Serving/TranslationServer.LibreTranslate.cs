@@ -26,7 +26,7 @@ public sealed partial class TranslationServer
         return await AnswerAsync(context, async (_, cancel) =>
         {
             var request = form ? await ReadFormAsync(http, cancel) : await ReadJsonAsync<LibreTranslateRequest>(http, ApiJson.LibreTranslate, cancel);
-            CheckLibreTranslateKey(request.ApiKey ?? BearerToken(http));
+            Throttle(context, CheckLibreTranslateKey(request.ApiKey ?? BearerToken(http)));
             var (texts, batch) = QueryTexts(request.Q);
             var pair = options.Languages ?? model.Manifest.Languages
                 ?? throw new RequestRejected(StatusCodes.Status400BadRequest, "this model's language codes are unknown (it predates them); start serve with --languages SRC:TGT, e.g. --languages en:es");
@@ -149,11 +149,11 @@ public sealed partial class TranslationServer
     }
 
     /// <summary>LibreTranslate's key check: no key where one is required is 400 (it tells where to get one), a wrong key 403.</summary>
-    private void CheckLibreTranslateKey(string? key)
+    private ApiKeyEntry? CheckLibreTranslateKey(string? key)
     {
-        if (!apiKeys.Required) return;
+        if (!apiKeys.Required) return null;
         if (string.IsNullOrEmpty(key)) throw Invalid("Please contact the server operator to get an API key");
-        if (!apiKeys.Contains(key)) throw new RequestRejected(StatusCodes.Status403Forbidden, "Invalid API key");
+        return apiKeys.Find(key) ?? throw new RequestRejected(StatusCodes.Status403Forbidden, "Invalid API key");
     }
 
     private IResult Languages() => Results.Json(LanguageNames.Entries(options.Languages ?? model.Manifest.Languages), ApiJson.Options);
