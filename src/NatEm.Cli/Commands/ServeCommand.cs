@@ -25,6 +25,7 @@ public static class ServeCommand
         var maxBody = new Option<long>("--max-body-bytes") { Description = "Request body size", DefaultValueFactory = _ => Defaults.MaxBodyBytes };
         var maxQueued = new Option<int>("--max-queued-texts") { Description = "Texts waiting for a decoding worker; beyond, requests get 503 with Retry-After", DefaultValueFactory = _ => Defaults.Batching.MaxQueuedSentences };
         var timeout = new Option<double>("--request-timeout-s") { Description = "A translation request not answered in this time gets 503, and its waiting texts are dropped", DefaultValueFactory = _ => Defaults.RequestTimeout.TotalSeconds };
+        var shutdownTimeout = new Option<double>("--shutdown-timeout-s") { Description = "On SIGINT/SIGTERM, how long accepted requests may take to be answered; those still running then get 503", DefaultValueFactory = _ => Defaults.ShutdownTimeout.TotalSeconds };
         var apiKey = new ApiKeyOptions("Require this key on /v1/*, /metrics ('Authorization: Bearer KEY') and /translate (bearer or api_key); prefer --api-key-file");
         var languages = new Option<string?>("--languages") { Description = "SRC:TGT language codes for the LibreTranslate routes (e.g. en:es), for models whose model.json predates them" };
         var corsOrigins = new Option<string[]>("--cors-origin") { Description = "Let pages from this origin (https://app.example.com, or * for any, as LibreTranslate) call the API from a browser; off by default", AllowMultipleArgumentsPerToken = true };
@@ -33,7 +34,7 @@ public static class ServeCommand
 
         var command = new Command("serve", "Serve a model over HTTP: POST /v1/translate, LibreTranslate's POST /translate, GET /languages, /frontend/settings, /healthz, /v1/models, /metrics");
         decoding.AddTo(command);
-        foreach (var option in new Option[] { urls, allowedHosts, corsOrigins, rateLimit, languages, maxBatchTokens, maxDelay, workers, maxTexts, maxChars, maxBody, maxQueued, timeout })
+        foreach (var option in new Option[] { urls, allowedHosts, corsOrigins, rateLimit, languages, maxBatchTokens, maxDelay, workers, maxTexts, maxChars, maxBody, maxQueued, timeout, shutdownTimeout })
             command.Options.Add(option);
         apiKey.AddTo(command);
 
@@ -60,6 +61,7 @@ public static class ServeCommand
                 MaxChars = p.GetValue(maxChars),
                 MaxBodyBytes = p.GetValue(maxBody),
                 RequestTimeout = Seconds(p.GetValue(timeout)),
+                ShutdownTimeout = Seconds(p.GetValue(shutdownTimeout)),
             };
             Serve(choice, options, p.InvocationConfiguration.Error).GetAwaiter().GetResult();
             // A drained shutdown on SIGINT/SIGTERM is how a service stops: success, not an interruption.
@@ -85,6 +87,8 @@ public static class ServeCommand
         if ((options.Languages ?? model.Manifest.Languages) is null)
             log.WriteLine("natem: warning: this model's language codes are unknown (its model.json predates them); /translate answers 400 and /languages is empty until serve is started with --languages SRC:TGT");
         await server.WaitForShutdownAsync();
-        log.WriteLine("natem: stopped; queued requests were answered");
+        var (answered, cutOff) = server.ShutdownCounts;
+        log.WriteLine($"natem: stopped; {answered} translation request(s) in progress when asked to stop were answered"
+            + (cutOff > 0 ? $", {cutOff} got 503 at the --shutdown-timeout-s {options.ShutdownTimeout.TotalSeconds} deadline" : ""));
     }
 }

@@ -42,6 +42,12 @@ public sealed record ServeOptions
     /// <summary>A translation request not answered within this time gets 503; its texts still waiting are dropped from the queue.</summary>
     public TimeSpan RequestTimeout { get; init; } = TimeSpan.FromSeconds(60);
 
+    /// <summary>
+    /// On SIGINT/SIGTERM, how long requests already accepted may take to be answered; those still unanswered then get
+    /// a JSON 503 (their texts still waiting are dropped).
+    /// </summary>
+    public TimeSpan ShutdownTimeout { get; init; } = TimeSpan.FromSeconds(30);
+
     /// <summary>Longer timeouts would hold connections for no client that is still waiting.</summary>
     public static readonly TimeSpan MaxRequestTimeout = TimeSpan.FromHours(1);
 
@@ -78,6 +84,8 @@ public sealed record ServeOptions
             throw new NatEmException($"--max-queued-texts ({Batching.MaxQueuedSentences}) must be at least --max-texts ({MaxTexts}), or a full request could never be queued", ExitCodes.Usage);
         if (MaxChars < 1) throw new NatEmException("--max-chars must be at least 1", ExitCodes.Usage);
         if (MaxBodyBytes < 2) throw new NatEmException("--max-body-bytes must be at least 2", ExitCodes.Usage);
+        if (ShutdownTimeout <= TimeSpan.Zero || ShutdownTimeout > MaxRequestTimeout)
+            throw new NatEmException($"--shutdown-timeout-s must be above 0 and at most {MaxRequestTimeout.TotalSeconds}", ExitCodes.Usage);
         if (RequestTimeout <= TimeSpan.Zero || RequestTimeout > MaxRequestTimeout)
             throw new NatEmException($"--request-timeout-s must be above 0 and at most {MaxRequestTimeout.TotalSeconds}", ExitCodes.Usage);
     }

@@ -47,6 +47,10 @@ public sealed partial class TranslationServer : IAsyncDisposable
     private readonly PartitionedRateLimiter<string> rateLimiter;
     /// <summary>Set once the warm-up batch is answered; /readyz says 503 until then.</summary>
     private volatile bool ready;
+    private volatile bool stopping;
+    /// <summary>Cancelled --shutdown-timeout-s after SIGINT/SIGTERM: translations still running then are answered 503.</summary>
+    private readonly CancellationTokenSource shutdownDeadline = new();
+    private int drained, cutOff;
     private volatile string notReady = "the model has not answered its warm-up batch yet";
 
     private readonly WebApplication app;
@@ -84,6 +88,8 @@ public sealed partial class TranslationServer : IAsyncDisposable
             kestrel.Limits.MaxRequestBodySize = options.MaxBodyBytes;
             foreach (var address in addresses) address.Bind(kestrel);
         });
+        // Kestrel aborts connections at the host's shutdown timeout: a little after ours, so the 503s get written.
+        builder.Services.Configure<HostOptions>(host => host.ShutdownTimeout = options.ShutdownTimeout + TimeSpan.FromSeconds(5));
         builder.Services.AddRoutingCore();
         builder.Services.AddCors();
         // The OpenAPI document describes the bodies with the names they have on the wire.
@@ -115,7 +121,12 @@ public sealed partial class TranslationServer : IAsyncDisposable
             Metrics.RecordTruncatedInput();
             logger.LogWarning("an input of {Tokens} subword tokens was truncated to --max-input-tokens {Limit}", tokens, options.Decoding.MaxInputTokens);
         };
-        app.Lifetime.ApplicationStopping.Register(batcher.Complete);
+        app.Lifetime.ApplicationStopping.Register(() =>
+        {
+            stopping = true;
+            batcher.Complete();
+            shutdownDeadline.CancelAfter(options.ShutdownTimeout);
+        });
 
         app.Use(async (context, next) =>
         {
@@ -279,6 +290,7 @@ public sealed partial class TranslationServer : IAsyncDisposable
         await app.DisposeAsync();
         await batcher.DisposeAsync();
         rateLimiter.Dispose();
+        shutdownDeadline.Dispose();
     }
 
     private async Task<IResult> TranslateAsync(HttpContext context)
@@ -312,8 +324,9 @@ public sealed partial class TranslationServer : IAsyncDisposable
     private async Task<IResult> AnswerAsync(HttpContext context, Func<Stopwatch, CancellationToken, Task<IResult>> answer)
     {
         var clock = Stopwatch.StartNew();
-        using var deadline = CancellationTokenSource.CreateLinkedTokenSource(context.RequestAborted);
+        using var deadline = CancellationTokenSource.CreateLinkedTokenSource(context.RequestAborted, shutdownDeadline.Token);
         deadline.CancelAfter(options.RequestTimeout);
+        bool wasCutOff = false;
         try
         {
             var result = await answer(clock, deadline.Token);
@@ -335,6 +348,13 @@ public sealed partial class TranslationServer : IAsyncDisposable
             if (unavailable.RetryAfter is { } retryAfter) context.Response.Headers.RetryAfter = ((int)Math.Ceiling(retryAfter.TotalSeconds)).ToString(CultureInfo.InvariantCulture);
             return Error(StatusCodes.Status503ServiceUnavailable, unavailable.Message);
         }
+        catch (OperationCanceledException) when (shutdownDeadline.IsCancellationRequested)
+        {
+            wasCutOff = true;
+            Interlocked.Increment(ref cutOff);
+            return Error(StatusCodes.Status503ServiceUnavailable,
+                string.Create(CultureInfo.InvariantCulture, $"the server is stopping and did not finish this translation within --shutdown-timeout-s {options.ShutdownTimeout.TotalSeconds}"));
+        }
         catch (OperationCanceledException) when (deadline.IsCancellationRequested)
         {
             // Either the client went away (nobody reads this) or the timeout passed.
@@ -347,7 +367,14 @@ public sealed partial class TranslationServer : IAsyncDisposable
             logger.LogError(e, "translation failed (error id {ErrorId})", id);
             return Results.Json(new ErrorResponse($"translation failed: {e.Message}", id), ApiJson.Options, statusCode: StatusCodes.Status500InternalServerError);
         }
+        finally
+        {
+            if (stopping && !wasCutOff) Interlocked.Increment(ref drained);
+        }
     }
+
+    /// <summary>After a stop: translation requests answered while stopping, and those answered 503 at the --shutdown-timeout-s deadline.</summary>
+    public (int Answered, int CutOff) ShutdownCounts => (Volatile.Read(ref drained), Volatile.Read(ref cutOff));
 
     /// <summary>A JSON request body of type <typeparamref name="T"/>; malformed JSON, a wrong type or a repeated field is a 400 without .NET type names.</summary>
     private async Task<T> ReadJsonAsync<T>(HttpRequest request, JsonSerializerOptions json, CancellationToken cancel) where T : class

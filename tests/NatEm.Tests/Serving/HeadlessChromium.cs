@@ -91,7 +91,8 @@ public sealed class HeadlessChromium : IAsyncDisposable
         var clock = Stopwatch.StartNew();
         while (clock.Elapsed < Patience)
         {
-            if ((await EvaluateAsync($"Boolean({expression})"))?.GetValue<bool>() == true) return;
+            // While a page loads, document.body may still be null: an error then means "not yet".
+            if ((await EvaluateAsync($"(() => {{ try {{ return Boolean({expression}); }} catch {{ return false; }} }})()"))?.GetValue<bool>() == true) return;
             await Task.Delay(50);
         }
         throw new TimeoutException($"'{expression}' was not true within {Patience}");
