@@ -1,5 +1,6 @@
 using System.CommandLine;
 using NatEm.Cli.Serving;
+using NatEm.Data;
 using NatEm.Decoding;
 using NatEm.Modeling;
 using NatEm.Serving;
@@ -24,11 +25,16 @@ public static class ServeCommand
         var maxBody = new Option<long>("--max-body-bytes") { Description = "Request body size", DefaultValueFactory = _ => Defaults.MaxBodyBytes };
         var maxQueued = new Option<int>("--max-queued-texts") { Description = "Texts waiting for a decoding worker; beyond, requests get 503 with Retry-After", DefaultValueFactory = _ => Defaults.Batching.MaxQueuedSentences };
         var timeout = new Option<double>("--request-timeout-s") { Description = "A translation request not answered in this time gets 503, and its waiting texts are dropped", DefaultValueFactory = _ => Defaults.RequestTimeout.TotalSeconds };
-        var apiKey = new ApiKeyOptions("Require 'Authorization: Bearer KEY' on /v1/* and /metrics (/healthz stays open); prefer --api-key-file");
+        var shutdownTimeout = new Option<double>("--shutdown-timeout-s") { Description = "On SIGINT/SIGTERM, how long accepted requests may take to be answered; those still running then get 503", DefaultValueFactory = _ => Defaults.ShutdownTimeout.TotalSeconds };
+        var apiKey = new ApiKeyOptions("Require this key on /v1/*, /metrics ('Authorization: Bearer KEY') and /translate (bearer or api_key); prefer --api-key-file");
+        var languages = new Option<string?>("--languages") { Description = "SRC:TGT language codes for the LibreTranslate routes (e.g. en:es), for models whose model.json predates them" };
+        var corsOrigins = new Option<string[]>("--cors-origin") { Description = "Let pages from this origin (https://app.example.com, or * for any, as LibreTranslate) call the API from a browser; off by default", AllowMultipleArgumentsPerToken = true };
+        var rateLimit = new Option<string?>("--rate-limit") { Description = "Translation requests per minute per API key, else per client IP, as N/min (429 with Retry-After beyond); a key's own limit in --api-key-file wins; no limit by default" };
+        var allowedHosts = new Option<string[]>("--allowed-hosts") { Description = "Host header values to answer (behind a proxy: its public name; '*.example.com' allowed); others get 400. Default: the bound names (localhost, 127.0.0.1 and [::1] on loopback)", AllowMultipleArgumentsPerToken = true };
 
-        var command = new Command("serve", "Serve a model over HTTP: POST /v1/translate, GET /healthz, /v1/models, /metrics");
+        var command = new Command("serve", "Serve a model over HTTP: POST /v1/translate, LibreTranslate's POST /translate, GET /languages, /frontend/settings, /healthz, /v1/models, /metrics");
         decoding.AddTo(command);
-        foreach (var option in new Option[] { urls, maxBatchTokens, maxDelay, workers, maxTexts, maxChars, maxBody, maxQueued, timeout })
+        foreach (var option in new Option[] { urls, allowedHosts, corsOrigins, rateLimit, languages, maxBatchTokens, maxDelay, workers, maxTexts, maxChars, maxBody, maxQueued, timeout, shutdownTimeout })
             command.Options.Add(option);
         apiKey.AddTo(command);
 
@@ -38,7 +44,11 @@ public static class ServeCommand
             var options = new ServeOptions
             {
                 Urls = p.GetValue(urls)!,
-                ApiKey = apiKey.Bind(p),
+                ApiKeys = apiKey.BindAll(p),
+                Languages = p.GetValue(languages) is { } pair ? LanguagePair.Parse(pair, "--languages") : null,
+                AllowedHosts = p.GetValue(allowedHosts) ?? [],
+                CorsOrigins = p.GetValue(corsOrigins) ?? [],
+                RateLimitPerMinute = p.GetValue(rateLimit) is { } limit ? RateLimit.ParsePerMinute(limit, "--rate-limit") : null,
                 Decoding = choice.Options,
                 Batching = new BatchingOptions
                 {
@@ -51,6 +61,7 @@ public static class ServeCommand
                 MaxChars = p.GetValue(maxChars),
                 MaxBodyBytes = p.GetValue(maxBody),
                 RequestTimeout = Seconds(p.GetValue(timeout)),
+                ShutdownTimeout = Seconds(p.GetValue(shutdownTimeout)),
             };
             Serve(choice, options, p.InvocationConfiguration.Error).GetAwaiter().GetResult();
             // A drained shutdown on SIGINT/SIGTERM is how a service stops: success, not an interruption.
@@ -68,12 +79,16 @@ public static class ServeCommand
         var model = choice.Model;
         await using var server = TranslationServer.Create(model, options, choice.Rescorer);
         foreach (var address in server.PublicAddresses)
-            log.WriteLine($"natem: warning: {address.Display} accepts connections from other machines{(options.ApiKey is null ? " without an API key" : "")}; "
+            log.WriteLine($"natem: warning: {address.Display} accepts connections from other machines{(options.ApiKeys.Count == 0 ? " without an API key" : "")}; "
                 + "serve on 127.0.0.1 behind a reverse proxy (TLS, rate limits) unless this network is trusted");
         await server.StartAsync();
         log.WriteLine($"natem: serving the {ModelStore.Describe(model.Manifest.Kind)} model {model.Directory} at {string.Join(", ", server.Urls)} "
-            + $"({(options.ApiKey is null ? "no API key" : "API key required")}; Ctrl+C to stop)");
+            + $"({(options.ApiKeys.Count == 0 ? "no API key" : "API key required")}; Ctrl+C to stop)");
+        if ((options.Languages ?? model.Manifest.Languages) is null)
+            log.WriteLine("natem: warning: this model's language codes are unknown (its model.json predates them); /translate answers 400 and /languages is empty until serve is started with --languages SRC:TGT");
         await server.WaitForShutdownAsync();
-        log.WriteLine("natem: stopped; queued requests were answered");
+        var (answered, cutOff) = server.ShutdownCounts;
+        log.WriteLine($"natem: stopped; {answered} translation request(s) in progress when asked to stop were answered"
+            + (cutOff > 0 ? $", {cutOff} got 503 at the --shutdown-timeout-s {options.ShutdownTimeout.TotalSeconds} deadline" : ""));
     }
 }

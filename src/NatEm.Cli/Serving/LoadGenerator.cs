@@ -3,6 +3,15 @@ using System.Net.Http.Json;
 
 namespace NatEm.Cli.Serving;
 
+/// <summary>The route a load test posts to.</summary>
+public enum LoadTestRoute
+{
+    /// <summary>NatEm's <c>POST /v1/translate {texts}</c>.</summary>
+    V1,
+    /// <summary>LibreTranslate's <c>POST /translate {q, source, target}</c> (q an array when several texts go in a request), the pair read from /languages.</summary>
+    LibreTranslate,
+}
+
 /// <summary>Settings of <see cref="LoadGenerator"/>.</summary>
 public sealed record LoadTestOptions
 {
@@ -16,6 +25,8 @@ public sealed record LoadTestOptions
     public int Requests { get; init; } = 500;
     /// <summary>Texts per request.</summary>
     public int TextsPerRequest { get; init; } = 1;
+    /// <summary>Which API the requests use; the lead compares the two routes' throughput under the same load.</summary>
+    public LoadTestRoute Route { get; init; } = LoadTestRoute.V1;
     /// <summary>Sent as a bearer token when the server requires one.</summary>
     public string? ApiKey { get; init; }
 
@@ -44,6 +55,7 @@ public static class LoadGenerator
         options.Validate();
         using var http = new HttpClient { BaseAddress = options.Url, Timeout = TimeSpan.FromMinutes(5) };
         if (options.ApiKey is { } key) http.DefaultRequestHeaders.Authorization = new("Bearer", key);
+        var post = await RequestMaker(http, options, cancel);
         var latencies = new double[options.Requests];
         int next = -1, failed = 0;
         string? firstFailure = null;
@@ -62,7 +74,7 @@ public static class LoadGenerator
                 var started = Stopwatch.GetTimestamp();
                 try
                 {
-                    using var response = await http.PostAsJsonAsync(TranslationServer.TranslatePath, new TranslateRequest { Texts = texts }, ApiJson.Options, cancel);
+                    using var response = await post(texts);
                     if (!response.IsSuccessStatusCode) Fail($"HTTP {(int)response.StatusCode} {response.ReasonPhrase}");
                 }
                 catch (HttpRequestException e)
@@ -83,6 +95,18 @@ public static class LoadGenerator
         int sentences = (options.Requests - failed) * options.TextsPerRequest;
         return new LoadTestResult(options.Requests, failed, sentences, seconds, options.Requests / seconds, sentences / seconds,
             Percentile(latencies, 50), Percentile(latencies, 90), Percentile(latencies, 99), firstFailure);
+    }
+
+    /// <summary>What one request sends on the chosen route; for LibreTranslate's, the language pair is read once, before the clock starts.</summary>
+    private static async Task<Func<string[], Task<HttpResponseMessage>>> RequestMaker(HttpClient http, LoadTestOptions options, CancellationToken cancel)
+    {
+        if (options.Route == LoadTestRoute.V1)
+            return texts => http.PostAsJsonAsync(TranslationServer.TranslatePath, new TranslateRequest { Texts = texts }, ApiJson.Options, cancel);
+        var languages = await http.GetFromJsonAsync<LanguageEntry[]>(TranslationServer.LanguagesPath, cancel);
+        var pair = languages?.FirstOrDefault(l => l.Targets.Count > 0)
+            ?? throw new NatEmException($"{options.Url}: GET /languages lists no language pair; start serve with --languages SRC:TGT", ExitCodes.Environment);
+        return texts => http.PostAsJsonAsync(TranslationServer.LibreTranslatePath,
+            new { q = texts.Length == 1 ? (object)texts[0] : texts, source = pair.Code, target = pair.Targets[0] }, cancel);
     }
 
     /// <summary>Nearest-rank percentile of sorted values.</summary>

@@ -85,6 +85,9 @@ public sealed record DataManifest(
 
     private static readonly JsonSerializerOptions Format1Json = new(OnDiskJson.Options) { PropertyNamingPolicy = JsonNamingPolicy.CamelCase };
 
+    /// <summary>The language codes of the pair (also the text files' extensions).</summary>
+    public LanguagePair Languages => new(SourceLanguage, TargetLanguage);
+
     public SplitStatistics? FindSplit(string name) => Splits.FirstOrDefault(s => s.Name == name);
 
     /// <summary>Tool name and version for <see cref="CreatedBy"/>.</summary>

@@ -31,8 +31,11 @@ public sealed record NarDecodingOptions
         model.LengthPrediction == LengthPrediction.Absolute ? model.MaxTargetLength : sourceLength + model.MaxLengthOffset);
 }
 
-/// <summary>A NAR translation: chosen tokens, the score that chose it, and the raw argmax at that length (before de-duplication).</summary>
-public sealed record NarOutput(int[] Tokens, double Score, int PredictedLength, int[] RawArgmax);
+/// <summary>
+/// A NAR translation: chosen tokens, the score that chose it, and the raw argmax at that length (before de-duplication).
+/// <paramref name="Others"/> are the other length candidates, best first (empty at length beam 1).
+/// </summary>
+public sealed record NarOutput(int[] Tokens, double Score, int PredictedLength, int[] RawArgmax, IReadOnlyList<Hypothesis>? Others = null);
 
 /// <summary>
 /// Parallel decoding with a <see cref="NarTransformer"/>: predict the top lengths, decode every length
@@ -105,13 +108,17 @@ public sealed class NarGenerator : IGenerator
             var arScores = SequenceScoring.ArLogLikelihood(rescorer, repeatedSources, candidates.Select(c => c.Tokens).ToList());
             candidates = candidates.Select((c, i) => c with { Score = arScores[i] / (c.Tokens.Length + 1) }).ToArray();
         }
-        return Enumerable.Range(0, sources.Count)
-            .Select(s => candidates.Skip(s * beam).Take(beam).MaxBy(c => c.Score)!)
-            .ToArray();
+        return Enumerable.Range(0, sources.Count).Select(s =>
+        {
+            // A stable sort: among equal scores the more likely length (listed first) stays first.
+            var ranked = candidates.Skip(s * beam).Take(beam).OrderByDescending(c => c.Score).ToList();
+            return ranked[0] with { Others = ranked.Skip(1).Select(c => new Hypothesis(c.Tokens, c.Score)).ToList() };
+        }).ToArray();
     }
 
+    /// <summary>The chosen candidate first, then the other length candidates (LibreTranslate's alternatives).</summary>
     Generation[] IGenerator.Generate(IReadOnlyList<int[]> sources) =>
-        Generate(sources).Select(o => new Generation([new Hypothesis(o.Tokens, o.Score)], o.RawArgmax, o.PredictedLength)).ToArray();
+        Generate(sources).Select(o => new Generation([new Hypothesis(o.Tokens, o.Score), .. o.Others ?? []], o.RawArgmax, o.PredictedLength)).ToArray();
 
     public long BatchBytes(int sentences, int width, int sourceLength) =>
         DecodingMemory.NarBytes(model.Config, sentences, width, sourceLength, NarDecodingOptions.TargetLimit(sourceLength, model.Config));

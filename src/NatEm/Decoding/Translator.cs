@@ -28,8 +28,8 @@ public sealed record TranslationOptions
 }
 
 /// <summary>
-/// One translated line: best text and score, and the n-best list for AR beam search. NAR models also give the
-/// raw argmax before de-duplication and the target length they decoded at.
+/// One translated line: best text and score, and the n-best list (AR beam search: up to NBest; NAR: every length
+/// candidate, chosen first). NAR models also give the raw argmax before de-duplication and the target length they decoded at.
 /// </summary>
 public sealed record Translation(string Text, double Score, int[] Tokens, IReadOnlyList<(string Text, double Score)> NBest,
     int[]? RawTokens = null, int? PredictedLength = null);

@@ -27,6 +27,8 @@ public sealed record ModelManifest
     public required TransformerConfig Config { get; init; }
     /// <summary>The tokenizer whose files sit beside model.json.</summary>
     public required TokenizerInfo Tokenizer { get; init; }
+    /// <summary>The language codes the model translates between (from the data manifest); absent in models trained before 2026-12-02.</summary>
+    public LanguagePair? Languages { get; init; }
     /// <summary>Resolved training options and provenance (free-form; informative only).</summary>
     public JsonObject? Training { get; init; }
     /// <summary>SHA-256 of weights.bin (hex), checked at load; absent in format version 1.</summary>

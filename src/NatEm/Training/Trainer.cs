@@ -27,10 +27,10 @@ public sealed record TrainingProgress(
 public sealed record TrainingResult(string BestCheckpoint, TrainerState State);
 
 /// <summary>What a run's model directories hold besides weights: the tokenizer (copied from its folder) and provenance.</summary>
-public sealed record ModelDirectoryContents(TokenizerInfo Tokenizer, string TokenizerDirectory, JsonObject Provenance)
+public sealed record ModelDirectoryContents(TokenizerInfo Tokenizer, string TokenizerDirectory, JsonObject Provenance, LanguagePair? Languages = null)
 {
     public static ModelDirectoryContents From(PreparedData data, JsonObject provenance) =>
-        new(data.Manifest.Tokenizer, data.Directory, provenance);
+        new(data.Manifest.Tokenizer, data.Directory, provenance, data.Manifest.Languages);
 }
 
 /// <summary>
@@ -247,7 +247,7 @@ public sealed class Trainer
         var provenance = (JsonObject)contents.Provenance.DeepClone();
         provenance["options"] = JsonSerializer.SerializeToNode(options, OnDiskJson.Options);
         provenance["update"] = state.Update;
-        ModelStore.WriteFiles(dir, new ModelManifest { Kind = model.Kind, Config = model.Config, Tokenizer = contents.Tokenizer, Training = provenance },
+        ModelStore.WriteFiles(dir, new ModelManifest { Kind = model.Kind, Config = model.Config, Tokenizer = contents.Tokenizer, Languages = contents.Languages, Training = provenance },
             model, contents.TokenizerDirectory);
         optimizer.save_state_dict(Path.Combine(dir, CheckpointDirectory.OptimizerFile));
         CheckpointDirectory.WriteState(dir, state);

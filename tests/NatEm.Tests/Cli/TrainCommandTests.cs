@@ -28,6 +28,9 @@ public sealed class TrainCommandTests(TinyModels models)
         Assert.Equal("train-nar", provenance["command"]!.GetValue<string>());
         Assert.Equal(Path.GetFullPath(models.Data.Directory), provenance["data"]!.GetValue<string>());
         Assert.Equal(models.Nar, provenance["warm_start"]!.GetValue<string>());
+        // prepare's language codes travel into model.json, where serve's LibreTranslate routes read them.
+        Assert.Equal(models.Data.Manifest.Languages, ModelStore.ReadManifest(Path.Combine(run, "checkpoint_last")).Languages);
+        Assert.NotNull(models.Data.Manifest.Languages);
     }
 
     [Fact]

@@ -67,7 +67,11 @@ public class GeneratorsTests
 
         var generations = ((IGenerator)new NarGenerator(Nar, options, Ar)).Generate(pairs.Sources);
 
-        Assert.Equal(direct.Select(o => o.Tokens), generations.Select(g => g.Hypotheses.Single().Tokens));
+        // The chosen candidate first, then the other length candidate (LibreTranslate's alternatives), best first.
+        Assert.Equal(direct.Select(o => o.Tokens), generations.Select(g => g.Hypotheses[0].Tokens));
+        Assert.All(generations, g => Assert.Equal(2, g.Hypotheses.Count));
+        Assert.Equal(direct.Select(o => o.Others!.Single().Tokens), generations.Select(g => g.Hypotheses[1].Tokens));
+        Assert.All(direct, o => Assert.True(o.Score >= o.Others!.Single().Score, "the chosen candidate scores best"));
         Assert.Equal(direct.Select(o => o.RawArgmax), generations.Select(g => g.RawTokens!));
         Assert.Equal(direct.Select(o => (int?)o.PredictedLength), generations.Select(g => g.PredictedLength));
     }

@@ -111,7 +111,7 @@ public class ServeSafetyTests(ServingModels models) : IClassFixture<ServingModel
     public async Task An_api_key_guards_v1_and_metrics_in_constant_time_but_not_healthz()
     {
         const string key = "k3y-for-tests_0123456789";
-        var (server, client) = await ServingModels.StartAsync(models.Nar, new ServeOptions { ApiKey = key });
+        var (server, client) = await ServingModels.StartAsync(models.Nar, new ServeOptions { ApiKeys = [new ApiKeyEntry(key)] });
         await using var _ = server;
         HttpRequestMessage Request(HttpMethod method, string path, string? token)
         {
@@ -158,11 +158,16 @@ public class ServeSafetyTests(ServingModels models) : IClassFixture<ServingModel
         Assert.Null(Bind());
         Assert.Equal("abc", Bind("--api-key", "abc"));
         Assert.Equal("s3cret", Bind("--api-key-file", Write("key.txt", "s3cret\n")));
+        // Several keys, one per line, each with an optional limit of its own; a client (loadtest) sends the first.
+        var keys = Write("keys.txt", "# team keys\none\n\n  two 30/min\n");
+        Assert.Equal([new ApiKeyEntry("one"), new ApiKeyEntry("two", 30)], serve.BindAll(command.Parse(["--api-key-file", keys])));
+        Assert.Equal("one", Bind("--api-key-file", keys));
         foreach (var (args, exitCode, text) in new (string[], int, string)[]
         {
             (["--api-key", "a", "--api-key-file", Write("other.txt", "b")], ExitCodes.Usage, "not both"),
             (["--api-key-file", Write("empty.txt", " \n")], ExitCodes.BadInput, "empty.txt: must hold the API key"),
-            (["--api-key-file", Write("two.txt", "a b")], ExitCodes.BadInput, "two.txt: must hold the API key"),
+            (["--api-key-file", Write("two.txt", "a b")], ExitCodes.BadInput, "two.txt:1: 'b' is not a rate limit"),
+            (["--api-key-file", Write("three.txt", "# keys\na 5/min\na b c")], ExitCodes.BadInput, "three.txt:3: expected KEY or KEY N/min"),
             (["--api-key-file", Path.Combine(directory, "missing.txt")], ExitCodes.BadInput, "missing.txt: cannot read the API key"),
             (["--api-key-file", directory], ExitCodes.BadInput, "is a directory"),
         })
@@ -171,7 +176,7 @@ public class ServeSafetyTests(ServingModels models) : IClassFixture<ServingModel
             Assert.Equal(exitCode, error.ExitCode);
             Assert.Contains(text, error.Message);
         }
-        Assert.Contains("--api-key", Assert.Throws<NatEmException>(() => new ServeOptions { ApiKey = "two words" }.Validate()).Message);
+        Assert.Contains("--api-key", Assert.Throws<NatEmException>(() => new ServeOptions { ApiKeys = [new ApiKeyEntry("two words")] }.Validate()).Message);
         Directory.Delete(directory, recursive: true);
     }
 

@@ -23,11 +23,11 @@ public sealed class ServingModels
         Texts = data.Split("test").SourceText;
     }
 
-    /// <summary>A started server on a free loopback port, with a client whose base address is the server.</summary>
-    public static async Task<(TranslationServer Server, HttpClient Client)> StartAsync(LoadedModel model, ServeOptions? options = null)
+    /// <summary>A started server on a free loopback port, with a client whose base address is the server; no warm-up batch unless asked (it would share the queue with what a test measures).</summary>
+    public static async Task<(TranslationServer Server, HttpClient Client)> StartAsync(LoadedModel model, ServeOptions? options = null, bool warmUp = false)
     {
         var server = TranslationServer.Create(model, (options ?? new ServeOptions()) with { Urls = "http://127.0.0.1:0" });
-        await server.StartAsync();
+        await server.StartAsync(warmUp);
         return (server, new HttpClient { BaseAddress = new Uri(server.Urls.Single()), Timeout = TimeSpan.FromSeconds(60) });
     }
 }

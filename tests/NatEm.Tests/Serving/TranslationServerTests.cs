@@ -201,7 +201,36 @@ public class TranslationServerTests(ServingModels models) : IClassFixture<Servin
         await server.DisposeAsync();
 
         Assert.True(DateTime.UtcNow - started < TimeSpan.FromSeconds(30), "stopping should not wait for the batch delay");
+        Assert.Equal((1, 0), server.ShutdownCounts);
         Assert.Equal(expected.Select(t => t.Text), json.GetProperty("translations").EnumerateArray().Select(t => t.GetProperty("text").GetString()));
+    }
+
+    [Fact]
+    public async Task Stopping_answers_503_to_what_is_unanswered_at_the_shutdown_deadline_and_counts_it()
+    {
+        // 64 texts through beam 4 take far longer than a 1 ms grace period; the batch waits for its delay until the stop.
+        var options = new ServeOptions
+        {
+            Decoding = new TranslationOptions { Beam = new BeamSearchOptions { Beam = 4 } },
+            Batching = new BatchingOptions { MaxDelay = BatchingOptions.MaxDelayLimit },
+            ShutdownTimeout = TimeSpan.FromMilliseconds(1),
+        };
+        var (server, client) = await ServingModels.StartAsync(models.Ar, options);
+        var texts = Enumerable.Range(0, 64).Select(i => models.Texts[i % models.Texts.Length] + " " + models.Texts[(i + 1) % models.Texts.Length]).ToArray();
+        var pending = client.PostAsJsonAsync(TranslationServer.TranslatePath, new { texts });
+        var queued = Task.Run(async () =>
+        {
+            while (!(await MetricsOf(client)).Contains("natem_queued_sentences 64\n")) await Task.Delay(20);
+        });
+        await queued.WaitAsync(TimeSpan.FromSeconds(30));
+
+        await server.StopAsync();
+        using var response = await pending.WaitAsync(TimeSpan.FromSeconds(30));
+        await server.DisposeAsync();
+
+        Assert.Contains("--shutdown-timeout-s", await ErrorOf(response, HttpStatusCode.ServiceUnavailable));
+        Assert.Equal((0, 1), server.ShutdownCounts);
+        Assert.Equal(ExitCodes.Usage, Assert.Throws<NatEmException>(() => new ServeOptions { ShutdownTimeout = TimeSpan.Zero }.Validate()).ExitCode);
     }
 
     /// <summary>A copy of the NAR model with NaN weights: decoding rejects its NaN scores, standing in for any decoding failure.</summary>
@@ -231,7 +260,7 @@ public class TranslationServerTests(ServingModels models) : IClassFixture<Servin
     [Fact]
     public async Task The_load_generator_reports_every_request()
     {
-        var (server, client) = await ServingModels.StartAsync(models.Nar, new ServeOptions { ApiKey = "load-test-key" });
+        var (server, client) = await ServingModels.StartAsync(models.Nar, new ServeOptions { ApiKeys = [new ApiKeyEntry("load-test-key")] });
         await using var _ = server;
         client.DefaultRequestHeaders.Authorization = new("Bearer", "load-test-key");
 

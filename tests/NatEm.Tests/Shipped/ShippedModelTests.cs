@@ -53,7 +53,8 @@ public sealed class ShippedModelTests
             new DirectoryInfo(dir).EnumerateFiles().Select(f => f.Name).Order(StringComparer.Ordinal));
     }
 
-    private static string RepositoryPath(string relative)
+    /// <summary>A path inside this repository (the folder holding NatEm.sln above the test binary).</summary>
+    public static string RepositoryPath(string relative)
     {
         for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
             if (File.Exists(Path.Combine(dir.FullName, "NatEm.sln"))) return Path.Combine(dir.FullName, relative);
