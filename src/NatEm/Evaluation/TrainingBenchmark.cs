@@ -29,8 +29,11 @@ public sealed record TrainingBenchmarkOptions
     }
 }
 
-/// <summary>Target tokens per second of one trainer: the median over the timed updates (forward, backward, clipping, Adam).</summary>
-public sealed record TrainingThroughput(string Name, double MedianTargetTokensPerSecond, double MinTargetTokensPerSecond, double MaxTargetTokensPerSecond);
+/// <summary>
+/// Target tokens per second of one trainer: the median over the timed updates (forward, backward, clipping, Adam);
+/// <paramref name="TimedTargetTokens"/>, the target tokens those updates trained on, shows that every trainer had the same batches.
+/// </summary>
+public sealed record TrainingThroughput(string Name, double MedianTargetTokensPerSecond, double MinTargetTokensPerSecond, double MaxTargetTokensPerSecond, long TimedTargetTokens);
 
 /// <summary>
 /// Training throughput of the NatEm AR trainer in each precision, beside libtorch's own <c>nn.Transformer</c> of the
@@ -58,10 +61,10 @@ public static class TrainingBenchmark
             var runDir = Path.Combine(Path.GetTempPath(), $"natem-bench-training-{Guid.NewGuid():N}");
             try
             {
-                var perUpdate = new List<double>();
+                var perUpdate = new List<(double TokensPerSecond, long Tokens)>();
                 var trainer = new Trainer(TranslationModels.Create(ModelKind.Autoregressive, config, seed: 1), trainingOptions with { Precision = precision },
                     runDir, train, null, new ModelDirectoryContents(new TokenizerInfo(TokenizerFiles.Bpe, vocabSize, 0, 0, []), "", new JsonObject()));
-                trainer.Run(false, new SynchronousProgress<TrainingProgress>(p => { if (p.Update > options.WarmupUpdates) perUpdate.Add(p.TokensPerSecond); }));
+                trainer.Run(false, new SynchronousProgress<TrainingProgress>(p => { if (p.Update > options.WarmupUpdates) perUpdate.Add((p.TokensPerSecond, p.TargetTokens)); }));
                 results.Add(Summary(name, perUpdate));
             }
             finally
@@ -74,17 +77,17 @@ public static class TrainingBenchmark
         return results;
     }
 
-    private static TrainingThroughput Summary(string name, List<double> tokensPerSecond)
+    private static TrainingThroughput Summary(string name, List<(double TokensPerSecond, long Tokens)> updates)
     {
-        var sorted = tokensPerSecond.Order().ToList();
-        return new TrainingThroughput(name, sorted[sorted.Count / 2], sorted[0], sorted[^1]);
+        var sorted = updates.Select(u => u.TokensPerSecond).Order().ToList();
+        return new TrainingThroughput(name, sorted[sorted.Count / 2], sorted[0], sorted[^1], updates.Sum(u => u.Tokens));
     }
 
     /// <summary>
     /// The peer: token embedding + <c>nn.Transformer</c> (post-norm, as libtorch builds it) + output projection, trained
     /// on the trainer's first batches (same batcher and seed). Sequence-first tensors, as libtorch's C++ module takes them.
     /// </summary>
-    private static List<double> PeerTokensPerSecond(ParallelExamples train, TransformerConfig c, TrainingOptions o, int warmup)
+    private static List<(double TokensPerSecond, long Tokens)> PeerTokensPerSecond(ParallelExamples train, TransformerConfig c, TrainingOptions o, int warmup)
     {
         torch.manual_seed(1);
         var embedding = nn.Embedding(c.VocabSize, c.ModelDim, padding_idx: SpecialTokens.Pad);
@@ -94,7 +97,7 @@ public static class TrainingBenchmark
         var adam = optim.Adam(parameters, 1e-4, o.AdamBeta1, o.AdamBeta2, o.AdamEpsilon);
         var batches = TokenBatcher.Batches(train.Sources.Select(s => s.Length + 1).ToList(), train.Targets.Select(t => t.Length).ToList(),
             o.MaxTokens, o.Seed * 1_000_003, skipOverBudget: true);
-        var perUpdate = new List<double>();
+        var perUpdate = new List<(double, long)>();
         for (int update = 0; update < o.MaxUpdates && update < batches.Count; update++)
         {
             using var scope = torch.NewDisposeScope();
@@ -117,7 +120,8 @@ public static class TrainingBenchmark
             nn.utils.clip_grad_norm_(parameters, o.ClipNorm);
             adam.step();
             adam.zero_grad();
-            if (update >= warmup) perUpdate.Add(targets.Sum(t => t.Length + 1L) / clock.Elapsed.TotalSeconds);
+            long tokens = targets.Sum(t => t.Length + 1L);
+            if (update >= warmup) perUpdate.Add((tokens / clock.Elapsed.TotalSeconds, tokens));
         }
         return perUpdate;
     }
