@@ -55,8 +55,8 @@ public static class TrainCommand
             var trainTargets = nar ? narTargets.Resolve(prepared, train, options.Precision, runDir, ConsoleStages.Run, interrupts.Token) : train.Target;
 
             ConsoleTraining.PrintConfiguration($"natem {command.Name}", new { kind, config = initial.Config, options, data = prepared.Directory, run = runDir, allocator = NativeAllocator.Current,
-                // What Program.cs's start-up patch did (Apply runs once per process and returns that outcome).
-                mklVendorCheck = MklOnAmd.Apply().ToString() });
+                // What Program.cs's start-up patch did, before any matrix product.
+                mklVendorCheck = MklOnAmd.Applied?.ToString() ?? "not applied" });
             var valid = prepared.Split("valid");
             var job = new TrainingJob(initial, options, runDir, prepared, new ParallelExamples(train.Source, trainTargets), ParallelExamples.Of(valid),
                 new JsonObject { ["command"] = command.Name }, m => ValidationBleu.Score(m, prepared.Tokenizer, valid, progress: ConsoleTraining.ValidationProgress));

@@ -40,4 +40,31 @@ public sealed class ServeCommandTests(ServingModels models) : IClassFixture<Serv
         await serve.WaitForLineAsync("truncated to --max-input-tokens 3", TimeSpan.FromSeconds(10));
         Assert.Equal(0, serve.TerminateAndWait(TimeSpan.FromSeconds(30)));
     }
+
+    [Fact]
+    public async Task Loadtest_drives_a_real_server_and_counts_what_the_server_answered()
+    {
+        const string key = "loadtest-k3y";
+        var (server, client) = await ServingModels.StartAsync(models.Nar, new ServeOptions { ApiKey = key });
+        await using var _ = server;
+        var texts = Path.Combine(directory, "texts.txt");
+        File.WriteAllLines(texts, models.Texts[..3]);
+        string[] load = ["loadtest", "--url", server.Urls.Single(), "--texts", texts, "--clients", "3", "--requests", "12", "--texts-per-request", "2", "--json"];
+
+        var (exitCode, output, error) = await Task.Run(() => Cli.TinyModels.Run([.. load, "--api-key", key])).WaitAsync(TimeSpan.FromMinutes(2));
+
+        Assert.True(exitCode == ExitCodes.Ok, error);
+        var result = System.Text.Json.JsonDocument.Parse(output).RootElement;
+        Assert.Equal(12, result.GetProperty("requests").GetInt32());
+        Assert.Equal(0, result.GetProperty("failed").GetInt32());
+        Assert.Equal(24, result.GetProperty("sentences").GetInt32());
+        Assert.True(result.GetProperty("p50_ms").GetDouble() <= result.GetProperty("p99_ms").GetDouble());
+        // The server saw exactly those requests and translated their 24 texts.
+        client.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", key);
+        var metrics = await client.GetStringAsync(TranslationServer.MetricsPath);
+        Assert.Contains("natem_http_requests_total{endpoint=\"/v1/translate\",status=\"200\"} 12\n", metrics);
+        // Without the key every request is refused, and loadtest counts them as failed.
+        var (_, refusedOutput, _) = await Task.Run(() => Cli.TinyModels.Run(load)).WaitAsync(TimeSpan.FromMinutes(2));
+        Assert.Equal(12, System.Text.Json.JsonDocument.Parse(refusedOutput).RootElement.GetProperty("failed").GetInt32());
+    }
 }

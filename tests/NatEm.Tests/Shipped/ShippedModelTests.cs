@@ -56,7 +56,7 @@ public sealed class ShippedModelTests
             new DirectoryInfo(dir).EnumerateFiles().Select(f => f.Name).Order(StringComparer.Ordinal));
     }
 
-    private static string RepositoryPath(string relative)
+    internal static string RepositoryPath(string relative)
     {
         for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
             if (File.Exists(Path.Combine(dir.FullName, "NatEm.sln"))) return Path.Combine(dir.FullName, relative);
