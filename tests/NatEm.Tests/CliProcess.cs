@@ -12,4 +12,23 @@ public static class CliProcess
         foreach (var argument in arguments) info.ArgumentList.Add(argument);
         return info;
     }
+
+    /// <summary>
+    /// Runs the process to its end and returns its exit code and output; one that is still running after
+    /// <paramref name="patience"/> is killed and fails the test, so a hang cannot eat CI's time.
+    /// </summary>
+    public static (int ExitCode, string Output, string Errors) Run(ProcessStartInfo info, TimeSpan patience)
+    {
+        using var process = Process.Start(info)!;
+        var output = process.StandardOutput.ReadToEndAsync();
+        var errors = process.StandardError.ReadToEndAsync();
+        if (!process.WaitForExit(patience))
+        {
+            process.Kill(entireProcessTree: true);
+            process.WaitForExit();
+            Assert.Fail($"{Path.GetFileName(info.FileName)} {string.Join(' ', info.ArgumentList)} did not finish within {patience}:\n{errors.Result}");
+        }
+        process.WaitForExit();
+        return (process.ExitCode, output.Result, errors.Result);
+    }
 }

@@ -42,10 +42,47 @@ public static class SyntheticTask
     /// <summary>Synthetic ids need no tokenizer files.</summary>
     public static ModelDirectoryContents NoTokenizer => new(new TokenizerInfo(TokenizerFiles.Bpe, VocabSize, 0, 0, []), "", new JsonObject { ["task"] = "synthetic" });
 
+    /// <summary>
+    /// A new scratch directory under this test process's own root, which is deleted when the process exits, whether
+    /// or not the test that made it cleaned up after itself; roots left by processes that were killed are deleted on
+    /// the next run.
+    /// </summary>
     public static string TempDir()
     {
-        var dir = Path.Combine(Path.GetTempPath(), "natem-tests", Guid.NewGuid().ToString("N"));
+        var dir = Path.Combine(ScratchRoot.Value, Guid.NewGuid().ToString("N"));
         Directory.CreateDirectory(dir);
         return dir;
+    }
+
+    private static readonly Lazy<string> ScratchRoot = new(() =>
+    {
+        var parent = Path.Combine(Path.GetTempPath(), "natem-tests");
+        Directory.CreateDirectory(parent);
+        foreach (var stale in Directory.GetDirectories(parent))
+        {
+            // Roots are named after their process id; another live test process's root is left alone.
+            if (int.TryParse(Path.GetFileName(stale).Split('-')[0], out var pid) && IsRunning(pid)) continue;
+            try { Directory.Delete(stale, recursive: true); } catch (IOException) { } catch (UnauthorizedAccessException) { }
+        }
+        var root = Path.Combine(parent, $"{Environment.ProcessId}-{Guid.NewGuid():N}");
+        Directory.CreateDirectory(root);
+        AppDomain.CurrentDomain.ProcessExit += (_, _) =>
+        {
+            try { Directory.Delete(root, recursive: true); } catch (IOException) { } catch (UnauthorizedAccessException) { }
+        };
+        return root;
+    });
+
+    private static bool IsRunning(int pid)
+    {
+        try
+        {
+            using var process = System.Diagnostics.Process.GetProcessById(pid);
+            return !process.HasExited;
+        }
+        catch (ArgumentException)
+        {
+            return false;
+        }
     }
 }

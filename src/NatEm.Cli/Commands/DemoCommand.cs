@@ -52,9 +52,10 @@ public static class DemoCommand
         var fromScratch = new Option<bool>("--from-scratch") { Description = "Train the models instead: prepare the corpus and run EM (about 22 minutes on 2 cores); rerunning resumes" };
         var ar = new Option<string>("--ar") { Description = "AR model directory to compare", DefaultValueFactory = _ => ShippedAr };
         var nar = new Option<string>("--nar") { Description = "NAR model directory to compare", DefaultValueFactory = _ => ShippedNar };
+        var verses = new Option<int?>("--verses") { Description = "Compare on the first N of the test verses only (a quick check; default: all)" };
         var binder = new EmOptionsBinder();
         var command = new Command("demo", "Compare the shipped AR and NAR Bible en→es models on the test split (or train them: --from-scratch)");
-        Option[] own = [output, fromScratch, ar, nar];
+        Option[] own = [output, fromScratch, ar, nar, verses];
         foreach (var option in own) command.Options.Add(option);
         binder.AddTo(command);
         command.SetAction(p => CliErrors.Run(p, () =>
@@ -85,6 +86,8 @@ public static class DemoCommand
                 test = BibleTestVerses(teacher);
             }
 
+            if (p.GetValue(verses) is { } count)
+                test = count >= 1 ? test.Take(count) : throw new NatEmException("--verses must be at least 1", ExitCodes.Usage);
             AnsiConsole.MarkupLineInterpolated($"[grey]AR {teacher.Directory}, NAR {student.Directory}; timing {test.Count} test verses at batch 1 and 64…[/]");
             var comparison = DecodingBenchmark.Run(DecodingBenchmark.StandardDecoders(teacher, student), test, Comparison,
                 progress: new SynchronousProgress<string>(name => AnsiConsole.MarkupLineInterpolated($"[grey]  {name}[/]")));

@@ -57,7 +57,9 @@ public static class TrainCommand
             var narTargets = new NarTargets { File = p.GetValue(targets), DistillFrom = ModelArguments.ResolveOptional(p, p.GetValue(distillFrom)), DistillBeam = p.GetValue(distillBeam) };
             var trainTargets = nar ? narTargets.Resolve(prepared, train, options.Precision, runDir, ConsoleStages.Run, interrupts.Token) : train.Target;
 
-            ConsoleTraining.PrintConfiguration($"natem {command.Name}", new { kind, config = initial.Config, options, data = prepared.Directory, run = runDir, allocator = NativeAllocator.Current });
+            ConsoleTraining.PrintConfiguration($"natem {command.Name}", new { kind, config = initial.Config, options, data = prepared.Directory, run = runDir, allocator = NativeAllocator.Current,
+                // What Program.cs's start-up patch did, before any matrix product.
+                mklVendorCheck = MklOnAmd.Applied?.ToString() ?? "not applied" });
             var valid = prepared.Split("valid");
             var job = new TrainingJob(initial, options, runDir, prepared, new ParallelExamples(train.Source, trainTargets), ParallelExamples.Of(valid),
                 new JsonObject { ["command"] = command.Name }, m => ValidationBleu.Score(m, prepared.Tokenizer, valid, progress: ConsoleTraining.ValidationProgress));

@@ -36,8 +36,11 @@ public sealed record TrainingBenchmarkOptions
     }
 }
 
-/// <summary>Target tokens per second of one trainer: the median over the timed updates (forward, backward, clipping, Adam).</summary>
-public sealed record TrainingThroughput(string Name, double MedianTargetTokensPerSecond, double MinTargetTokensPerSecond, double MaxTargetTokensPerSecond);
+/// <summary>
+/// Target tokens per second of one trainer: the median over the timed updates (forward, backward, clipping, Adam);
+/// <paramref name="TimedTargetTokens"/>, the target tokens those updates trained on, shows that every trainer had the same batches.
+/// </summary>
+public sealed record TrainingThroughput(string Name, double MedianTargetTokensPerSecond, double MinTargetTokensPerSecond, double MaxTargetTokensPerSecond, long TimedTargetTokens);
 
 /// <summary>How much of the timed batches is padding: the share of padded source and target positions.</summary>
 public sealed record BatchPadding(double Source, double Target);
@@ -71,10 +74,10 @@ public static class TrainingBenchmark
             var runDir = Path.Combine(Path.GetTempPath(), $"natem-bench-training-{Guid.NewGuid():N}");
             try
             {
-                var perUpdate = new List<double>();
+                var perUpdate = new List<(double TokensPerSecond, long Tokens)>();
                 var trainer = new Trainer(TranslationModels.Create(options.Kind, config, seed: 1), trainingOptions with { Precision = precision, Glancing = glancing },
                     runDir, train, null, new ModelDirectoryContents(new TokenizerInfo(TokenizerFiles.Bpe, vocabSize, 0, 0, []), "", new JsonObject()));
-                trainer.Run(false, new SynchronousProgress<TrainingProgress>(p => { if (p.Update > options.WarmupUpdates) perUpdate.Add(p.TokensPerSecond); }));
+                trainer.Run(false, new SynchronousProgress<TrainingProgress>(p => { if (p.Update > options.WarmupUpdates) perUpdate.Add((p.TokensPerSecond, p.TargetTokens)); }));
                 results.Add(Summary(name, perUpdate));
             }
             finally
@@ -116,17 +119,17 @@ public static class TrainingBenchmark
         TokenBatcher.Batches(train.Sources.Select(s => s.Length + 1).ToList(), train.Targets.Select(t => t.Length).ToList(),
             o.MaxTokens, o.Seed * 1_000_003, skipOverBudget: true);
 
-    private static TrainingThroughput Summary(string name, List<double> tokensPerSecond)
+    private static TrainingThroughput Summary(string name, List<(double TokensPerSecond, long Tokens)> updates)
     {
-        var sorted = tokensPerSecond.Order().ToList();
-        return new TrainingThroughput(name, sorted[sorted.Count / 2], sorted[0], sorted[^1]);
+        var sorted = updates.Select(u => u.TokensPerSecond).Order().ToList();
+        return new TrainingThroughput(name, sorted[sorted.Count / 2], sorted[0], sorted[^1], updates.Sum(u => u.Tokens));
     }
 
     /// <summary>
     /// The peer: token embedding + <c>nn.Transformer</c> (post-norm, as libtorch builds it) + output projection, trained
     /// on the trainer's first batches (same batcher and seed). Sequence-first tensors, as libtorch's C++ module takes them.
     /// </summary>
-    private static List<double> PeerTokensPerSecond(ParallelExamples train, TransformerConfig c, TrainingOptions o, int warmup)
+    private static List<(double TokensPerSecond, long Tokens)> PeerTokensPerSecond(ParallelExamples train, TransformerConfig c, TrainingOptions o, int warmup)
     {
         torch.manual_seed(1);
         var embedding = nn.Embedding(c.VocabSize, c.ModelDim, padding_idx: SpecialTokens.Pad);
@@ -135,7 +138,7 @@ public static class TrainingBenchmark
         var parameters = embedding.parameters().Concat(transformer.parameters()).Concat(projection.parameters()).ToList();
         var adam = optim.Adam(parameters, 1e-4, o.AdamBeta1, o.AdamBeta2, o.AdamEpsilon);
         var batches = FirstBatches(train, o);
-        var perUpdate = new List<double>();
+        var perUpdate = new List<(double, long)>();
         for (int update = 0; update < o.MaxUpdates && update < batches.Count; update++)
         {
             using var scope = torch.NewDisposeScope();
@@ -158,7 +161,8 @@ public static class TrainingBenchmark
             nn.utils.clip_grad_norm_(parameters, o.ClipNorm);
             adam.step();
             adam.zero_grad();
-            if (update >= warmup) perUpdate.Add(targets.Sum(t => t.Length + 1L) / clock.Elapsed.TotalSeconds);
+            long tokens = targets.Sum(t => t.Length + 1L);
+            if (update >= warmup) perUpdate.Add((tokens / clock.Elapsed.TotalSeconds, tokens));
         }
         return perUpdate;
     }
@@ -168,7 +172,7 @@ public static class TrainingBenchmark
     /// causal mask) over uniformly copied source embeddings, an output projection and a length classifier on the
     /// mean-pooled encoder output; label-smoothed token loss plus 0.1 × length loss, on the trainer's first batches.
     /// </summary>
-    private static List<double> NarPeerTokensPerSecond(ParallelExamples train, TransformerConfig c, TrainingOptions o, int warmup)
+    private static List<(double, long)> NarPeerTokensPerSecond(ParallelExamples train, TransformerConfig c, TrainingOptions o, int warmup)
     {
         torch.manual_seed(1);
         var embedding = nn.Embedding(c.VocabSize, c.ModelDim, padding_idx: SpecialTokens.Pad);
@@ -179,7 +183,7 @@ public static class TrainingBenchmark
         var parameters = new nn.Module[] { embedding, encoder, decoder, lengthClassifier, projection }.SelectMany(m => m.parameters()).ToList();
         var adam = optim.Adam(parameters, 1e-4, o.AdamBeta1, o.AdamBeta2, o.AdamEpsilon);
         var batches = FirstBatches(train, o);
-        var perUpdate = new List<double>();
+        var perUpdate = new List<(double, long)>();
         for (int update = 0; update < o.MaxUpdates && update < batches.Count; update++)
         {
             using var scope = torch.NewDisposeScope();
@@ -211,7 +215,8 @@ public static class TrainingBenchmark
             nn.utils.clip_grad_norm_(parameters, o.ClipNorm);
             adam.step();
             adam.zero_grad();
-            if (update >= warmup) perUpdate.Add(targets.Sum(t => (long)t.Length) / clock.Elapsed.TotalSeconds);
+            long tokens = targets.Sum(t => (long)t.Length);
+            if (update >= warmup) perUpdate.Add((tokens / clock.Elapsed.TotalSeconds, tokens));
         }
         return perUpdate;
     }

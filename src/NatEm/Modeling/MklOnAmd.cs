@@ -49,6 +49,15 @@ public static class MklOnAmd
         }
     }
 
+    /// <summary>What <see cref="Apply"/> did in this process, or null if it has not run (for run headers: the CLI applies it at start-up).</summary>
+    public static Outcome? Applied
+    {
+        get
+        {
+            lock (Gate) return applied;
+        }
+    }
+
     /// <summary>The answer oneMKL now gets from its vendor check (for tests): 1 once patched.</summary>
     public static int VendorCheckAnswer() =>
         Marshal.GetDelegateForFunctionPointer<IntFunction>(VendorCheck() ?? throw new InvalidOperationException($"libtorch_cpu has no {Export}"))();

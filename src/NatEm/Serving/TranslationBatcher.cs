@@ -20,17 +20,20 @@ public sealed class TranslationBatcher : IAsyncDisposable
 {
     private readonly BatchDecoder decode;
     private readonly BatchingOptions options;
+    /// <summary>The clock of MaxDelay (a fake one in tests, so that they need no wall-clock windows).</summary>
+    private readonly TimeProvider time;
     private readonly Channel<PendingRequest> requests = Channel.CreateUnbounded<PendingRequest>(new UnboundedChannelOptions { SingleReader = true });
     // Bounded so that, while every worker is busy, sentences keep queueing up and form bigger batches.
     private readonly Channel<Batch> batches;
     private readonly Task completion;
     private int queuedSentences;
 
-    public TranslationBatcher(BatchDecoder decode, BatchingOptions options)
+    public TranslationBatcher(BatchDecoder decode, BatchingOptions options, TimeProvider? time = null)
     {
         options.Validate();
         this.decode = decode;
         this.options = options;
+        this.time = time ?? TimeProvider.System;
         batches = Channel.CreateBounded<Batch>(new BoundedChannelOptions(options.Workers) { SingleWriter = true });
         var workers = Enumerable.Range(0, options.Workers).Select(StartWorker).ToArray();
         completion = Task.WhenAll([DispatchAsync(), .. workers]);
@@ -63,7 +66,7 @@ public sealed class TranslationBatcher : IAsyncDisposable
     public Task<Translation[]> TranslateAsync(IReadOnlyList<int[]> sources, TranslationOptions decoding, CancellationToken cancel = default)
     {
         if (sources.Count == 0) return Task.FromResult<Translation[]>([]);
-        var request = new PendingRequest(sources, decoding, Stopwatch.GetTimestamp());
+        var request = new PendingRequest(sources, decoding, time.GetTimestamp());
         if (Interlocked.Add(ref queuedSentences, sources.Count) > options.MaxQueuedSentences)
         {
             Interlocked.Add(ref queuedSentences, -sources.Count);
@@ -104,7 +107,7 @@ public sealed class TranslationBatcher : IAsyncDisposable
                 {
                     for (int i = 0; i < request.Sources.Count; i++) Add(open, new BatchItem(request, i), ready);
                 }
-                long now = Stopwatch.GetTimestamp();
+                long now = time.GetTimestamp();
                 foreach (var due in open.Values.Where(b => b.Deadline <= now).ToList())
                 {
                     open.Remove(due.Options);
@@ -116,8 +119,8 @@ public sealed class TranslationBatcher : IAsyncDisposable
                     if (!await requests.Reader.WaitToReadAsync()) break;
                     continue;
                 }
-                var wait = Stopwatch.GetElapsedTime(now, open.Values.Min(b => b.Deadline));
-                using var timeout = new CancellationTokenSource(wait);
+                var wait = time.GetElapsedTime(now, open.Values.Min(b => b.Deadline));
+                using var timeout = new CancellationTokenSource(wait, time);
                 try
                 {
                     if (!await requests.Reader.WaitToReadAsync(timeout.Token)) break;
@@ -148,7 +151,7 @@ public sealed class TranslationBatcher : IAsyncDisposable
         }
         if (batch is null)
         {
-            batch = new Batch(key, item.Request.QueuedAt + (long)(options.MaxDelay.TotalSeconds * Stopwatch.Frequency));
+            batch = new Batch(key, item.Request.QueuedAt + (long)(options.MaxDelay.TotalSeconds * time.TimestampFrequency));
             open.Add(key, batch);
         }
         batch.Add(item);
@@ -269,7 +272,7 @@ public sealed class TranslationBatcher : IAsyncDisposable
     {
         private int longest;
         public TranslationOptions Options => options;
-        /// <summary>Stopwatch timestamp at which the batch is decoded even if not full.</summary>
+        /// <summary>Timestamp (of the batcher's clock) at which the batch is decoded even if not full.</summary>
         public long Deadline => deadline;
         public List<BatchItem> Items { get; } = [];
         public int PaddedTokens => Items.Count * longest;

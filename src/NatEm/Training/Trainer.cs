@@ -21,7 +21,7 @@ public sealed record ParallelExamples(IReadOnlyList<int[]> Sources, IReadOnlyLis
 public sealed record TrainingProgress(
     int Update, int Epoch, double Loss, double Nll, double Perplexity, double TokensPerSecond, double LearningRate,
     double GradientNorm, double ElapsedSeconds, double? LengthLoss, double? ValidLoss, double? ValidBleu, double? Fraction,
-    double? RevealedFraction = null);
+    double? RevealedFraction = null, long TargetTokens = 0);
 
 /// <summary>How a training run ended: its state and the checkpoint_best link.</summary>
 public sealed record TrainingResult(string BestCheckpoint, TrainerState State);
@@ -346,7 +346,7 @@ public sealed class Trainer
         var entry = new TrainingProgress(state.Update, state.Epoch, stats.Loss, stats.Nll, stats.Perplexity,
             seconds > 0 ? (stats.Tokens + stats.Revealed) / seconds : 0, options.LearningRateAt(Math.Max(0, state.Update - 1)), gradientNorm, state.ElapsedSeconds,
             stats.HasLengthTerm ? stats.LengthLoss : null, validLoss, validBleu, Fraction(state),
-            options.Glancing is not null && validLoss is null ? stats.RevealedFraction : null);
+            options.Glancing is not null && validLoss is null ? stats.RevealedFraction : null, stats.Tokens);
         File.AppendAllText(logPath, JsonSerializer.Serialize(entry, OnDiskJson.Lines) + "\n");
         progress?.Report(entry);
     }

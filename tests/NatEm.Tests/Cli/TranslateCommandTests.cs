@@ -47,7 +47,7 @@ public sealed class TranslateCommandTests(TinyModels models)
     public void NBestPrintsFairseqLinesNPerInputBestFirst()
     {
         string[] input = ["red cat sees the dog", "a big fish eats"];
-        var (exitCode, output, error) = TinyModels.Run("translate", "--model", models.Ar, "--input", models.WriteLines(input), "--beam", "3", "--nbest", "3");
+        var (exitCode, output, error) = TinyModels.Run("translate", "--model", models.Ar, "--input", models.WriteLines(input), "--beam", "3", "--nbest", "3", "--precision", "Fp32");
 
         Assert.True(exitCode == ExitCodes.Ok, error);
         var rows = output.Split('\n', StringSplitOptions.RemoveEmptyEntries).Select(l => l.Split(" ||| ")).ToArray();

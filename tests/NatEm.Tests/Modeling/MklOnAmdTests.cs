@@ -18,7 +18,8 @@ public class MklOnAmdTests
             Assert.Equal(MklOnAmd.Outcome.NotAmd, outcome);
             return;
         }
-        if (Environment.GetEnvironmentVariable(MklOnAmd.OptOutVariable) is "keep")
+        // As the code reads it: in any case. (A fresh process patched at start-up: NativeAllocatorTests.)
+        if (string.Equals(Environment.GetEnvironmentVariable(MklOnAmd.OptOutVariable), "keep", StringComparison.OrdinalIgnoreCase))
         {
             Assert.Equal(MklOnAmd.Outcome.OptedOut, outcome);
             return;

@@ -45,6 +45,22 @@ public sealed class FuzzTests : IDisposable
         return bytes;
     }
 
+    // Pieces of well-formed text: no separators, line ends, BOM or control characters.
+    private static readonly string[] TextPieces = ["hola", "año", "e\u0301", " ", "😀", "«»", "Génesis 1:1", "\"", "\\", "x", "\u00A0"];
+
+    private static string ValidField(Random random) =>
+        "w" + string.Concat(Enumerable.Range(0, random.Next(0, 6)).Select(_ => TextPieces[random.Next(TextPieces.Length)]));
+
+    /// <summary>Well-formed lines (a TSV with <paramref name="columns"/> columns when given), which every reader must accept.</summary>
+    private static (byte[] Bytes, int Rows) ValidLines(Random random, int columns = 1, string? header = null)
+    {
+        int rows = random.Next(1, 20);
+        var text = new StringBuilder(header is null ? "" : header + "\n");
+        for (int r = 0; r < rows; r++)
+            text.Append(string.Join('\t', Enumerable.Range(0, columns).Select(_ => ValidField(random)))).Append(random.Next(3) == 0 ? "\r\n" : "\n");
+        return (Encoding.UTF8.GetBytes(text.ToString()), rows);
+    }
+
     private static byte[] Gzip(byte[] bytes)
     {
         using var buffer = new MemoryStream();
@@ -70,6 +86,16 @@ public sealed class FuzzTests : IDisposable
     public void CorpusReaderGivesAResultOrAClearError()
     {
         var random = new Random(20261125);
+        for (int i = 0; i < Iterations / 3; i++)
+        {
+            // Valid input still parses (a reader that rejected everything would pass the loop below), gzipped or not.
+            var (valid, rows) = ValidLines(random, 3, "ref\ten\tes");
+            var validPath = _dir.Write($"valid{i}.tsv{(i % 2 == 0 ? ".gz" : "")}", i % 2 == 0 ? Gzip(valid) : valid);
+            var parsed = CorpusReader.ReadTsv(validPath, "en", "es");
+            Assert.Equal(rows, parsed.Source.Length);
+            Assert.Equal(rows, parsed.Target.Length);
+            Assert.All(parsed.Source.Concat(parsed.Target), text => Assert.StartsWith("w", text));
+        }
         for (int i = 0; i < Iterations; i++)
         {
             var bytes = i % 3 == 0 ? RandomBytes(random) : RandomTsvLike(random);
@@ -87,6 +113,14 @@ public sealed class FuzzTests : IDisposable
     public void FilePairReaderGivesAResultOrAClearError()
     {
         var random = new Random(7);
+        for (int i = 0; i < Iterations / 3; i++)
+        {
+            var (validSource, rows) = ValidLines(random);
+            var validTarget = Encoding.UTF8.GetBytes(string.Concat(Enumerable.Range(0, rows).Select(_ => ValidField(random) + "\n")));
+            var parsed = CorpusReader.ReadFilePair(_dir.Write($"valid{i}.en", validSource), _dir.Write($"valid{i}.es", validTarget));
+            Assert.Equal(rows, parsed.Source.Length);
+            Assert.Equal(rows, parsed.Target.Length);
+        }
         for (int i = 0; i < Iterations; i++)
         {
             var source = _dir.Write($"pair{i}.en", i % 2 == 0 ? RandomBytes(random) : RandomTsvLike(random));
@@ -127,6 +161,11 @@ public sealed class FuzzTests : IDisposable
     public void EvaluationFilesGiveLinesOrAClearError()
     {
         var random = new Random(5);
+        for (int i = 0; i < Iterations / 3; i++)
+        {
+            var (valid, rows) = ValidLines(random);
+            Assert.Equal(rows, EvaluationFiles.ReadLines(_dir.Write($"valid{i}.txt", valid)).Count);
+        }
         for (int i = 0; i < Iterations; i++)
         {
             var path = _dir.Write($"hyp{i}.txt", i % 2 == 0 ? RandomBytes(random) : RandomTsvLike(random));

@@ -60,6 +60,17 @@ public sealed class ServeProcess : IDisposable
         return process.ExitCode;
     }
 
+    /// <summary>Polls <paramref name="condition"/> every 20 ms; a condition still false after <paramref name="patience"/> fails the test instead of hanging it.</summary>
+    public static async Task PollAsync(Func<Task<bool>> condition, TimeSpan patience, string what)
+    {
+        var clock = Stopwatch.StartNew();
+        while (!await condition())
+        {
+            if (clock.Elapsed > patience) throw new TimeoutException($"no {what} within {patience}");
+            await Task.Delay(20);
+        }
+    }
+
     /// <summary>A loopback port that was free a moment ago.</summary>
     public static int FreePort()
     {

@@ -1,4 +1,5 @@
 using System.Collections.Concurrent;
+using Microsoft.Extensions.Time.Testing;
 using NatEm.Decoding;
 using NatEm.Serving;
 
@@ -18,6 +19,20 @@ public class TranslationBatcherTests
             Batches.Enqueue((sources.ToArray(), options));
             return sources.Select(s => new Translation(string.Join(' ', s), -s.Length, s, [])).ToArray();
         }
+    }
+
+    /// <summary>
+    /// Advances the fake clock by <paramref name="step"/> until <paramref name="task"/> completes (bounded): the dispatcher
+    /// may set its timer just after an advance, relative to the new time, and then needs one more step.
+    /// </summary>
+    private static async Task<T> AdvanceUntilDone<T>(FakeTimeProvider clock, Task<T> task, TimeSpan step)
+    {
+        for (int i = 0; i < 200 && !task.IsCompleted; i++)
+        {
+            clock.Advance(step);
+            await Task.WhenAny(task, Task.Delay(50));
+        }
+        return await task.WaitAsync(Patience);
     }
 
     private static int[] Sentence(int length, int first) => Enumerable.Range(first, length).ToArray();
@@ -55,14 +70,18 @@ public class TranslationBatcherTests
     public async Task The_delay_flushes_a_partial_batch_that_joins_concurrent_requests()
     {
         var decoder = new RecordingDecoder();
-        await using var batcher = new TranslationBatcher(decoder.Decode, new BatchingOptions { MaxBatchTokens = 4096, MaxDelay = TimeSpan.FromMilliseconds(300) });
+        var clock = new FakeTimeProvider();
+        await using var batcher = new TranslationBatcher(decoder.Decode, new BatchingOptions { MaxBatchTokens = 4096, MaxDelay = TimeSpan.FromMilliseconds(300) }, clock);
 
         var first = batcher.TranslateAsync([Sentence(3, 1)], new TranslationOptions());
         var second = batcher.TranslateAsync([Sentence(5, 7), Sentence(2, 30)], new TranslationOptions());
-        var started = DateTime.UtcNow;
-        var results = await Task.WhenAll(first, second).WaitAsync(Patience);
+        clock.Advance(TimeSpan.FromMilliseconds(299));
+        // Whatever the dispatcher did meanwhile, the batcher's clock has not reached the delay: nothing is decoded.
+        await Task.Delay(100);
+        Assert.Empty(decoder.Batches);
+        Assert.False(first.IsCompleted || second.IsCompleted);
+        var results = await AdvanceUntilDone(clock, Task.WhenAll(first, second), TimeSpan.FromMilliseconds(1));
 
-        Assert.True(DateTime.UtcNow - started >= TimeSpan.FromMilliseconds(200), "the partial batch should wait for the delay");
         var batch = Assert.Single(decoder.Batches);
         Assert.Equal(3, batch.Sources.Length);
         Assert.Equal(["1 2 3"], results[0].Select(r => r.Text));
@@ -73,12 +92,14 @@ public class TranslationBatcherTests
     public async Task Different_decoding_options_never_share_a_batch()
     {
         var decoder = new RecordingDecoder();
-        await using var batcher = new TranslationBatcher(decoder.Decode, new BatchingOptions { MaxDelay = TimeSpan.FromMilliseconds(100) });
+        var clock = new FakeTimeProvider();
+        await using var batcher = new TranslationBatcher(decoder.Decode, new BatchingOptions { MaxDelay = TimeSpan.FromMilliseconds(100) }, clock);
         var odd = new TranslationOptions();
         var argmax = new TranslationOptions { Nar = new NarDecodingOptions { Decoder = NarDecoder.Argmax } };
 
+        // All three requests are queued within one delay of the batcher's clock, however slowly this machine runs them.
         var tasks = new[] { batcher.TranslateAsync([Sentence(2, 1)], odd), batcher.TranslateAsync([Sentence(2, 5)], argmax), batcher.TranslateAsync([Sentence(2, 9)], odd) };
-        var results = await Task.WhenAll(tasks).WaitAsync(Patience);
+        var results = await AdvanceUntilDone(clock, Task.WhenAll(tasks), TimeSpan.FromMilliseconds(100));
 
         Assert.Equal(2, decoder.Batches.Count);
         Assert.Contains(decoder.Batches, b => b.Options == odd && b.Sources.Length == 2);

@@ -190,7 +190,7 @@ public class TranslationServerTests(ServingModels models) : IClassFixture<Servin
         var pending = PostAsync(client, new { texts = models.Texts[..2] }, HttpStatusCode.OK);
         var queued = Task.Run(async () =>
         {
-            while (!(await MetricsOf(client)).Contains("natem_queued_sentences 2\n")) await Task.Delay(20);
+            await ServeProcess.PollAsync(async () => (await MetricsOf(client)).Contains("natem_queued_sentences 2\n"), TimeSpan.FromSeconds(30), "two queued sentences in /metrics");
         });
         await queued.WaitAsync(TimeSpan.FromSeconds(30));
         Assert.False(pending.IsCompleted, "the request should wait for its batch's delay");

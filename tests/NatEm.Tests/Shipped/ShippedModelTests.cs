@@ -7,8 +7,10 @@ namespace NatEm.Tests.Shipped;
 
 /// <summary>
 /// The models shipped under models/bible.en-es load and still translate as they did when exported: a broken loader,
-/// a damaged weights file or a tokenizer mismatch brings chrF on these verses to near zero. Each floor sits well
-/// below the chrF measured on the same verses at export, so decoding changes that keep quality do not trip it.
+/// a damaged weights file, a tokenizer mismatch or a decoding regression lowers chrF on these verses. Each floor sits
+/// 1.0 chrF point below the value measured on the same verses (fp32 decoding): enough for what float rounding on
+/// another CPU or thread count can change on 24 verses (a word or two), while losing about one word in 24 verses
+/// already costs a few tenths of a point and a broken model or tokenizer costs tens of points.
 /// </summary>
 public sealed class ShippedModelTests
 {
@@ -17,9 +19,10 @@ public sealed class ShippedModelTests
 
     public static TheoryData<string, double> Models => new()
     {
-        // measured on these verses at export, 2026-12-01: AR beam 4 chrF 42.6; NAR odd chrF 31.4 (EM round 1 + glancing, 2,500 updates; the KD model it replaced: 32.8)
-        { DemoCommand.ShippedAr, 30.0 },
-        { DemoCommand.ShippedNar, 22.0 },
+        // measured on these verses at export, 2026-12-01, and again 2026-12-02 on an AMD EPYC Zen 3 (1 and 2 threads):
+        // AR beam 4 chrF 42.63; NAR odd chrF 31.42 (EM round 1 + glancing, 2,500 updates; the KD model it replaced: 32.8)
+        { DemoCommand.ShippedAr, 41.6 },
+        { DemoCommand.ShippedNar, 30.4 },
     };
 
     [Theory]
@@ -35,7 +38,7 @@ public sealed class ShippedModelTests
         var output = Translator.For(model, options).TranslateIds(test.Source);
 
         double chrf = new Chrf().CorpusScore([.. output.Select(t => t.Text)], test.TargetText).Score;
-        Assert.True(chrf >= floor, $"{relativeDir}: chrF {chrf:F1} on {test.Count} verses is below {floor}");
+        Assert.True(chrf >= floor, $"{relativeDir}: chrF {chrf:F2} on {test.Count} verses is below {floor}");
     }
 
     [Theory]
