@@ -5,6 +5,7 @@ using NatEm.Modeling;
 using NatEm.Text;
 using NatEm.Training;
 using TorchSharp;
+using TorchSharp.Modules;
 using static TorchSharp.torch;
 
 namespace NatEm.Evaluation;
@@ -136,15 +137,8 @@ public static class TrainingBenchmark
         var transformer = nn.Transformer(c.ModelDim, c.Heads, c.EncoderLayers, c.DecoderLayers, c.FeedForwardDim, c.Dropout);
         var projection = nn.Linear(c.ModelDim, c.VocabSize);
         var parameters = embedding.parameters().Concat(transformer.parameters()).Concat(projection.parameters()).ToList();
-        var adam = optim.Adam(parameters, 1e-4, o.AdamBeta1, o.AdamBeta2, o.AdamEpsilon);
-        var batches = FirstBatches(train, o);
-        var perUpdate = new List<(double, long)>();
-        for (int update = 0; update < o.MaxUpdates && update < batches.Count; update++)
+        return TimePeer(train, o, warmup, parameters, eosTokens: 1, (sources, targets) =>
         {
-            using var scope = torch.NewDisposeScope();
-            var sources = batches[update].Select(i => train.Sources[i]).ToList();
-            var targets = batches[update].Select(i => train.Targets[i]).ToList();
-            var clock = Stopwatch.StartNew();
             var source = SequenceTensors.Source(sources);
             var targetInput = SequenceTensors.Pad(targets, prependBos: true);
             var targetOutput = SequenceTensors.Pad(targets, appendEos: true);
@@ -155,16 +149,9 @@ public static class TrainingBenchmark
             var hidden = transformer.call(embedding.forward(source).transpose(0, 1), embedding.forward(targetInput).transpose(0, 1),
                 null!, causal, null!, source.eq(SpecialTokens.Pad), targetInput.eq(SpecialTokens.Pad), source.eq(SpecialTokens.Pad));
             var logits = projection.forward(hidden.transpose(0, 1));
-            var loss = nn.functional.cross_entropy(logits.reshape(-1, c.VocabSize), targetOutput.reshape(-1),
+            return nn.functional.cross_entropy(logits.reshape(-1, c.VocabSize), targetOutput.reshape(-1),
                 ignore_index: SpecialTokens.Pad, label_smoothing: o.LabelSmoothing);
-            loss.backward();
-            nn.utils.clip_grad_norm_(parameters, o.ClipNorm);
-            adam.step();
-            adam.zero_grad();
-            long tokens = targets.Sum(t => t.Length + 1L);
-            if (update >= warmup) perUpdate.Add((tokens / clock.Elapsed.TotalSeconds, tokens));
-        }
-        return perUpdate;
+        });
     }
 
     /// <summary>
@@ -181,15 +168,8 @@ public static class TrainingBenchmark
         var lengthClassifier = nn.Linear(c.ModelDim, c.MaxTargetLength + 1);
         var projection = nn.Linear(c.ModelDim, c.VocabSize);
         var parameters = new nn.Module[] { embedding, encoder, decoder, lengthClassifier, projection }.SelectMany(m => m.parameters()).ToList();
-        var adam = optim.Adam(parameters, 1e-4, o.AdamBeta1, o.AdamBeta2, o.AdamEpsilon);
-        var batches = FirstBatches(train, o);
-        var perUpdate = new List<(double, long)>();
-        for (int update = 0; update < o.MaxUpdates && update < batches.Count; update++)
+        return TimePeer(train, o, warmup, parameters, eosTokens: 0, (sources, targets) =>
         {
-            using var scope = torch.NewDisposeScope();
-            var sources = batches[update].Select(i => train.Sources[i]).ToList();
-            var targets = batches[update].Select(i => train.Targets[i]).ToList();
-            var clock = Stopwatch.StartNew();
             var source = SequenceTensors.Source(sources);
             var target = SequenceTensors.Pad(targets);
             var lengths = SequenceTensors.Lengths(targets);
@@ -210,12 +190,31 @@ public static class TrainingBenchmark
             var logits = projection.forward(hidden.transpose(0, 1));
             var tokenLoss = nn.functional.cross_entropy(logits.reshape(-1, c.VocabSize), target.reshape(-1),
                 ignore_index: SpecialTokens.Pad, label_smoothing: o.LabelSmoothing);
-            var loss = tokenLoss + o.LengthLossWeight * nn.functional.cross_entropy(lengthLogits, lengths.clamp(0, c.MaxTargetLength));
-            loss.backward();
+            return tokenLoss + o.LengthLossWeight * nn.functional.cross_entropy(lengthLogits, lengths.clamp(0, c.MaxTargetLength));
+        });
+    }
+
+    /// <summary>
+    /// Trains a peer on the trainer's first batches with Adam and clipping, timing each update from its batch's tensors
+    /// to the optimizer step; <paramref name="eosTokens"/> is what each target adds to the counted tokens (AR: its eos).
+    /// </summary>
+    private static List<(double, long)> TimePeer(ParallelExamples train, TrainingOptions o, int warmup, List<Parameter> parameters, int eosTokens,
+        Func<IReadOnlyList<int[]>, IReadOnlyList<int[]>, Tensor> loss)
+    {
+        var adam = optim.Adam(parameters, 1e-4, o.AdamBeta1, o.AdamBeta2, o.AdamEpsilon);
+        var batches = FirstBatches(train, o);
+        var perUpdate = new List<(double, long)>();
+        for (int update = 0; update < o.MaxUpdates && update < batches.Count; update++)
+        {
+            using var scope = torch.NewDisposeScope();
+            var sources = batches[update].Select(i => train.Sources[i]).ToList();
+            var targets = batches[update].Select(i => train.Targets[i]).ToList();
+            var clock = Stopwatch.StartNew();
+            loss(sources, targets).backward();
             nn.utils.clip_grad_norm_(parameters, o.ClipNorm);
             adam.step();
             adam.zero_grad();
-            long tokens = targets.Sum(t => (long)t.Length);
+            long tokens = targets.Sum(t => (long)t.Length + eosTokens);
             if (update >= warmup) perUpdate.Add((tokens / clock.Elapsed.TotalSeconds, tokens));
         }
         return perUpdate;

@@ -29,7 +29,9 @@ public sealed class Utf8LineReader : IDisposable
     /// <summary>The 1-based number of the line last returned (0 before the first).</summary>
     public long LineNumber { get; private set; }
 
-    /// <summary>Reads <paramref name="stream"/>, naming it <paramref name="fileName"/> in errors.</summary>
+    /// <summary>Reads a stream line by line, naming it in errors.</summary>
+    /// <param name="stream">The UTF-8 text to read.</param>
+    /// <param name="fileName">The name used in error messages.</param>
     /// <param name="keepByteOrderMark">Keep a leading BOM as the first character (sacreBLEU reads files so).</param>
     public Utf8LineReader(Stream stream, string fileName, bool keepByteOrderMark = false)
     {
