@@ -12,8 +12,8 @@ out=${1:-runs/coverage}
 rm -rf "$out/raw"
 mkdir -p "$out"
 # The suite's own TRX log is not wanted here; coverlet writes one cobertura file per test run.
-dotnet test tests/NatEm.Tests -c Release --collect:"XPlat Code Coverage" --results-directory "$out/raw" "$@" \
-  -- DataCollectionRunSettings.DataCollector.Configuration.Format=cobertura >"$out/test.log" 2>&1 \
+# Cobertura is coverlet's default format; no run-settings override, which would clash with the project's runsettings.
+dotnet test tests/NatEm.Tests -c Release --collect:"XPlat Code Coverage" --results-directory "$out/raw" "$@" >"$out/test.log" 2>&1 \
   || { tail -20 "$out/test.log" >&2; echo "coverage: dotnet test failed (log: $out/test.log); figures below are of the tests that ran" >&2; }
 report=$(find "$out/raw" -name coverage.cobertura.xml | head -1)
 [ -n "$report" ] || { echo "coverage: no coverage.cobertura.xml under $out/raw" >&2; exit 1; }
