@@ -21,6 +21,8 @@
 #               updates and glancing 0.3→0.2 (where the warm start's own schedule ended), validating every 500 and keeping
 #               the last 10 checkpoints for averaging. A warm start: the weights of $RUNS/long-init (a copy of the shipped
 #               EM round-1 NAR, made once) with a fresh Adam state. q1 is the fp16 milestone models/milestones/bible.en-es.em-q1.
+#               LONG_INIT=DIR warm-starts from another model instead (a lost run directory restarts from its milestone,
+#               with LONG_UPDATES lowered by the milestone's updates so that the total stays 15,000).
 # long-final    the converged student to ship: the average of the long run's last 5 checkpoints or its checkpoint_best,
 #               whichever is better on VALID (odd); written to $RUNS/long.path, with both figures
 # ship-nar      export MODEL (default: the kd winner on valid) to models/bible.en-es/nar with fp16 weights, and print
@@ -118,7 +120,7 @@ raw)
   ;;
 long)
   if [[ ! -d $RUNS/long/distill ]]; then mkdir -p "$RUNS/long" && cp -r "$(distill_q1)" "$RUNS/long/"; fi
-  [[ -d $RUNS/long-init ]] || cp -r models/bible.en-es/nar "$RUNS/long-init"
+  [[ -d $RUNS/long-init ]] || cp -r "${LONG_INIT:-models/bible.en-es/nar}" "$RUNS/long-init"
   background "$RUNS/long.log" train-nar --data "$DATA" --out "$RUNS/long" --init-from "$RUNS/long-init" --distill-from "$Q1" --distill-beam 4 \
     --lr "$LONG_LR" --warmup 500 --lr-schedule Cosine --min-lr 1e-5 --max-updates "$LONG_UPDATES" --glancing "0.3:0.2@$LONG_UPDATES" \
     --validate-every 500 --keep-last 10 --seed 1 --threads "${LONG_THREADS:-2}" $(resume_flag "$RUNS/long")
