@@ -1,3 +1,4 @@
+using System.Text.Json.Nodes;
 using NatEm.Data;
 using NatEm.Em;
 using NatEm.Modeling;
@@ -16,6 +17,14 @@ public class EmRunTests
     {
         Architecture = new() { Preset = "tiny" }, Iterations = 2, NBest = 3, DistillBeam = 2, ArTraining = QuickTraining, NarTraining = QuickTraining,
     };
+
+    /// <summary>One uninterrupted tiny EM run that the resume tests compare against: its data, directory and report.</summary>
+    private static readonly Lazy<(PreparedData Data, string Dir, EmReport Report)> Uninterrupted = new(() =>
+    {
+        var data = TinyPreparedData.Create();
+        var dir = SyntheticTask.TempDir();
+        return (data, dir, new EmRun(data, TinyEm, dir, resume: false).Run());
+    });
 
     [Fact]
     public void SelectionPicksTheCandidateWithTheHighestNarScore()
@@ -80,9 +89,7 @@ public class EmRunTests
     [Fact]
     public void TinyEmRunsEndToEndAndResumesToTheSameResultAfterInterruptions()
     {
-        var data = TinyPreparedData.Create();
-        var uninterrupted = SyntheticTask.TempDir();
-        var reference = new EmRun(data, TinyEm, uninterrupted, resume: false).Run();
+        var (data, uninterrupted, reference) = Uninterrupted.Value;
 
         Assert.Equal(4, reference.Rounds.Count); // round 0, two EM rounds, final
         Assert.All(reference.Rounds.Skip(1), r => Assert.NotNull(r.NarValidBleuOdd));
@@ -138,6 +145,65 @@ public class EmRunTests
         Assert.Equal(given.Architecture.Resolve(ModelKind.NonAutoregressive, data.Tokenizer.VocabSize), ModelStore.Load(givenReport.FinalModel).Model.Config);
         Assert.Equal(File.ReadAllBytes(Path.Combine(uninterrupted, "round1", "selected.bin")), File.ReadAllBytes(Path.Combine(fromGiven, "round1", "selected.bin")));
         Assert.Equal(reference.Rounds[1].NarValidBleuOdd, givenReport.Rounds[1].NarValidBleuOdd);
+    }
+
+    [Fact]
+    public void TinyEmResumedAtEveryStageBoundaryEndsWithTheSameWeightsAndTheStateKeepsItsFormat()
+    {
+        var (data, uninterrupted, reference) = Uninterrupted.Value;
+        var plan = new EmPlan(TinyEm);
+        // em_state.json names the stages as every earlier run saved them: a run from before resumes.
+        var saved = ReadState(uninterrupted);
+        Assert.Equal(["ar0", "round1/nar", "round1/ar", "round2/nar", "round2/ar", "final/nar"], Names(saved["finished"]));
+        Assert.Equal(["round1/distill", "round1/nbest", "round1/scores", "round2/distill", "round2/nbest", "round2/scores", "final/distill"], Names(saved["decoding_passes"]));
+        Assert.Equal(["round0", "round1", "round2", "final"], saved["reports"]!.AsObject().Select(p => p.Key));
+
+        // Stop before each stage of the plan in turn: every run resumes the last one's directory and does one stage.
+        var interrupted = SyntheticTask.TempDir();
+        for (int i = 0; i < plan.Stages.Count; i++)
+        {
+            var next = plan.Stages[i];
+            Assert.Throws<StoppedAtStage>(() => new EmRun(data, TinyEm, interrupted, resume: i > 0, new StoppingObserver(next)).Run());
+            var state = ReadState(interrupted);
+            Assert.Equal(plan.Stages.Take(i).Select(s => s.Name).Order(), Names(state["finished"]).Concat(Names(state["decoding_passes"])).Order());
+        }
+        var resumed = new EmRun(data, TinyEm, interrupted, resume: true).Run();
+
+        foreach (var stage in plan.Stages.Where(s => s.Trains is not null))
+            foreach (var checkpoint in new[] { "checkpoint_best", "checkpoint_last" })
+                Assert.Equal(File.ReadAllBytes(Path.Combine(stage.Directory(uninterrupted), checkpoint, ModelStore.WeightsFile)),
+                    File.ReadAllBytes(Path.Combine(stage.Directory(interrupted), checkpoint, ModelStore.WeightsFile)));
+        foreach (var round in new[] { "round1", "round2" })
+            Assert.Equal(File.ReadAllBytes(Path.Combine(uninterrupted, round, "selected.bin")), File.ReadAllBytes(Path.Combine(interrupted, round, "selected.bin")));
+        Assert.Equal(File.ReadAllBytes(Path.Combine(reference.FinalModel, ModelStore.WeightsFile)), File.ReadAllBytes(Path.Combine(resumed.FinalModel, ModelStore.WeightsFile)));
+        Assert.Equal(reference.Rounds.Select(r => (r.ArValidBleu, r.NarValidBleuOdd, r.SelectedLogLikelihood)), resumed.Rounds.Select(r => (r.ArValidBleu, r.NarValidBleuOdd, r.SelectedLogLikelihood)));
+    }
+
+    private static JsonNode ReadState(string runDir) => JsonNode.Parse(File.ReadAllText(Path.Combine(runDir, "em_state.json")))!;
+
+    private static string[] Names(JsonNode? array) => array!.AsArray().Select(n => n!.GetValue<string>()).ToArray();
+
+    private sealed class StoppedAtStage(EmStage stage) : Exception($"stopped before {stage}");
+
+    /// <summary>Stops a run when the given stage starts, by the title it shows (a training stage's is its name).</summary>
+    private sealed class StoppingObserver(EmStage stage) : IEmObserver
+    {
+        private bool Starts(string title) => stage.Step switch
+        {
+            EmStep.Ar or EmStep.Nar => title == stage.Name,
+            EmStep.Distill => title.StartsWith($"{stage.Name} (", StringComparison.Ordinal),
+            EmStep.NBest => title.StartsWith($"{stage.Round}: {TinyEm.NBest}-best", StringComparison.Ordinal),
+            EmStep.Scores => title.StartsWith($"{stage.Round}: NAR scores", StringComparison.Ordinal),
+            _ => throw new ArgumentOutOfRangeException(nameof(title)),
+        };
+
+        public TrainingResult Training(string title, string? warning, Func<IProgress<TrainingProgress>, TrainingResult> train) =>
+            Starts(title) ? throw new StoppedAtStage(stage) : train(new SynchronousProgress<TrainingProgress>(_ => { }));
+
+        public T Stage<T>(string title, Func<IProgress<(int Done, int Total)>, T> run) =>
+            Starts(title) ? throw new StoppedAtStage(stage) : run(new SynchronousProgress<(int, int)>(_ => { }));
+
+        public void Message(string line) { }
     }
 
     private static void AssertSelectedTargetsAreTheBestScoredCandidates(string runDir, string round, int sources, int n)
