@@ -54,6 +54,8 @@ public sealed class EmRun
     private readonly ParallelSplit train, valid;
     private readonly Stopwatch clock = Stopwatch.StartNew();
     private EmState state;
+    /// <summary>The latest model of each kind, as a checkpoint directory: given (--initial-ar/--initial-nar) until a stage trains one.</summary>
+    private string? latestAr, latestNar;
 
     public EmRun(PreparedData data, EmOptions options, string runDir, bool resume, IEmObserver? observer = null, CancellationToken cancel = default)
     {
@@ -82,73 +84,99 @@ public sealed class EmRun
         SaveState();
     }
 
-    /// <summary>Runs (or resumes) every stage and returns the report; the caller writes it.</summary>
+    /// <summary>
+    /// Runs (or resumes) the stages of the plan in order and returns the report; the caller writes it. A round's
+    /// report is made when its last stage is done, before the next round starts.
+    /// </summary>
     public EmReport Run()
     {
-        var teacherDir = options.InitialAr ?? TrainStage(EmStage.InitialAr, options.ArTraining, train.Target, warmStartFrom: null);
-        var previousTargets = (IReadOnlyList<int[]>)train.Target;
-        string? previousNar = null;
+        latestAr = options.InitialAr;
+        latestNar = options.InitialNar;
+        IReadOnlyList<int[]> previousTargets = train.Target;
         var rounds = new List<RoundReport>();
-        // q_{k−1} is evaluated in round k−1 and teaches round k: each model is loaded once, when first needed.
-        var teacher = LoadWhenNeeded(teacherDir, LoadAr);
+        var round = new RoundWork(EmRound.Initial, latestAr is null ? null : LoadWhenNeeded(latestAr, LoadAr));
         try
         {
-            rounds.Add(EvaluateStage(EmRound.Initial, () => new RoundReport { Round = "0 (q₀)", TargetEntropy = CorpusStatistics.UnigramEntropyBits(train.Target) },
-                teacher, nar: null));
-
-            for (int k = 1; k <= options.Iterations; k++)
+            foreach (var stage in plan.Stages)
             {
-                var round = EmRound.Em(k);
-                var times = new Dictionary<string, double>();
-                var distilled = Timed(times, "distill", () => Distill(round, teacher));
-                var narDir = k == 1 && options.InitialNar is { } givenNar ? givenNar
-                    : Timed(times, "nar", () => TrainStage(new EmStage(round, EmStep.Nar), options.NarTraining, distilled, options.WarmStartNar ? previousNar : null));
-                using var nar = LoadWhenNeeded(narDir, LoadNar);
-                var nbest = new EmStage(round, EmStep.NBest);
-                var candidates = Timed(times, "nbest", () => Decoding(nbest, () => observer.Stage($"{round}: {options.NBest}-best of q{k - 1}", progress =>
-                    Distillation.NBest(teacher.Value, teacher.WeightsSha256, train.Source, options.NBest, nbest.Directory(runDir), progress, cancel))));
-                // Scoring the candidates adds time but no beams: its cost is folded into the N-best pass's.
-                var (selected, selectedLogLikelihood, selection) = Timed(times, "select", () => Decoding(new EmStage(round, EmStep.Scores), () => Select(round, nar, candidates)));
-                var arDir = Timed(times, "ar", () => TrainStage(new EmStage(round, EmStep.Ar), options.ArTraining, selected,
-                    options.WarmStartAr ? teacherDir : null));
-
-                rounds.Add(EvaluateStage(round, () => new RoundReport
+                if (stage.Round != round.Round)
                 {
-                    Round = k.ToString(CultureInfo.InvariantCulture),
-                    SelectedLogLikelihood = selectedLogLikelihood,
-                    Selection = selection,
-                    ChangedFraction = CorpusStatistics.ChangedFraction(previousTargets, selected),
-                    TargetEntropy = CorpusStatistics.UnigramEntropyBits(distilled),
-                    NarTrainNll = NarNll(nar.Value, distilled),
-                    StageSeconds = times,
-                }, teacher, nar));
-                previousTargets = selected;
-                previousNar = narDir;
-                teacherDir = arDir;
-                teacher.Dispose();
-                teacher = LoadWhenNeeded(arDir, LoadAr);
+                    rounds.Add(Report(round, previousTargets));
+                    previousTargets = round.Selection?.Selected ?? previousTargets;
+                    round = NextRound(round, stage.Round);
+                }
+                Timed(round.Times, stage.Step == EmStep.Scores ? "select" : stage.Step.ToString().ToLowerInvariant(), () => RunStage(stage, round));
             }
-
-            var finalTimes = new Dictionary<string, double>();
-            var finalTargets = Timed(finalTimes, "distill", () => Distill(EmRound.Final, teacher));
-            var finalNarDir = Timed(finalTimes, "nar", () => TrainStage(new EmStage(EmRound.Final, EmStep.Nar), options.NarTraining, finalTargets,
-                options.WarmStartNar ? previousNar : null));
-            using var finalNar = LoadWhenNeeded(finalNarDir, LoadNar);
-            rounds.Add(EvaluateStage(EmRound.Final, () => new RoundReport
-            {
-                Round = $"final (p from q{options.Iterations})",
-                TargetEntropy = CorpusStatistics.UnigramEntropyBits(finalTargets),
-                NarTrainNll = NarNll(finalNar.Value, finalTargets),
-                StageSeconds = finalTimes,
-            }, teacher, finalNar));
-            PointLink("model", finalNarDir);
-            PointLink("teacher", teacherDir);
+            rounds.Add(Report(round, previousTargets));
+            PointLink("model", latestNar!);
+            PointLink("teacher", latestAr!);
             return new EmReport(rounds, Path.Combine(runDir, "model"), Path.Combine(runDir, "teacher"));
         }
         finally
         {
-            teacher.Dispose();
+            round.Dispose();
         }
+    }
+
+    /// <summary>Runs one stage on what the earlier stages of its round produced.</summary>
+    private void RunStage(EmStage stage, RoundWork round)
+    {
+        switch (stage.Step)
+        {
+            case EmStep.Ar:
+                // q₀ learns the real pairs D₀; qₖ learns the round's selection Dₖ.
+                latestAr = TrainStage(stage, options.ArTraining, round.Selection?.Selected ?? train.Target, options.WarmStartAr ? latestAr : null);
+                break;
+            case EmStep.Distill:
+                round.Distilled = Distill(round.Round, round.Teacher!);
+                break;
+            case EmStep.Nar:
+                latestNar = TrainStage(stage, options.NarTraining, round.Distilled!, options.WarmStartNar ? latestNar : null);
+                round.Nar = LoadWhenNeeded(latestNar, LoadNar);
+                break;
+            case EmStep.NBest:
+                round.Candidates = NBest(round.Round, round.Teacher!);
+                break;
+            case EmStep.Scores:
+                // Without a NAR stage in the round (--initial-nar), the latest NAR model scores the candidates. Scoring
+                // adds time but no beams: its cost is folded into the N-best pass's.
+                round.Nar ??= LoadWhenNeeded(latestNar!, LoadNar);
+                round.Selection = Decoding(stage, () => Select(round.Round, round.Nar, round.Candidates!));
+                break;
+            default:
+                throw new ArgumentOutOfRangeException(nameof(stage), stage, "no such EM step");
+        }
+    }
+
+    /// <summary>
+    /// The next round, taught by the latest AR model: q_{k−1} teaches round k. A teacher that already taught (or, as
+    /// q₀, was trained by) the finished round stays loaded; the finished round's other models are freed.
+    /// </summary>
+    private RoundWork NextRound(RoundWork finished, EmRound next)
+    {
+        var teacher = finished.Teacher is { } kept && kept.Dir == latestAr ? kept : LoadWhenNeeded(latestAr!, LoadAr);
+        if (teacher == finished.Teacher) finished.Teacher = null;
+        finished.Dispose();
+        return new RoundWork(next, teacher);
+    }
+
+    /// <summary>The round's report, from what its stages produced; <paramref name="previousTargets"/> is D_{k−1}.</summary>
+    private RoundReport Report(RoundWork round, IReadOnlyList<int[]> previousTargets)
+    {
+        // Round 0 starts with no teacher unless --initial-ar gives q₀: it reports the q₀ it trained.
+        round.Teacher ??= LoadWhenNeeded(latestAr!, LoadAr);
+        var number = round.Round.Number.ToString(CultureInfo.InvariantCulture);
+        return EvaluateStage(round.Round, () => new RoundReport
+        {
+            Round = round.Round == EmRound.Initial ? "0 (q₀)" : round.Round.IsFinal ? $"final (p from q{options.Iterations})" : number,
+            SelectedLogLikelihood = round.Selection?.MeanLogLikelihoodPerToken,
+            Selection = round.Selection?.Statistics ?? [],
+            ChangedFraction = round.Selection is { } selection ? CorpusStatistics.ChangedFraction(previousTargets, selection.Selected) : null,
+            // Round 0 has no NAR model: its figure is the real targets'.
+            TargetEntropy = CorpusStatistics.UnigramEntropyBits(round.Distilled ?? train.Target),
+            NarTrainNll = round.Nar is { } nar && round.Distilled is { } distilled ? NarNll(nar.Value, distilled) : null,
+            StageSeconds = round.Times,
+        }, round.Teacher, round.Nar);
     }
 
     private string TrainStage(EmStage stage, TrainingOptions training, IReadOnlyList<int[]> targets, string? warmStartFrom)
@@ -179,6 +207,13 @@ public sealed class EmRun
         var stage = new EmStage(round, EmStep.Distill);
         return Decoding(stage, () => observer.Stage($"{stage} (beam {options.DistillBeam})", progress =>
             Distillation.BestTranslations(teacher.Value, teacher.WeightsSha256, train.Source, options.DistillBeam, stage.Directory(runDir), progress, cancel)));
+    }
+
+    private CandidateLists<int[]> NBest(EmRound round, LazyModel<ArTransformer> teacher)
+    {
+        var stage = new EmStage(round, EmStep.NBest);
+        return Decoding(stage, () => observer.Stage($"{round}: {options.NBest}-best of q{round.Number - 1}", progress =>
+            Distillation.NBest(teacher.Value, teacher.WeightsSha256, train.Source, options.NBest, stage.Directory(runDir), progress, cancel)));
     }
 
     /// <summary>
@@ -269,6 +304,12 @@ public sealed class EmRun
         return -scored.Sum(i => scores[i]) / Math.Max(1, scored.Sum(i => (long)targets[i].Length + 1));
     }
 
+    private void Timed(Dictionary<string, double> times, string stage, Action run) => Timed(times, stage, () =>
+    {
+        run();
+        return true;
+    });
+
     private T Timed<T>(Dictionary<string, double> times, string stage, Func<T> run)
     {
         var watch = Stopwatch.StartNew();
@@ -288,6 +329,7 @@ public sealed class EmRun
     {
         private T? model;
         public T Value => model ??= load();
+        public string Dir => dir;
 
         /// <summary>Identifies the weights in the caches of the passes this model computes.</summary>
         public string WeightsSha256 => ModelStore.WeightsSha256(dir);
@@ -296,6 +338,27 @@ public sealed class EmRun
         {
             model?.Module.Dispose();
             model = null;
+        }
+    }
+
+    /// <summary>A round in progress: the models it uses and what its stages produced, from which its report is made.</summary>
+    private sealed class RoundWork(EmRound round, LazyModel<ArTransformer>? teacher) : IDisposable
+    {
+        public EmRound Round => round;
+        /// <summary>The AR model that teaches the round (q_{k−1}); round 0's is q₀.</summary>
+        public LazyModel<ArTransformer>? Teacher { get; set; } = teacher;
+        /// <summary>The round's NAR model pₖ: the one it trains or, without a NAR stage, the one that scores its candidates.</summary>
+        public LazyModel<NarTransformer>? Nar { get; set; }
+        /// <summary>The teacher's best translations of the training sources: the NAR model's targets.</summary>
+        public IReadOnlyList<int[]>? Distilled { get; set; }
+        public CandidateLists<int[]>? Candidates { get; set; }
+        public (int[][] Selected, double MeanLogLikelihoodPerToken, IReadOnlyList<SelectionStatistics> Statistics)? Selection { get; set; }
+        public Dictionary<string, double> Times { get; } = [];
+
+        public void Dispose()
+        {
+            Nar?.Dispose();
+            Teacher?.Dispose();
         }
     }
 
