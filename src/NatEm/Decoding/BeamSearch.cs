@@ -66,113 +66,139 @@ public sealed class BeamSearch : IGenerator
     /// <summary>Decodes every source; for each returns up to NBest hypotheses, best first.</summary>
     public Hypothesis[][] Generate(IReadOnlyList<int[]> sources)
     {
-        var results = new Hypothesis[sources.Count][];
-        if (sources.Count == 0) return results;
+        if (sources.Count == 0) return [];
         model.Module.eval();
         using var _ = torch.inference_mode();
         using var outer = torch.NewDisposeScope();
 
-        int beam = options.Beam, vocab = model.Config.VocabSize;
         int[] maxLengths = sources.Select(s => options.OutputLimit(s.Length, model.Config)).ToArray();
-        int maxSteps = maxLengths.Max();
         var finished = sources.Select(_ => new List<Hypothesis>()).ToArray();
-
         var memory = model.Encode(SequenceTensors.Source(sources));
-        var rows = arange(sources.Count, dtype: ScalarType.Int64).repeat_interleave(beam);
-        var state = model.StartDecoding(memory.IndexSelect(rows), maxSteps);
-        // Only the first beam of each sentence is live at step 0, so the top-k does not pick copies.
-        var initial = new float[sources.Count * beam];
-        for (int i = 0; i < initial.Length; i++) initial[i] = i % beam == 0 ? 0f : float.NegativeInfinity;
-        var scores = tensor(initial);
-        var previous = full(sources.Count * beam, SpecialTokens.Bos, dtype: ScalarType.Int64);
-        var active = Enumerable.Range(0, sources.Count).ToList();
-        var histories = Enumerable.Range(0, sources.Count * beam).Select(_ => Array.Empty<int>()).ToArray();
-
+        var rows = arange(sources.Count, dtype: ScalarType.Int64).repeat_interleave(options.Beam);
+        var state = model.StartDecoding(memory.IndexSelect(rows), maxLengths.Max());
         var neverNext = tensor(new long[] { SpecialTokens.Pad, SpecialTokens.Bos });
-        for (int step = 0; active.Count > 0; step++)
+
+        var live = InitialBeams(sources.Count);
+        for (int step = 0; ; step++)
         {
-            var mustEnd = active.Select(s => step >= maxLengths[s] - 1).ToArray();
-            float[] topScore;
-            long[] topIndex;
-            int width;
-            using (torch.NewDisposeScope())
-            {
-                var logProbs = model.DecodeStep(previous, state);
-                logProbs.index_fill_(1, neverNext, float.NegativeInfinity);
-                if (mustEnd.Any(x => x))
-                {
-                    var endRows = tensor(mustEnd.SelectMany(x => Enumerable.Repeat(x, beam)).ToArray()).unsqueeze(1);
-                    var eosOnly = full(vocab, float.NegativeInfinity).index_fill_(0, tensor(new long[] { SpecialTokens.Eos }), 0f);
-                    logProbs = where(endRows, logProbs + eosOnly.unsqueeze(0), logProbs);
-                }
-                var candidates = logProbs.add_(scores.unsqueeze(1)).view(active.Count, beam * vocab);
-                var (topScores, topIndices) = candidates.topk(Math.Min(2 * beam, beam * vocab), dim: 1);
-                // The one read of the step: the candidates' scores and indices.
-                topScore = topScores.data<float>().ToArray();
-                topIndex = topIndices.data<long>().ToArray();
-                width = (int)topScores.shape[1];
-            }
-
-            var nextRows = new List<long>();
-            var nextTokens = new List<long>();
-            var nextScores = new List<float>();
-            var nextHistories = new List<int[]>();
-            var stillActive = new List<int>();
-            for (int a = 0; a < active.Count; a++)
-            {
-                int sentence = active[a];
-                var selected = new List<(long Row, int Token, float Score)>();
-                for (int c = 0; c < width && selected.Count < beam; c++)
-                {
-                    float score = topScore[a * width + c];
-                    if (float.IsNegativeInfinity(score)) break;
-                    long index = topIndex[a * width + c];
-                    int beamOfOrigin = (int)(index / vocab), token = (int)(index % vocab);
-                    long row = (long)a * beam + beamOfOrigin;
-                    // At the last step every candidate ends the hypothesis, whatever the scores say: with NaN
-                    // scores the eos forcing above has no effect, and the step count must still bound the search.
-                    if (token == SpecialTokens.Eos || mustEnd[a])
-                    {
-                        // fairseq counts an eos only when it ranks among the top `beam` candidates.
-                        if (c < beam && finished[sentence].Count < beam)
-                            finished[sentence].Add(Finish(histories[row], score, options.LengthPenalty));
-                    }
-                    else selected.Add((row, token, score));
-                }
-                if (finished[sentence].Count >= beam || selected.Count == 0 || mustEnd[a]) continue;
-                stillActive.Add(sentence);
-                for (int b = 0; b < beam; b++)
-                {
-                    var (row, token, score) = b < selected.Count ? selected[b] : (selected[0].Row, selected[0].Token, float.NegativeInfinity);
-                    nextRows.Add(row);
-                    nextTokens.Add(token);
-                    nextScores.Add(score);
-                    nextHistories.Add([.. histories[row], token]);
-                }
-            }
-            bool sameSentences = stillActive.Count == active.Count;
-            active = stillActive;
-            if (active.Count == 0) break;
-
+            var mustEnd = live.Sentences.Select(s => step >= maxLengths[s] - 1).ToArray();
+            var candidates = TopCandidates(live, state, mustEnd, neverNext);
+            var next = SelectCandidates(live, candidates, mustEnd, finished);
+            if (next.Sentences.Count == 0) break;
             // Rows 0, 1, … of the same sentences (greedy search, mostly) leave the cache as it is.
-            if (!sameSentences || nextRows.Where((row, i) => row != i).Any())
+            bool sameSentences = next.Sentences.Count == live.Sentences.Count;
+            if (!sameSentences || next.Rows.Where((row, i) => row != i).Any())
             {
-                using var rowTensor = tensor(nextRows.ToArray());
+                using var rowTensor = tensor(next.Rows.ToArray());
                 state.Reorder(rowTensor, sameSentences);
             }
-            previous.Dispose();
-            scores.Dispose();
-            previous = tensor(nextTokens.ToArray());
-            scores = tensor(nextScores.ToArray());
-            histories = nextHistories.ToArray();
+            live = next;
         }
-
-        for (int s = 0; s < sources.Count; s++)
-            results[s] = finished[s].Count > 0
-                ? finished[s].OrderByDescending(h => h.Score).Take(options.NBest).ToArray()
-                : [new Hypothesis([], double.NegativeInfinity)];
-        return results;
+        return finished.Select(NBestOf).ToArray();
     }
+
+    /// <summary>
+    /// The hypotheses a step extends, Beam rows per sentence still searching: the row of the step before that each
+    /// continues (the cache follows it), its last token, running log-probability and tokens so far.
+    /// </summary>
+    private sealed class Beams
+    {
+        public List<int> Sentences { get; } = [];
+        public List<long> Rows { get; } = [];
+        public List<long> Tokens { get; } = [];
+        public List<float> Scores { get; } = [];
+        public List<int[]> Histories { get; } = [];
+
+        public void Add(long row, long token, float score, int[] history)
+        {
+            Rows.Add(row);
+            Tokens.Add(token);
+            Scores.Add(score);
+            Histories.Add(history);
+        }
+    }
+
+    /// <summary>Step 0: bos in every row, but only the first beam of each sentence live, so the top-k does not pick copies.</summary>
+    private Beams InitialBeams(int sentences)
+    {
+        var beams = new Beams();
+        beams.Sentences.AddRange(Enumerable.Range(0, sentences));
+        for (int row = 0; row < sentences * options.Beam; row++)
+            beams.Add(row, SpecialTokens.Bos, row % options.Beam == 0 ? 0f : float.NegativeInfinity, []);
+        return beams;
+    }
+
+    /// <summary>The best 2·Beam candidates (scores and beam·vocab indices) of each live sentence, read in one go.</summary>
+    private readonly record struct Candidates(float[] Scores, long[] Indices, int Width);
+
+    /// <summary>
+    /// Runs one decoder step on the live rows and returns each sentence's best continuations over all its beams: the
+    /// running score plus the next token's log-probability. pad and bos never come next; a sentence at its length limit
+    /// can only end.
+    /// </summary>
+    private Candidates TopCandidates(Beams live, DecoderState state, bool[] mustEnd, Tensor neverNext)
+    {
+        int beam = options.Beam, vocab = model.Config.VocabSize;
+        using var scope = torch.NewDisposeScope();
+        var logProbs = model.DecodeStep(tensor(live.Tokens.ToArray()), state);
+        logProbs.index_fill_(1, neverNext, float.NegativeInfinity);
+        if (mustEnd.Any(x => x))
+        {
+            var endRows = tensor(mustEnd.SelectMany(x => Enumerable.Repeat(x, beam)).ToArray()).unsqueeze(1);
+            var eosOnly = full(vocab, float.NegativeInfinity).index_fill_(0, tensor(new long[] { SpecialTokens.Eos }), 0f);
+            logProbs = where(endRows, logProbs + eosOnly.unsqueeze(0), logProbs);
+        }
+        var scores = logProbs.add_(tensor(live.Scores.ToArray()).unsqueeze(1)).view(live.Sentences.Count, beam * vocab);
+        var (topScores, topIndices) = scores.topk(Math.Min(2 * beam, beam * vocab), dim: 1);
+        // The one read of the step: the candidates' scores and indices.
+        return new(topScores.data<float>().ToArray(), topIndices.data<long>().ToArray(), (int)topScores.shape[1]);
+    }
+
+    /// <summary>
+    /// For each live sentence, in rank order: a candidate that ends (eos, or any at the length limit) joins
+    /// <paramref name="finished"/>, the others continue until Beam do. A sentence stops searching once it has Beam
+    /// finished hypotheses, nothing continues or it reached its limit; the rest fill their Beam rows, with −∞ rows
+    /// when fewer continue.
+    /// </summary>
+    private Beams SelectCandidates(Beams live, Candidates candidates, bool[] mustEnd, List<Hypothesis>[] finished)
+    {
+        int beam = options.Beam, vocab = model.Config.VocabSize, width = candidates.Width;
+        var next = new Beams();
+        for (int a = 0; a < live.Sentences.Count; a++)
+        {
+            int sentence = live.Sentences[a];
+            var selected = new List<(long Row, int Token, float Score)>();
+            for (int c = 0; c < width && selected.Count < beam; c++)
+            {
+                float score = candidates.Scores[a * width + c];
+                if (float.IsNegativeInfinity(score)) break;
+                long index = candidates.Indices[a * width + c];
+                int beamOfOrigin = (int)(index / vocab), token = (int)(index % vocab);
+                long row = (long)a * beam + beamOfOrigin;
+                // At the last step every candidate ends the hypothesis, whatever the scores say: with NaN
+                // scores the eos forcing has no effect, and the step count must still bound the search.
+                if (token == SpecialTokens.Eos || mustEnd[a])
+                {
+                    // fairseq counts an eos only when it ranks among the top `beam` candidates.
+                    if (c < beam && finished[sentence].Count < beam)
+                        finished[sentence].Add(Finish(live.Histories[(int)row], score, options.LengthPenalty));
+                }
+                else selected.Add((row, token, score));
+            }
+            if (finished[sentence].Count >= beam || selected.Count == 0 || mustEnd[a]) continue;
+            next.Sentences.Add(sentence);
+            for (int b = 0; b < beam; b++)
+            {
+                var (row, token, score) = b < selected.Count ? selected[b] : (selected[0].Row, selected[0].Token, float.NegativeInfinity);
+                next.Add(row, token, score, [.. live.Histories[(int)row], token]);
+            }
+        }
+        return next;
+    }
+
+    /// <summary>A sentence's NBest finished hypotheses, best first; a sentence that finished none gets an empty output scoring −∞.</summary>
+    private Hypothesis[] NBestOf(List<Hypothesis> finished) =>
+        finished.Count > 0 ? finished.OrderByDescending(h => h.Score).Take(options.NBest).ToArray() : [new Hypothesis([], double.NegativeInfinity)];
 
     Generation[] IGenerator.Generate(IReadOnlyList<int[]> sources) => Generate(sources).Select(n => new Generation(n)).ToArray();
 
