@@ -1,5 +1,4 @@
 using System.Diagnostics;
-using System.Text.RegularExpressions;
 using NatEm.Cli;
 using NatEm.Modeling;
 using NatEm.Tests.Cli;
@@ -85,8 +84,8 @@ public sealed class PackagesTests(PackedFeed packages) : IClassFixture<PackedFee
                 environment.Remove(NativeAllocator.Variable);
                 environment.Remove(MklOnAmd.OptOutVariable);
             });
-        Assert.Equal(NativeAllocator.TcmallocLibrary is not null ? "tcmalloc" : "system", Configured(trained, "allocator"));
-        Assert.Equal(Amd ? nameof(MklOnAmd.Outcome.Patched) : nameof(MklOnAmd.Outcome.NotAmd), Configured(trained, "mkl_vendor_check"));
+        Assert.Equal(NativeAllocator.TcmallocLibrary is not null ? "tcmalloc" : "system", NativeAllocatorTests.Configured(trained, "allocator"));
+        Assert.Equal(NativeAllocatorTests.Amd ? nameof(MklOnAmd.Outcome.Patched) : nameof(MklOnAmd.Outcome.NotAmd), NativeAllocatorTests.Configured(trained, "mkl_vendor_check"));
 
         var input = Path.Combine(packages.Root, "input.txt");
         File.WriteAllLines(input, Sentences);
@@ -132,11 +131,6 @@ public sealed class PackagesTests(PackedFeed packages) : IClassFixture<PackedFee
         Assert.Equal(ExitCodes.BadModel, missingExit);
         Assert.Contains("no-such-model", missingErrors);
     }
-
-    private static bool Amd => OperatingSystem.IsLinux() && System.Runtime.InteropServices.RuntimeInformation.ProcessArchitecture == System.Runtime.InteropServices.Architecture.X64
-        && File.ReadLines("/proc/cpuinfo").Any(l => l.StartsWith("vendor_id", StringComparison.Ordinal) && l.EndsWith("AuthenticAMD", StringComparison.Ordinal));
-
-    private static string Configured(string output, string name) => Regex.Match(output, $"\"{name}\": \"([^\"]*)\"").Groups[1].Value;
 
     private static string Natem(string natem, string[] arguments, Action<IDictionary<string, string?>>? environment = null)
     {
