@@ -3,8 +3,10 @@
 //
 // libLibTorchSharp.so in TorchSharp 0.107.0 lists GLIBCXX_3.4.32 in .gnu.version_r only for
 // _ZSt21ios_base_library_initv, a symbol no relocation uses. Setting VER_FLG_WEAK on that one
-// Elf64_Vernaux entry turns the loader's hard failure into nothing at all. The file is patched only
-// when the system libstdc++ lacks the version, and only that flag changes (idempotent, atomic).
+// Elf64_Vernaux entry turns the loader's hard failure into nothing at all (and changes nothing where
+// libstdc++ has the version). A build's output is patched only when this machine's libstdc++ lacks the
+// version; a publish folder (and so a packed `natem` tool), which runs elsewhere, always (Always=true).
+// Only that flag changes (idempotent, atomic).
 using System;
 using System.IO;
 using System.Linq;
@@ -27,10 +29,16 @@ public sealed class WeakenGlibcxxVersion : Task
     /// <summary>Folders (build or publish output) searched recursively for libLibTorchSharp.so.</summary>
     [Required] public string[] Directories { get; set; } = Array.Empty<string>();
 
+    /// <summary>Patch even where this machine's libstdc++ has the version (for files that run on other machines).</summary>
+    public bool Always { get; set; }
+
     public override bool Execute()
     {
-        var libStdCxx = LibStdCxxCandidates.FirstOrDefault(File.Exists);
-        if (libStdCxx is null || SystemProvides(libStdCxx)) return true;
+        if (!Always)
+        {
+            var libStdCxx = LibStdCxxCandidates.FirstOrDefault(File.Exists);
+            if (libStdCxx is null || SystemProvides(libStdCxx)) return true;
+        }
 
         foreach (var dir in Directories.Where(System.IO.Directory.Exists))
             foreach (var lib in System.IO.Directory.EnumerateFiles(dir, "libLibTorchSharp.so", SearchOption.AllDirectories))

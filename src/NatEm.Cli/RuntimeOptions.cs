@@ -12,16 +12,15 @@ public sealed record RuntimeOptions
     /// <summary>Compute dtype of linear layers and attention; null = <see cref="Precisions.MachineDefault"/>.</summary>
     public Precision? Precision { get; init; }
 
-    public static int AllCores => Environment.ProcessorCount;
-    /// <summary>The most --threads accepted: more threads than 4 per core only add contention (and 100,000 of them hang libtorch).</summary>
-    public static int MaxThreads => 4 * AllCores;
+    public static int AllCores => TorchThreads.AllCores;
+    /// <summary>The most --threads accepted (<see cref="TorchThreads.Max"/>).</summary>
+    public static int MaxThreads => TorchThreads.Max;
     public int ResolvedThreads => Threads ?? AllCores;
     public Precision ResolvedPrecision => Precision ?? Precisions.MachineDefault;
 
     public void Validate()
     {
-        if (Threads is < 1 || Threads > MaxThreads)
-            throw new NatEmException($"--threads must be between 1 and {MaxThreads} (4 per logical core of this machine), not {Threads}", ExitCodes.Usage);
+        if (Threads is { } threads) TorchThreads.Validate(threads, "--threads");
     }
 }
 

@@ -34,7 +34,12 @@ public sealed class NativeAllocatorTests : IDisposable
         return output;
     }
 
-    private static string Configured(string output, string name) => Regex.Match(output, $"\"{name}\": \"([^\"]*)\"").Groups[1].Value;
+    /// <summary>A string setting of the training configuration a command printed.</summary>
+    public static string Configured(string output, string name) => Regex.Match(output, $"\"{name}\": \"([^\"]*)\"").Groups[1].Value;
+
+    /// <summary>An AMD x64 Linux CPU, where the CLI patches oneMKL's vendor check.</summary>
+    public static bool Amd => OperatingSystem.IsLinux() && System.Runtime.InteropServices.RuntimeInformation.ProcessArchitecture == System.Runtime.InteropServices.Architecture.X64
+        && File.ReadLines("/proc/cpuinfo").Any(l => l.StartsWith("vendor_id", StringComparison.Ordinal) && l.EndsWith("AuthenticAMD", StringComparison.Ordinal));
 
     private static IEnumerable<string> Losses(string output) => Regex.Matches(output, "loss[ =:]+([0-9.]+)").Select(m => m.Groups[1].Value);
 
@@ -59,8 +64,7 @@ public sealed class NativeAllocatorTests : IDisposable
     [Fact]
     public void The_cli_patches_onemkl_at_start_up_on_amd_unless_told_to_keep_it_and_trains_the_same_either_way()
     {
-        bool amd = OperatingSystem.IsLinux() && System.Runtime.InteropServices.RuntimeInformation.ProcessArchitecture == System.Runtime.InteropServices.Architecture.X64
-            && File.ReadLines("/proc/cpuinfo").Any(l => l.StartsWith("vendor_id", StringComparison.Ordinal) && l.EndsWith("AuthenticAMD", StringComparison.Ordinal));
+        bool amd = Amd;
         var patched = Train(new Dictionary<string, string?> { [MklOnAmd.OptOutVariable] = null, [NativeAllocator.Variable] = "system" });
         var kept = Train(new Dictionary<string, string?> { [MklOnAmd.OptOutVariable] = "Keep", [NativeAllocator.Variable] = "system" });
 
