@@ -340,13 +340,16 @@ public static class ModelStore
     }
 
     /// <summary>"autoregressive" or "non-autoregressive" (serve's /v1/models says this).</summary>
-    public static string Name(ModelKind kind) => kind == ModelKind.Autoregressive ? "autoregressive" : "non-autoregressive";
+    public static string Name(ModelKind kind) => Words(kind).Name;
 
     /// <summary>"autoregressive (AR)" or "non-autoregressive (NAR)".</summary>
-    public static string Describe(ModelKind kind) => $"{Name(kind)} ({(kind == ModelKind.Autoregressive ? "AR" : "NAR")})";
+    public static string Describe(ModelKind kind) => $"{Words(kind).Name} ({Words(kind).Abbreviation})";
 
     /// <summary>"an autoregressive (AR)" or "a non-autoregressive (NAR)".</summary>
-    public static string DescribeWithArticle(ModelKind kind) => (kind == ModelKind.Autoregressive ? "an " : "a ") + Describe(kind);
+    public static string DescribeWithArticle(ModelKind kind) => $"{Words(kind).Article} {Describe(kind)}";
+
+    private static (string Article, string Name, string Abbreviation) Words(ModelKind kind) =>
+        kind == ModelKind.Autoregressive ? ("an", "autoregressive", "AR") : ("a", "non-autoregressive", "NAR");
 }
 
 public sealed record LoadedModel(string Directory, ModelManifest Manifest, ITranslationModel Model, ISubwordTokenizer Tokenizer);
