@@ -5,9 +5,9 @@ namespace NatEm.Evaluation;
 
 /// <summary>
 /// One model decoded on one prepared split: sacreBLEU-compatible BLEU and chrF, speed (output tokens per second)
-/// and, for NAR models (whose generator gives raw tokens), the two diagnostics behind most NAR errors, null for AR models: <see cref="RepetitionRate"/>,
-/// the share of adjacent equal tokens in the raw argmax before de-duplication, and <see cref="LengthAccuracy"/>,
-/// the share of sentences decoded at exactly the reference length.
+/// and, for NAR models (whose generators give raw tokens), the two diagnostics behind most NAR errors, null for AR
+/// models: <see cref="RepetitionRate"/>, the share of adjacent equal tokens in the raw argmax before de-duplication,
+/// and <see cref="LengthAccuracy"/>, the share of sentences decoded at exactly the reference length.
 /// </summary>
 public sealed record SplitEvaluationResult(
     string Model, string Split, double Bleu, double Chrf, int Sentences, double Seconds,
