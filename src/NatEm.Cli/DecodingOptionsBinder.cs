@@ -5,9 +5,9 @@ using NatEm.Modeling;
 namespace NatEm.Cli;
 
 /// <summary>
-/// The decoding options shared by `translate`, `eval` and `serve`, with the runtime options. The model kind comes from
-/// the model directory, so options of the other kind are rejected rather than silently ignored. The options themselves
-/// are checked once, by the translator built from them (<see cref="Generators.Create"/>).
+/// The decoding options shared by `translate`, `eval` and `serve`, with the runtime options. The options given are
+/// passed on as <see cref="TranslationOptions.Given"/>, so that options of the model's other kind are rejected rather
+/// than silently ignored; all of them are checked once, by the translator built from them (<see cref="Generators.Create"/>).
 /// </summary>
 public sealed class DecodingOptionsBinder
 {
@@ -23,20 +23,13 @@ public sealed class DecodingOptionsBinder
     public readonly Option<int?> MaxInputTokens = new("--max-input-tokens") { Description = $"Longer inputs are truncated, with a warning (default {Defaults.MaxInputTokens})" };
     public readonly RuntimeOptionsBinder Runtime = new();
 
-    /// <summary>Options that only the command adds (like translate's --nbest) but that are AR-only too.</summary>
-    private readonly Option[] _extraArOnly;
     private readonly bool _withBatchSize;
 
     /// <param name="withBatchSize">False for `serve`, whose batches are formed by --max-batch-tokens.</param>
-    /// <param name="extraArOnly">The command's own AR-only options.</param>
-    public DecodingOptionsBinder(bool withBatchSize = true, params Option[] extraArOnly)
+    public DecodingOptionsBinder(bool withBatchSize = true)
     {
         _withBatchSize = withBatchSize;
-        _extraArOnly = extraArOnly;
     }
-
-    private IEnumerable<Option> ArOnly => [Beam, LengthPenalty, .. _extraArOnly];
-    private IEnumerable<Option> NarOnly => [Decoder, LengthBeam, Rescore];
 
     public void AddTo(Command command)
     {
@@ -47,19 +40,14 @@ public sealed class DecodingOptionsBinder
     }
 
     /// <summary>
-    /// Loads the model (and the re-scorer) in the chosen precision, checks that the options given suit its kind and
-    /// returns them with the options' defaults filled in; not yet checked against the model (the translator does that).
+    /// Loads the model (and the re-scorer) in the chosen precision and returns the options with their defaults filled
+    /// in; the option-kind rule is applied before the re-scorer is loaded, the other checks by the translator.
     /// </summary>
-    public DecodingChoice Load(ParseResult p, int nBest = 1)
+    /// <param name="nBest">The command's --nbest, if given (translate).</param>
+    public DecodingChoice Load(ParseResult p, int? nBest = null)
     {
         var runtime = Runtime.Bind(p);
         var model = ModelStore.Load(ModelArguments.Resolve(p, p.GetValue(Model)!));
-        var kind = model.Manifest.Kind;
-        bool nar = kind == ModelKind.NonAutoregressive;
-        var misplaced = (nar ? ArOnly : NarOnly).Where(option => p.GetResult(option) is { Implicit: false }).Select(o => o.Name).ToList();
-        if (misplaced.Count > 0)
-            throw NatEmException.In(model.Directory, $"is {ModelStore.DescribeWithArticle(kind)} model, so {string.Join(", ", misplaced)} does not apply; "
-                + (nar ? "use --decoder, --length-beam or --rescore, or give an AR model" : "use --beam, --length-penalty or --nbest, or give a NAR model"), ExitCodes.Usage);
 
         var options = Defaults with
         {
@@ -67,7 +55,7 @@ public sealed class DecodingOptionsBinder
             {
                 Beam = p.GetValue(Beam) ?? Defaults.Beam.Beam,
                 LengthPenalty = p.GetValue(LengthPenalty) ?? Defaults.Beam.LengthPenalty,
-                NBest = nBest,
+                NBest = nBest ?? Defaults.Beam.NBest,
             },
             Nar = Defaults.Nar with
             {
@@ -76,7 +64,9 @@ public sealed class DecodingOptionsBinder
             },
             BatchSize = p.GetValue(BatchSize) ?? Defaults.BatchSize,
             MaxInputTokens = p.GetValue(MaxInputTokens) ?? Defaults.MaxInputTokens,
+            Given = Given(p) | (nBest is null ? KindOptions.None : KindOptions.NBest),
         };
+        Generators.RequireSuits(model.Model, options, model.Directory);
         model.Model.FreezeForInference(runtime.ResolvedPrecision);
         var rescorer = LoadRescorer(ModelArguments.ResolveOptional(p, p.GetValue(Rescore)), model);
         rescorer?.FreezeForInference(runtime.ResolvedPrecision);
@@ -84,11 +74,19 @@ public sealed class DecodingOptionsBinder
     }
 
     /// <summary><see cref="Load"/>, then the translator, which checks the options against the model.</summary>
-    public (Translator Translator, LoadedModel Model) Bind(ParseResult p, int nBest = 1)
+    public (Translator Translator, LoadedModel Model) Bind(ParseResult p, int? nBest = null)
     {
         var choice = Load(p, nBest);
         return (choice.CreateTranslator(), choice.Model);
     }
+
+    /// <summary>The options of one model kind given on the command line.</summary>
+    private KindOptions Given(ParseResult p) =>
+        new (Option Option, KindOptions Flag)[]
+        {
+            (Beam, KindOptions.Beam), (LengthPenalty, KindOptions.LengthPenalty),
+            (Decoder, KindOptions.Decoder), (LengthBeam, KindOptions.LengthBeam), (Rescore, KindOptions.Rescore),
+        }.Where(o => p.GetResult(o.Option) is { Implicit: false }).Aggregate(KindOptions.None, (given, o) => given | o.Flag);
 
     private static ITranslationModel? LoadRescorer(string? dir, LoadedModel model)
     {

@@ -26,7 +26,7 @@ public static class ScoreNarCommand
             int n = p.GetValue(nBest);
             if (n < 1) throw new NatEmException("--nbest must be at least 1", ExitCodes.Usage);
             // Checked before reading the candidates: a model of the other kind is a model mismatch like any other.
-            var kind = ModelStore.ReadManifest(modelDir, ModelKind.NonAutoregressive).Kind;
+            ModelStore.ReadManifest(modelDir, ModelKind.NonAutoregressive);
             var sourcePath = p.GetValue(sources)!;
             var candidatePath = p.GetValue(candidates)!;
             var sourceLines = ReadLines(sourcePath);
@@ -35,9 +35,8 @@ public static class ScoreNarCommand
                 throw NatEmException.In(candidatePath,
                     $"has {candidateLines.Count} lines but {sourcePath} has {sourceLines.Count} lines and --nbest is {n}, so {n * sourceLines.Count} candidate lines are expected", ExitCodes.BadInput);
 
-            var loaded = ModelStore.Load(modelDir, kind);
+            var (loaded, nar) = ModelStore.LoadNar(modelDir);
             int[] Encode(string line) => loaded.Tokenizer.Encode(TextNormalizer.Normalize(line));
-            var nar = (NarTransformer)loaded.Model;
             var encodedSources = CheckLengths(sourcePath, sourceLines.Select(Encode).ToList(), nar.MaxSourceTokens);
             var encodedCandidates = CheckLengths(candidatePath, candidateLines.Select(Encode).ToList(), nar.MaxTargetTokens);
             var scores = SequenceScoring.NarLogLikelihood(nar, candidateLines.Select((_, i) => encodedSources[i / n]).ToList(), encodedCandidates);

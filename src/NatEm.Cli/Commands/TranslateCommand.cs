@@ -13,7 +13,7 @@ public static class TranslateCommand
         var input = new Option<string?>("--input") { Description = "UTF-8 text to translate, one sentence per line (default: stdin)" };
         var output = new Option<string?>("--output") { Description = "Where to write the translations, replaced atomically (default: stdout)" };
         var nBest = new Option<int?>("--nbest") { Description = "AR only: print the N best hypotheses per input as `i ||| text ||| score` (N ≤ --beam; an empty input gets one empty hypothesis)" };
-        var decoding = new DecodingOptionsBinder(withBatchSize: true, nBest);
+        var decoding = new DecodingOptionsBinder(withBatchSize: true);
         var command = new Command("translate", "Translate text with a trained AR or NAR model");
         decoding.AddTo(command);
         foreach (var option in new Option[] { input, output, nBest }) command.Options.Add(option);
@@ -21,7 +21,7 @@ public static class TranslateCommand
         command.SetAction(p => CliErrors.Run(p, () =>
         {
             int? n = p.GetValue(nBest);
-            var (translator, _) = decoding.Bind(p, n ?? 1);
+            var (translator, _) = decoding.Bind(p, n);
             var inputPath = p.GetValue(input);
             var inputName = inputPath ?? "<stdin>";
             // Streamed: read, translated and written a window at a time, whatever the input's length.

@@ -71,18 +71,19 @@ public sealed partial class TranslationServer
 
     /// <summary>
     /// The decoding that yields up to <paramref name="alternatives"/> other translations: the AR n-best list (at most
-    /// --beam hypotheses), or the NAR's length candidates, of which every decoding yields --length-beam.
+    /// --beam hypotheses), or the NAR's length candidates, of which every decoding yields --length-beam (a NAR's
+    /// generator does not read the n-best setting).
     /// </summary>
     private TranslationOptions AlternativesDecoding(int alternatives)
     {
         var decoding = options.Decoding;
-        if (alternatives > 0 && IsAutoregressive)
+        if (alternatives > 0)
             decoding = decoding with { Beam = decoding.Beam with { NBest = Math.Min(alternatives + 1, decoding.Beam.Beam) } };
         return decoding;
     }
 
-    /// <summary>How many alternatives a request can get at most: --beam - 1 (AR) or --length-beam - 1 (NAR).</summary>
-    private int MaxAlternatives => (IsAutoregressive ? options.Decoding.Beam.Beam : options.Decoding.Nar.LengthBeam) - 1;
+    /// <summary>How many alternatives a request can get at most: the search width - 1 (--beam for AR, --length-beam for NAR).</summary>
+    private int MaxAlternatives => translator.Generator.Width.Value - 1;
 
     /// <summary>
     /// Up to <paramref name="count"/> distinct other translations of one text: the k-th takes every segment's k-th
@@ -171,7 +172,7 @@ public sealed partial class TranslationServer
             SupportedFilesFormat: [],
             Language: pair is null ? null : new FrontendLanguages(LanguageName.Of(pair.Source), LanguageName.Of(pair.Target)),
             Model: modelName,
-            Decoder: IsAutoregressive ? $"beam {options.Decoding.Beam.Beam}" : $"{options.Decoding.Nar.Decoder.ToString().ToLowerInvariant()}, length beam {options.Decoding.Nar.LengthBeam}",
+            Decoder: translator.Generator.DescribeOptions().Phrase,
             MaxAlternatives: MaxAlternatives), ApiJson.Options);
     }
 

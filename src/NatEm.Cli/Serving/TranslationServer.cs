@@ -306,7 +306,7 @@ public sealed partial class TranslationServer : IAsyncDisposable
             var texts = CheckTexts(request.Texts);
             var requested = TranslatorFor(request);
             var translations = await TranslateTextsAsync(texts, requested.Options, cancel);
-            bool withNBest = requested.Options.Beam.NBest > 1 && IsAutoregressive;
+            bool withNBest = requested.Options.Beam.NBest > 1;
             var results = translations.Select(t => new TranslationResult(t.Text, t.Score,
                 withNBest ? t.NBest.Select(h => new NBestEntry(h.Text, h.Score)).ToList() : null)).ToList();
             return Results.Json(new TranslateResponse(results, modelName, clock.Elapsed.TotalMilliseconds), ApiJson.Options);
@@ -417,26 +417,21 @@ public sealed partial class TranslationServer : IAsyncDisposable
         return Array.ConvertAll(texts, text => text!);
     }
 
-    private bool IsAutoregressive => model.Manifest.Kind == ModelKind.Autoregressive;
-
-    /// <summary>The translator of the server's decoding options with the request's overrides, which must suit the model kind.</summary>
+    /// <summary>
+    /// The translator of the server's decoding options with the request's overrides, given like command-line options:
+    /// the translator rejects those that do not suit the model's kind or are out of range (a 400).
+    /// </summary>
     private Translator TranslatorFor(TranslateRequest request)
     {
         var decoding = options.Decoding;
         if (request.Decoder is { } decoderName)
         {
-            if (IsAutoregressive) throw new RequestRejected(StatusCodes.Status400BadRequest, "decoder: applies to non-autoregressive models only; this model is autoregressive");
             if (!EnumOptions.TryParse<NarDecoder>(decoderName, out var decoder))
                 throw new RequestRejected(StatusCodes.Status400BadRequest, EnumOptions.Error<NarDecoder>("decoder", decoderName));
-            decoding = decoding with { Nar = decoding.Nar with { Decoder = decoder } };
+            decoding = decoding with { Nar = decoding.Nar with { Decoder = decoder }, Given = decoding.Given | KindOptions.Decoder };
         }
         if (request.Nbest is { } nbest)
-        {
-            if (!IsAutoregressive) throw new RequestRejected(StatusCodes.Status400BadRequest, "nbest: applies to autoregressive models only; this model is non-autoregressive");
-            if (nbest < 1 || nbest > decoding.Beam.Beam)
-                throw new RequestRejected(StatusCodes.Status400BadRequest, $"nbest: must be between 1 and the server's beam ({decoding.Beam.Beam})");
-            decoding = decoding with { Beam = decoding.Beam with { NBest = nbest } };
-        }
+            decoding = decoding with { Beam = decoding.Beam with { NBest = nbest }, Given = decoding.Given | KindOptions.NBest };
         try
         {
             return TranslatorFor(decoding);
@@ -451,22 +446,15 @@ public sealed partial class TranslationServer : IAsyncDisposable
     private Translator TranslatorFor(TranslationOptions decoding) =>
         decoding == translator.Options ? translator : variants.GetOrAdd(decoding, translator.With);
 
-    private JsonObject Describe(LoadedModel model)
+    private JsonObject Describe(LoadedModel model) => new()
     {
-        bool isAr = IsAutoregressive;
-        var decoding = isAr
-            ? new JsonObject { ["beam"] = options.Decoding.Beam.Beam }
-            : new JsonObject { ["decoder"] = options.Decoding.Nar.Decoder.ToString().ToLowerInvariant(), ["length_beam"] = options.Decoding.Nar.LengthBeam };
-        return new JsonObject
-        {
-            ["name"] = modelName,
-            ["kind"] = isAr ? "autoregressive" : "non-autoregressive",
-            ["format_version"] = model.Manifest.FormatVersion,
-            ["vocab_size"] = model.Tokenizer.VocabSize,
-            ["config"] = JsonSerializer.SerializeToNode(model.Manifest.Config, OnDiskJson.Options),
-            ["decoding"] = decoding,
-        };
-    }
+        ["name"] = modelName,
+        ["kind"] = ModelStore.Name(model.Manifest.Kind),
+        ["format_version"] = model.Manifest.FormatVersion,
+        ["vocab_size"] = model.Tokenizer.VocabSize,
+        ["config"] = JsonSerializer.SerializeToNode(model.Manifest.Config, OnDiskJson.Options),
+        ["decoding"] = translator.Generator.DescribeOptions().Json,
+    };
 
     private static IResult Error(int status, string message) => Results.Json(new ErrorResponse(message), ApiJson.Options, statusCode: status);
 

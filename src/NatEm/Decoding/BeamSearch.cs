@@ -1,3 +1,4 @@
+using System.Text.Json.Nodes;
 using NatEm.Modeling;
 using NatEm.Text;
 using TorchSharp;
@@ -22,6 +23,9 @@ public sealed record BeamSearchOptions
     public int MaxLengthCap { get; init; } = 400;
 
     public static BeamSearchOptions Greedy => new() { Beam = 1 };
+
+    /// <summary>The option that shapes the output, for <see cref="IGenerator.DescribeOptions"/>.</summary>
+    public (JsonObject Json, string Phrase) Describe() => (new() { ["beam"] = Beam }, $"beam {Beam}");
 
     /// <summary>The longest output (in tokens, with eos) for a source of this length: MaxLengthA·|source| + MaxLengthB,
     /// capped by MaxLengthCap and the model's positions.</summary>
@@ -62,6 +66,8 @@ public sealed class BeamSearch : IGenerator
     public ITranslationModel Model => model;
     public BeamSearchOptions Options => options;
     public SearchWidth Width => new("--beam", options.Beam);
+    public bool GivesRawTokens => false;
+    public (JsonObject Json, string Phrase) DescribeOptions() => options.Describe();
 
     /// <summary>Decodes every source; for each returns up to NBest hypotheses, best first.</summary>
     public Hypothesis[][] Generate(IReadOnlyList<int[]> sources)

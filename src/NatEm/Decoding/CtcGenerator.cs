@@ -1,3 +1,4 @@
+using System.Text.Json.Nodes;
 using NatEm.Modeling;
 using TorchSharp;
 using static TorchSharp.torch;
@@ -112,6 +113,8 @@ public sealed class CtcGenerator : IGenerator
 
     public ITranslationModel Model => model;
     public SearchWidth Width => new("--length-beam", options.LengthBeam);
+    public bool GivesRawTokens => true;
+    public (JsonObject Json, string Phrase) DescribeOptions() => options.Describe();
 
     public NarOutput[] Generate(IReadOnlyList<int[]> sources)
     {

@@ -1,3 +1,4 @@
+using System.Text.Json.Nodes;
 using NatEm.Modeling;
 
 namespace NatEm.Decoding;
@@ -13,6 +14,14 @@ public interface IGenerator
 
     /// <summary>How many candidates are searched per sentence, and the option that sets it (--beam or --length-beam).</summary>
     SearchWidth Width { get; }
+
+    /// <summary>Whether its generations give <see cref="Generation.RawTokens"/> and <see cref="Generation.PredictedLength"/>
+    /// (the NAR generators), from which the repetition and length diagnostics are computed.</summary>
+    bool GivesRawTokens { get; }
+
+    /// <summary>The options that shape its output, as serve reports them: as JSON in /v1/models ({"beam": 4}; {"decoder": "odd",
+    /// "length_beam": 1}) and as a phrase for the page ("beam 4"; "odd, length beam 1").</summary>
+    (JsonObject Json, string Phrase) DescribeOptions();
 
     /// <summary>Decodes one batch of non-empty token-id sources; one result per source, in input order.</summary>
     Generation[] Generate(IReadOnlyList<int[]> sources);
@@ -34,23 +43,37 @@ public readonly record struct SearchWidth(string Option, int Value);
 /// </summary>
 public sealed record Generation(IReadOnlyList<Hypothesis> Hypotheses, int[]? RawTokens = null, int? PredictedLength = null);
 
-/// <summary>Chooses the generator for a model (fairseq's build_generator): the one place that looks at the model's kind.</summary>
+/// <summary>
+/// Chooses the generator for a model (fairseq's build_generator): the one place that looks at a decoded model's kind,
+/// and so the one home of the rule that decoding options of the other kind are errors.
+/// </summary>
 public static class Generators
 {
+    private const KindOptions ArOptions = KindOptions.Beam | KindOptions.LengthPenalty | KindOptions.NBest;
+    private const KindOptions NarOptions = KindOptions.Decoder | KindOptions.LengthBeam | KindOptions.Rescore;
+
+    /// <summary>The kind-specific options as the command line names them, in the order errors list them.</summary>
+    private static readonly (KindOptions Option, string Name)[] OptionNames =
+    [
+        (KindOptions.Beam, "--beam"), (KindOptions.LengthPenalty, "--length-penalty"), (KindOptions.NBest, "--nbest"),
+        (KindOptions.Decoder, "--decoder"), (KindOptions.LengthBeam, "--length-beam"), (KindOptions.Rescore, "--rescore"),
+    ];
+
     /// <summary>
     /// Beam search (greedy at beam 1) for an AR model, parallel decoding for a NAR model (<see cref="CtcGenerator"/>
     /// for one trained with CTC), re-scored by
-    /// <paramref name="rescorer"/> when one is given. Every option is checked here, once: its range, the model's
+    /// <paramref name="rescorer"/> when one is given. Every option is checked here, once: that it suits the model's kind
+    /// (<see cref="RequireSuits"/>), its range, the model's
     /// positions, and that one input of MaxInputTokens tokens and a batch of BatchSize one-token inputs fit the memory budget.
     /// </summary>
     /// <exception cref="NatEmException">An option is out of range, or does not fit the model or the memory budget (a usage error).</exception>
     public static IGenerator Create(ITranslationModel model, TranslationOptions options, ITranslationModel? rescorer = null)
     {
+        RequireSuits(model, rescorer is null ? options : options with { Given = options.Given | KindOptions.Rescore });
         options.Validate();
         IGenerator generator = (model, rescorer) switch
         {
             (ArTransformer ar, null) => new BeamSearch(ar, options.Beam),
-            (ArTransformer, not null) => throw new NatEmException("--rescore applies to non-autoregressive models only", ExitCodes.Usage),
             (NarTransformer { IsCtc: true } ctc, null or ArTransformer) => new CtcGenerator(ctc, options.Nar, rescorer as ArTransformer),
             (NarTransformer nar, null or ArTransformer) => new NarGenerator(nar, options.Nar, rescorer as ArTransformer),
             (NarTransformer, not null) => throw new NatEmException("--rescore needs an autoregressive model", ExitCodes.Usage),
@@ -58,6 +81,25 @@ public static class Generators
         };
         RequireFits(generator, options);
         return generator;
+    }
+
+    /// <summary>
+    /// The option-kind rule: an option given for the other kind of model (<see cref="TranslationOptions.Given"/>) is a
+    /// usage error, not silently ignored. <see cref="Create"/> applies it first; a command applies it before it loads
+    /// what such an option names (the re-scorer), naming the model's directory in the error.
+    /// </summary>
+    /// <exception cref="NatEmException">An option of the other kind was given (a usage error).</exception>
+    public static void RequireSuits(ITranslationModel model, TranslationOptions options, string? modelDirectory = null)
+    {
+        bool autoregressive = model is ArTransformer;
+        var suits = autoregressive ? ArOptions : NarOptions;
+        var misplaced = options.Given & ~suits;
+        if (misplaced == KindOptions.None) return;
+        var names = OptionNames.Where(o => suits.HasFlag(o.Option)).Select(o => o.Name).ToList();
+        string problem = $"is {ModelStore.DescribeWithArticle(model.Kind)} model, so "
+            + $"{string.Join(", ", OptionNames.Where(o => misplaced.HasFlag(o.Option)).Select(o => o.Name))} does not apply; "
+            + $"use {string.Join(", ", names[..^1])} or {names[^1]}, or give {(autoregressive ? "a NAR" : "an AR")} model";
+        throw modelDirectory is null ? new NatEmException("this " + problem, ExitCodes.Usage) : NatEmException.In(modelDirectory, problem, ExitCodes.Usage);
     }
 
     private static void RequireFits(IGenerator generator, TranslationOptions options)

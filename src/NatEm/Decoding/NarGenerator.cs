@@ -1,3 +1,4 @@
+using System.Text.Json.Nodes;
 using NatEm.Modeling;
 using TorchSharp;
 using static TorchSharp.torch;
@@ -24,6 +25,13 @@ public sealed record NarDecodingOptions
     public void Validate()
     {
         if (LengthBeam is < 1 or > 32) throw new NatEmException("--length-beam must be between 1 and 32", ExitCodes.Usage);
+    }
+
+    /// <summary>The options that shape the output, for <see cref="IGenerator.DescribeOptions"/>.</summary>
+    public (JsonObject Json, string Phrase) Describe()
+    {
+        var decoder = Decoder.ToString().ToLowerInvariant();
+        return (new() { ["decoder"] = decoder, ["length_beam"] = LengthBeam }, $"{decoder}, length beam {LengthBeam}");
     }
 
     /// <summary>The longest target the model can predict for a source of this length.</summary>
@@ -62,6 +70,8 @@ public sealed class NarGenerator : IGenerator
     /// <summary>The AR model that re-scores the length candidates, if any.</summary>
     public ArTransformer? Rescorer => rescorer;
     public SearchWidth Width => new("--length-beam", options.LengthBeam);
+    public bool GivesRawTokens => true;
+    public (JsonObject Json, string Phrase) DescribeOptions() => options.Describe();
 
     public NarOutput[] Generate(IReadOnlyList<int[]> sources)
     {

@@ -17,6 +17,9 @@ public sealed record TranslationOptions
     /// <summary>What one decoding batch may need (<see cref="DecodingMemory"/>; default half of this machine's memory).
     /// Options that need more for a single input are usage errors; batches that would need more are split.</summary>
     public long MemoryBudgetBytes { get; init; } = DecodingMemory.DefaultBudgetBytes;
+    /// <summary>The options of one model kind that the user gave (on the command line or in a request), default or not:
+    /// <see cref="Generators.Create"/> rejects those of the other kind rather than ignore them. None by default.</summary>
+    public KindOptions Given { get; init; }
 
     /// <summary>The checks that need no model; <see cref="Generators.Create"/> makes them, with the rest.</summary>
     public void Validate()
@@ -25,6 +28,25 @@ public sealed record TranslationOptions
         if (MaxInputTokens < 1) throw new NatEmException("--max-input-tokens must be at least 1", ExitCodes.Usage);
         if (MemoryBudgetBytes < 1) throw new NatEmException("the decoding memory budget must be positive", ExitCodes.Usage);
     }
+}
+
+/// <summary>The decoding options that apply to one model kind only, as flags (<see cref="TranslationOptions.Given"/>).</summary>
+[Flags]
+public enum KindOptions
+{
+    None = 0,
+    /// <summary>AR: --beam.</summary>
+    Beam = 1,
+    /// <summary>AR: --length-penalty.</summary>
+    LengthPenalty = 2,
+    /// <summary>AR: --nbest (serve: a request's nbest).</summary>
+    NBest = 4,
+    /// <summary>NAR: --decoder (serve: a request's decoder).</summary>
+    Decoder = 8,
+    /// <summary>NAR: --length-beam.</summary>
+    LengthBeam = 16,
+    /// <summary>NAR: --rescore (also implied by a re-scorer given to <see cref="Generators.Create"/>).</summary>
+    Rescore = 32,
 }
 
 /// <summary>

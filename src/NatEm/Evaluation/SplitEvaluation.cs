@@ -1,14 +1,13 @@
 using NatEm.Data;
 using NatEm.Decoding;
-using NatEm.Modeling;
 
 namespace NatEm.Evaluation;
 
 /// <summary>
 /// One model decoded on one prepared split: sacreBLEU-compatible BLEU and chrF, speed (output tokens per second)
-/// and, for NAR models, the two diagnostics behind most NAR errors, null for AR models: <see cref="RepetitionRate"/>,
-/// the share of adjacent equal tokens in the raw argmax before de-duplication, and <see cref="LengthAccuracy"/>,
-/// the share of sentences decoded at exactly the reference length.
+/// and, for NAR models (whose generators give raw tokens), the two diagnostics behind most NAR errors, null for AR
+/// models: <see cref="RepetitionRate"/>, the share of adjacent equal tokens in the raw argmax before de-duplication,
+/// and <see cref="LengthAccuracy"/>, the share of sentences decoded at exactly the reference length.
 /// </summary>
 public sealed record SplitEvaluationResult(
     string Model, string Split, double Bleu, double Chrf, int Sentences, double Seconds,
@@ -25,12 +24,12 @@ public static class SplitEvaluation
         var (translations, seconds) = DecodingBenchmark.DecodeOnce(translator, split);
         var (bleu, chrf) = DecodingBenchmark.Score(translations, split);
         long targetTokens = translations.Sum(t => (long)t.Tokens.Length);
-        bool nar = translator.Model.Kind == ModelKind.NonAutoregressive;
+        bool diagnosed = translator.Generator.GivesRawTokens;
         var result = new SplitEvaluationResult(model, split.Name, bleu, chrf, split.Count,
             seconds, split.Count / seconds, targetTokens / seconds,
             // Empty sources are not decoded; their empty output counts as length 0.
-            nar ? OutputStatistics.RepetitionRate(translations.Select(t => t.RawTokens ?? [])) : null,
-            nar ? OutputStatistics.LengthAccuracy(translations.Select(t => t.PredictedLength ?? 0).ToList(), split.Target.Select(t => t.Length).ToList()) : null);
+            diagnosed ? OutputStatistics.RepetitionRate(translations.Select(t => t.RawTokens ?? [])) : null,
+            diagnosed ? OutputStatistics.LengthAccuracy(translations.Select(t => t.PredictedLength ?? 0).ToList(), split.Target.Select(t => t.Length).ToList()) : null);
         return (result, translations);
     }
 }

@@ -249,6 +249,13 @@ public static class ModelStore
     /// <summary><see cref="LoadForDecoding"/> of a NAR model (the kind check makes the type certain).</summary>
     public static NarTransformer LoadNarForDecoding(string dir, Precision precision) => (NarTransformer)LoadForDecoding(dir, ModelKind.NonAutoregressive, precision);
 
+    /// <summary><see cref="Load"/> of a NAR model directory, with the model as the class the kind check makes certain (score-nar scores with it).</summary>
+    public static (LoadedModel Loaded, NarTransformer Model) LoadNar(string dir)
+    {
+        var loaded = Load(dir, ModelKind.NonAutoregressive);
+        return (loaded, (NarTransformer)loaded.Model);
+    }
+
     /// <summary>
     /// Loads weights.bin into <paramref name="model"/> as float32, whatever dtype model.json says the file has, checking
     /// its checksum (when model.json has one) and that every weight is finite.
@@ -332,10 +339,17 @@ public static class ModelStore
         return Convert.ToHexStringLower(hash.GetHashAndReset());
     }
 
-    public static string Describe(ModelKind kind) => kind == ModelKind.Autoregressive ? "autoregressive (AR)" : "non-autoregressive (NAR)";
+    /// <summary>"autoregressive" or "non-autoregressive" (serve's /v1/models says this).</summary>
+    public static string Name(ModelKind kind) => Words(kind).Name;
+
+    /// <summary>"autoregressive (AR)" or "non-autoregressive (NAR)".</summary>
+    public static string Describe(ModelKind kind) => $"{Words(kind).Name} ({Words(kind).Abbreviation})";
 
     /// <summary>"an autoregressive (AR)" or "a non-autoregressive (NAR)".</summary>
-    public static string DescribeWithArticle(ModelKind kind) => (kind == ModelKind.Autoregressive ? "an " : "a ") + Describe(kind);
+    public static string DescribeWithArticle(ModelKind kind) => $"{Words(kind).Article} {Describe(kind)}";
+
+    private static (string Article, string Name, string Abbreviation) Words(ModelKind kind) =>
+        kind == ModelKind.Autoregressive ? ("an", "autoregressive", "AR") : ("a", "non-autoregressive", "NAR");
 }
 
 public sealed record LoadedModel(string Directory, ModelManifest Manifest, ITranslationModel Model, ISubwordTokenizer Tokenizer);

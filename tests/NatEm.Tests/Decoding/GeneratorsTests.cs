@@ -40,10 +40,41 @@ public class GeneratorsTests
     [Fact]
     public void ARescorerOnlyRescoresNarModelsAndMustBeAutoregressive()
     {
-        Assert.Equal("--rescore applies to non-autoregressive models only",
+        Assert.Equal("this is an autoregressive (AR) model, so --rescore does not apply; use --beam, --length-penalty or --nbest, or give a NAR model",
             Assert.Throws<NatEmException>(() => Generators.Create(Ar, new TranslationOptions(), rescorer: Ar)).Message);
         Assert.Equal("--rescore needs an autoregressive model",
             Assert.Throws<NatEmException>(() => Generators.Create(Nar, new TranslationOptions(), rescorer: Nar)).Message);
+    }
+
+    [Theory]
+    [InlineData("nar", KindOptions.Beam | KindOptions.NBest,
+        "is a non-autoregressive (NAR) model, so --beam, --nbest does not apply; use --decoder, --length-beam or --rescore, or give an AR model")]
+    [InlineData("nar", KindOptions.LengthPenalty | KindOptions.Decoder, "is a non-autoregressive (NAR) model, so --length-penalty does not apply; use --decoder, --length-beam or --rescore, or give an AR model")]
+    [InlineData("ar", KindOptions.Decoder | KindOptions.LengthBeam | KindOptions.Rescore | KindOptions.Beam,
+        "is an autoregressive (AR) model, so --decoder, --length-beam, --rescore does not apply; use --beam, --length-penalty or --nbest, or give a NAR model")]
+    public void GivenOptionsOfTheOtherKindAreUsageErrorsEvenAtTheirDefaults(string kind, KindOptions given, string problem)
+    {
+        ITranslationModel model = kind == "ar" ? Ar : Nar;
+        // Every value is the default: the option was given, and the model's kind ignores it, so it is an error.
+        var options = new TranslationOptions { Given = given };
+
+        var error = Assert.Throws<NatEmException>(() => Generators.Create(model, options));
+        Assert.Equal((ExitCodes.Usage, "this " + problem), (error.ExitCode, error.Message));
+        Assert.Equal("models/x: " + problem, Assert.Throws<NatEmException>(() => Generators.RequireSuits(model, options, "models/x")).Message);
+        // The options of the model's own kind pass.
+        Generators.Create(model, new TranslationOptions { Given = given & (kind == "ar" ? KindOptions.Beam | KindOptions.LengthPenalty | KindOptions.NBest : KindOptions.Decoder | KindOptions.LengthBeam | KindOptions.Rescore) });
+    }
+
+    [Fact]
+    public void TheGeneratorDescribesTheOptionsItReadsAndWhetherItGivesRawTokens()
+    {
+        var beam = Generators.Create(Ar, new TranslationOptions { Beam = new BeamSearchOptions { Beam = 3 }, Nar = new NarDecodingOptions { LengthBeam = 2 } });
+        var nar = Generators.Create(Nar, new TranslationOptions { Beam = new BeamSearchOptions { Beam = 3 }, Nar = new NarDecodingOptions { Decoder = NarDecoder.Dedup, LengthBeam = 2 } });
+
+        Assert.Equal(("{\"beam\":3}", "beam 3"), (beam.DescribeOptions().Json.ToJsonString(), beam.DescribeOptions().Phrase));
+        Assert.Equal(("{\"decoder\":\"dedup\",\"length_beam\":2}", "dedup, length beam 2"), (nar.DescribeOptions().Json.ToJsonString(), nar.DescribeOptions().Phrase));
+        Assert.False(beam.GivesRawTokens);
+        Assert.True(nar.GivesRawTokens);
     }
 
     [Theory]

@@ -134,7 +134,8 @@ public class TranslationServerTests(ServingModels models) : IClassFixture<Servin
             using var content = new StringContent(body, Encoding.UTF8, "application/json");
             await ErrorOf(await client.PostAsync(TranslationServer.TranslatePath, content), HttpStatusCode.BadRequest);
         }
-        Assert.Contains("autoregressive models only", (await PostAsync(client, new { texts = new[] { "a" }, nbest = 2 }, HttpStatusCode.BadRequest)).GetProperty("error").GetString());
+        Assert.StartsWith("this is a non-autoregressive (NAR) model, so --nbest does not apply",
+            (await PostAsync(client, new { texts = new[] { "a" }, nbest = 2 }, HttpStatusCode.BadRequest)).GetProperty("error").GetString());
         Assert.Equal("decoder must be Argmax, Dedup or Odd, not 'best'", (await PostAsync(client, new { texts = new[] { "a" }, decoder = "best" }, HttpStatusCode.BadRequest)).GetProperty("error").GetString());
         // Still serving after all that.
         Assert.Single((await PostAsync(client, new { texts = new[] { "red cat" } }, HttpStatusCode.OK)).GetProperty("translations").EnumerateArray());
@@ -146,8 +147,12 @@ public class TranslationServerTests(ServingModels models) : IClassFixture<Servin
         var (server, client) = await ServingModels.StartAsync(models.Ar, new ServeOptions { Decoding = new TranslationOptions { Beam = new BeamSearchOptions { Beam = 2 } } });
         await using var _ = server;
 
-        Assert.Contains("non-autoregressive models only", (await PostAsync(client, new { texts = new[] { "a" }, decoder = "odd" }, HttpStatusCode.BadRequest)).GetProperty("error").GetString());
-        Assert.Contains("between 1 and the server's beam (2)", (await PostAsync(client, new { texts = new[] { "a" }, nbest = 3 }, HttpStatusCode.BadRequest)).GetProperty("error").GetString());
+        // The library's option-kind rule and range checks, as the command line reports them.
+        Assert.Equal("this is an autoregressive (AR) model, so --decoder does not apply; use --beam, --length-penalty or --nbest, or give a NAR model",
+            (await PostAsync(client, new { texts = new[] { "a" }, decoder = "odd" }, HttpStatusCode.BadRequest)).GetProperty("error").GetString());
+        Assert.Equal("--nbest must be between 1 and --beam (2)", (await PostAsync(client, new { texts = new[] { "a" }, nbest = 3 }, HttpStatusCode.BadRequest)).GetProperty("error").GetString());
+        Assert.Equal("--nbest must be between 1 and --beam (2)", (await PostAsync(client, new { texts = new[] { "a" }, nbest = 0 }, HttpStatusCode.BadRequest)).GetProperty("error").GetString());
+        Assert.Equal(2, (await PostAsync(client, new { texts = new[] { "a" }, nbest = 2 }, HttpStatusCode.OK)).GetProperty("translations")[0].GetProperty("nbest").GetArrayLength());
     }
 
     [Fact]
