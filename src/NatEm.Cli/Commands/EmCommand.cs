@@ -15,16 +15,27 @@ public static class EmCommand
         var data = new Option<string>("--data") { Description = "Prepared data directory (natem prepare)", Required = true };
         var output = new Option<string>("--out") { Description = "EM run directory", Required = true };
         var binder = new EmOptionsBinder();
+        var stage = new Option<string?>("--stage") { Description = "With --shard: the decoding pass to compute a shard of (roundK/distill, roundK/nbest, roundK/scores, final/distill)" };
         var command = new Command("em", "Train AR and NAR models jointly with the EM method (Sun & Yang, 2020); the result is RUN/model");
         command.Options.Add(data);
         command.Options.Add(output);
         binder.AddTo(command);
+        command.Options.Add(stage);
+        command.Options.Add(binder.Shards.Shard);
         command.SetAction(p => CliErrors.Run(p, () =>
         {
             using var interrupts = new Interrupts();
             var prepared = PreparedData.Load(p.GetValue(data)!);
             var options = binder.Bind(p);
             var runDir = p.GetValue(output)!;
+            if (p.GetValue(binder.Shards.Shard) is { } shard)
+            {
+                var outcome = RunShard(prepared, options, runDir, p.GetValue(stage) ?? throw new NatEmException("--shard needs --stage: the decoding pass it is a shard of", ExitCodes.Usage),
+                    shard, p.GetValue(binder.Training.Force), interrupts.Token);
+                p.InvocationConfiguration.Output.WriteLine($"{p.GetValue(stage)}: {outcome}");
+                return ExitCodes.Ok;
+            }
+            if (p.GetValue(stage) is { } alone) throw new NatEmException($"--stage {alone} needs --shard i/n; without it, natem em runs every stage", ExitCodes.Usage);
             Run(prepared, options, runDir, binder.Training.ResumeOf(p, runDir), p.GetValue(binder.Training.Force), interrupts.Token);
             return ExitCodes.Ok;
         }));
@@ -43,6 +54,18 @@ public static class EmCommand
         AnsiConsole.MarkupLineInterpolated($"Final NAR model: {report.FinalModel}; AR teacher: {report.FinalTeacher}; report and plot: {Path.Combine(runDir, "report.md")}, {Path.Combine(runDir, "em.png")}");
         return report;
     }
+
+    /// <summary>
+    /// Computes shard <paramref name="shard"/> of the pass <paramref name="stageName"/> into <paramref name="runDir"/>. It takes
+    /// no lock on the directory, which the other shards and the run share, and writes only its parts there
+    /// (<see cref="EmRun.RunShard"/>); the directory must be absent, empty or an EM run (<paramref name="force"/>: anyway).
+    /// </summary>
+    public static ShardOutcome RunShard(PreparedData prepared, EmOptions options, string runDir, string stageName, Shard shard, bool force, CancellationToken cancel)
+    {
+        if (!force) OutputDirectory.Check(runDir, EmRun.RunKind);
+        var run = EmRun.ForShard(prepared, options, runDir, new ConsoleEmObserver(), cancel);
+        return run.RunShard(run.StageNamed(stageName), shard);
+    }
 }
 
 /// <summary>EM options on the command line (shared by `em` and `demo`).</summary>
@@ -50,6 +73,8 @@ public sealed class EmOptionsBinder
 {
     private static readonly EmOptions Defaults = new();
     public readonly TrainingOptionsBinder Training = new(narArchitecture: true);
+    /// <summary>--chunk-size is an EM option (every shard and the run agree on it); `em` alone adds --shard.</summary>
+    public readonly ShardOptions Shards = new();
     public readonly Option<int?> Iterations = new("--iterations") { Description = $"EM rounds K (default {Defaults.Iterations})" };
     public readonly Option<int?> NBest = new("--nbest") { Description = $"AR candidates per source in the selection step (default {Defaults.NBest}; the paper used 20; decoding time grows about linearly with it)" };
     public readonly Option<SelectionScore?> SelectionScore = EnumOptions.Create<SelectionScore>("--selection-score",
@@ -69,7 +94,7 @@ public sealed class EmOptionsBinder
     public void AddTo(Command command)
     {
         Training.AddTo(command);
-        foreach (var option in new Option[] { Iterations, NBest, SelectionScore, DistillBeam, WarmStartNar, FreshAr, Budget, TrainLimit, ValidLimit, InitialAr, InitialNar, ArMaxUpdates, ArLearningRate })
+        foreach (var option in new Option[] { Iterations, NBest, SelectionScore, DistillBeam, WarmStartNar, FreshAr, Budget, TrainLimit, ValidLimit, InitialAr, InitialNar, ArMaxUpdates, ArLearningRate, Shards.ChunkSize })
             command.Options.Add(option);
     }
 
@@ -90,6 +115,7 @@ public sealed class EmOptionsBinder
             BudgetMinutes = p.GetValue(Budget) ?? d.BudgetMinutes,
             TrainLimit = p.GetValue(TrainLimit) ?? d.TrainLimit,
             ValidLimit = p.GetValue(ValidLimit) ?? d.ValidLimit,
+            ChunkSize = p.GetValue(Shards.ChunkSize) ?? d.ChunkSize,
             InitialAr = ModelArguments.ResolveOptional(p, p.GetValue(InitialAr)) ?? d.InitialAr,
             InitialNar = ModelArguments.ResolveOptional(p, p.GetValue(InitialNar)) ?? d.InitialNar,
         };
