@@ -22,6 +22,12 @@ public static class EmCommand
         binder.AddTo(command);
         command.Options.Add(stage);
         command.Options.Add(binder.Shards.Shard);
+        var pause = new Option<bool>("--pause-at-passes")
+        {
+            Description = "Stop (exit 0) on reaching a decoding pass that is not finished, printing 'pending pass: NAME', so that its shards can run "
+                + "(--stage NAME --shard i/n); the same command again merges them and goes on",
+        };
+        command.Options.Add(pause);
         command.SetAction(p => CliErrors.Run(p, () =>
         {
             using var interrupts = new Interrupts();
@@ -36,18 +42,29 @@ public static class EmCommand
                 return ExitCodes.Ok;
             }
             if (p.GetValue(stage) is { } alone) throw new NatEmException($"--stage {alone} needs --shard i/n; without it, natem em runs every stage", ExitCodes.Usage);
-            Run(prepared, options, runDir, binder.Training.ResumeOf(p, runDir), p.GetValue(binder.Training.Force), interrupts.Token);
+            try
+            {
+                Run(prepared, options, runDir, binder.Training.ResumeOf(p, runDir), p.GetValue(binder.Training.Force), interrupts.Token, p.GetValue(pause));
+            }
+            catch (EmPassPending pending)
+            {
+                p.InvocationConfiguration.Output.WriteLine($"pending pass: {pending.Pass}");
+                p.InvocationConfiguration.Error.WriteLine($"natem em: {pending.Message}; run its shards (--stage {pending.Pass} --shard i/n), then this command with --resume");
+            }
             return ExitCodes.Ok;
         }));
         return command;
     }
 
-    /// <summary>Runs EM into <paramref name="runDir"/>, which it locks (<see cref="OutputDirectory"/>; <paramref name="force"/>: even if it holds other files).</summary>
-    public static EmReport Run(PreparedData prepared, EmOptions options, string runDir, bool resume, bool force, CancellationToken cancel)
+    /// <summary>
+    /// Runs EM into <paramref name="runDir"/>, which it locks (<see cref="OutputDirectory"/>; <paramref name="force"/>: even if it holds other files);
+    /// with <paramref name="pauseAtPasses"/>, stops with <see cref="EmPassPending"/> before a decoding pass that is not finished.
+    /// </summary>
+    public static EmReport Run(PreparedData prepared, EmOptions options, string runDir, bool resume, bool force, CancellationToken cancel, bool pauseAtPasses = false)
     {
         using var runLock = OutputDirectory.Claim(runDir, EmRun.RunKind, force);
         ConsoleTraining.PrintConfiguration("natem em", new { options, data = prepared.Directory, run = runDir });
-        var report = new EmRun(prepared, options, runDir, resume, new ConsoleEmObserver(), cancel).Run();
+        var report = new EmRun(prepared, options, runDir, resume, new ConsoleEmObserver(), cancel) { PauseAtUnfinishedPasses = pauseAtPasses }.Run();
         EmReportWriter.Write(runDir, report);
         Console.WriteLine();
         Console.WriteLine(EmReportWriter.Markdown(report));

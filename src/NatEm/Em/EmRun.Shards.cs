@@ -19,6 +19,18 @@ public sealed partial class EmRun
     public static EmRun ForShard(PreparedData data, EmOptions options, string runDir, IEmObserver? observer = null, CancellationToken cancel = default) =>
         new(data, options, runDir, resume: true, shardWorker: true, observer, cancel);
 
+    /// <summary>
+    /// When set, the run stops on reaching a decoding pass whose parts are not all finished (<see cref="EmPassPending"/>),
+    /// so that the pass's shards can run elsewhere; the same run started again merges them and goes on.
+    /// </summary>
+    public bool PauseAtUnfinishedPasses { get; init; }
+
+    private void PauseIfUnfinished(EmStage pass)
+    {
+        if (PauseAtUnfinishedPasses && !state.DecodingPasses.Contains(pass.Name) && !ChunkedStage.IsFinished(pass.Directory(runDir), train.Count, options.ChunkSize))
+            throw new EmPassPending(pass);
+    }
+
     /// <summary>The stage of this run's plan named <paramref name="name"/> ("round1/nbest"); a usage error listing the passes otherwise.</summary>
     public EmStage StageNamed(string name) =>
         plan.Stages.Where(s => s.Name == name).Cast<EmStage?>().FirstOrDefault()
@@ -61,4 +73,10 @@ public sealed partial class EmRun
     private string Trained(EmStage training, EmStage pass) => state.Finished.Contains(training.Name)
         ? Path.Combine(training.Directory(runDir), "checkpoint_best")
         : throw NatEmException.In(runDir, $"{pass} decodes with the model of {training}, which has not finished training; start the shards once the run (natem em) has trained it", ExitCodes.Usage);
+}
+
+/// <summary>The run stopped before <see cref="Pass"/>, a decoding pass not yet finished (<see cref="EmRun.PauseAtUnfinishedPasses"/>).</summary>
+public sealed class EmPassPending(EmStage pass) : Exception($"stopped before {pass}, a decoding pass whose parts are not all finished")
+{
+    public EmStage Pass { get; } = pass;
 }

@@ -212,6 +212,7 @@ public sealed partial class EmRun
     /// </summary>
     private T Decoding<T>(EmStage pass, Func<T> run)
     {
+        PauseIfUnfinished(pass);
         var watch = Stopwatch.StartNew();
         var result = run();
         if (!state.DecodingPasses.Contains(pass.Name))

@@ -48,7 +48,7 @@ public sealed class ChunkedStage<T>(string folder, ChunkCodec<T> codec, string i
 
     internal int ChunkSize => chunkSize;
 
-    internal string PartPath(int part) => Path.Combine(Folder, $"part_{part:D5}.bin");
+    internal string PartPath(int part) => ChunkedStage.PartPath(Folder, part);
 
     internal CandidateLists<T> ReadPart(string path, int length, int perSource)
     {
@@ -91,6 +91,13 @@ public static class ChunkedStage
 
     /// <summary>The folder's record of what its results were computed from, one line.</summary>
     public const string InputsFile = "inputs.txt";
+
+    /// <summary>The file of part <paramref name="part"/> (sources from part × chunk size on) in <paramref name="folder"/>.</summary>
+    public static string PartPath(string folder, int part) => Path.Combine(folder, $"part_{part:D5}.bin");
+
+    /// <summary>Whether every part of a pass over <paramref name="count"/> sources in chunks of <paramref name="chunkSize"/> is in <paramref name="folder"/>.</summary>
+    public static bool IsFinished(string folder, int count, int chunkSize) =>
+        Enumerable.Range(0, (count + chunkSize - 1) / chunkSize).All(part => File.Exists(PartPath(folder, part)));
 }
 
 /// <summary>

@@ -34,13 +34,33 @@ public sealed class ShardedPassTests(TinyModels models)
 
     private static string[] Parts(string folder) => [.. Directory.GetFiles(folder, "part_*.bin").Select(Path.GetFileName).Order(StringComparer.Ordinal)!];
 
+    private static string? oneProcessRun;
+
+    /// <summary>The run done in one process, once for both tests.</summary>
+    private string OneProcessRun()
+    {
+        if (oneProcessRun is null)
+        {
+            var run = models.NewPath("em-one");
+            var (exitCode, _, errors) = Run(Em(run));
+            Assert.True(exitCode == 0, errors);
+            oneProcessRun = run;
+        }
+        return oneProcessRun;
+    }
+
+    private static void AssertSameFiles(string expected, string actual, IEnumerable<string> files)
+    {
+        foreach (var file in files)
+            Assert.True(File.ReadAllBytes(Path.Combine(expected, file)).AsSpan().SequenceEqual(File.ReadAllBytes(Path.Combine(actual, file))), $"{file} differs");
+    }
+
     [Fact]
     public void ThreeShardsOneKilledAndRerunMergeIntoTheOneProcessRunByteForByte()
     {
-        var one = Path.Combine(models.NewPath("em-one"));
+        var one = OneProcessRun();
         var sharded = Path.Combine(models.NewPath("em-sharded"));
         var nbest = Path.Combine(sharded, "round1", "nbest");
-        Assert.Equal(0, Run(Em(one)).ExitCode);
 
         var shards = Enumerable.Range(0, 3).Select(i => Start(Em(sharded, "--stage", "round1/nbest", "--shard", $"{i}/3"))).ToArray();
         // Shard 1 is killed as soon as its first part (part 1) is written, or at once if it is already done.
@@ -68,8 +88,7 @@ public sealed class ShardedPassTests(TinyModels models)
         Assert.True(merged.ExitCode == 0, merged.Errors);
 
         Assert.Equal(Parts(Path.Combine(one, "round1", "nbest")), Parts(nbest));
-        foreach (var file in Parts(nbest).Select(p => Path.Combine("round1", "nbest", p)).Concat([Path.Combine("round1", "selected.bin"), Path.Combine("model", "weights.bin")]))
-            Assert.True(File.ReadAllBytes(Path.Combine(one, file)).AsSpan().SequenceEqual(File.ReadAllBytes(Path.Combine(sharded, file))), $"{file} differs");
+        AssertSameFiles(one, sharded, Parts(nbest).Select(p => Path.Combine("round1", "nbest", p)).Concat([Path.Combine("round1", "selected.bin"), Path.Combine("model", "weights.bin")]));
 
         // Once the run has started, its options are the plan: a shard with others is refused, as a shard of a training stage is.
         var afterStart = Run(Em(sharded, nbest: 3, distillBeam: 3, "--stage", "final/distill", "--shard", "0/3"));
@@ -78,5 +97,31 @@ public sealed class ShardedPassTests(TinyModels models)
         var training = Run(Em(sharded, "--stage", "round1/nar", "--shard", "0/3"));
         Assert.Equal(ExitCodes.Usage, training.ExitCode);
         Assert.Contains("--stage round1/nar: it trains a model", training.Errors);
+    }
+
+    [Fact]
+    public void ARunThatPausesAtEachUnfinishedPassLetsShardsDoEveryPassAndEndsAsTheOneProcessRun()
+    {
+        var one = OneProcessRun();
+        var sharded = models.NewPath("em-paused");
+        var pending = new List<string>();
+        var (exitCode, output, errors) = Run(Em(sharded, "--pause-at-passes"));
+        while (exitCode == 0 && output.Split('\n').FirstOrDefault(l => l.StartsWith("pending pass: ", StringComparison.Ordinal)) is { } line)
+        {
+            var pass = line["pending pass: ".Length..].Trim();
+            pending.Add(pass);
+            Assert.True(pending.Count <= 4, string.Join(", ", pending));
+            var shards = Enumerable.Range(0, 2).Select(i => Start(Em(sharded, "--stage", pass, "--shard", $"{i}/2"))).ToArray();
+            foreach (var shard in shards)
+            {
+                Assert.True(shard.WaitForExit(Patience));
+                Assert.Equal(0, shard.ExitCode);
+            }
+            (exitCode, output, errors) = Run(Em(sharded, "--pause-at-passes", "--resume"));
+        }
+
+        Assert.True(exitCode == 0, errors);
+        Assert.Equal(["round1/distill", "round1/nbest", "round1/scores", "final/distill"], pending);
+        AssertSameFiles(one, sharded, [Path.Combine("round1", "selected.bin"), Path.Combine("round1", "nar", "checkpoint_best", "weights.bin"), Path.Combine("model", "weights.bin")]);
     }
 }
