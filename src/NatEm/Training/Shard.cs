@@ -8,7 +8,7 @@ namespace NatEm.Training;
 /// <para>Whole parts, not every n-th source: a part is decoded in length-sorted batches of its own sources, so a shard
 /// writes the very file one process would (the merge is byte-identical), and any mix of shards, of any n, and of the
 /// plain run fills the same folder. Parts dealt out in turn rather than in contiguous ranges: the training split keeps
-/// its corpus order, in which sentence lengths come in long stretches (a book of genealogies, a book of proverbs), so a
+/// its corpus order, in which sentence lengths come in long stretches (in the Bible, short verses in the poetry books), so a
 /// contiguous range would give one shard the long sentences; dealt in turn, every shard gets parts from every stretch
 /// and the shards' work differs by at most about one part.</para>
 /// </summary>
