@@ -22,15 +22,7 @@ public sealed class ShardedPassTests(TinyModels models)
 
     private static (int ExitCode, string Output, string Errors) Run(string[] arguments) => CliProcess.Run(CliProcess.StartInfo(arguments), Patience);
 
-    private static Process Start(string[] arguments)
-    {
-        var process = Process.Start(CliProcess.StartInfo(arguments))!;
-        process.OutputDataReceived += (_, _) => { };
-        process.ErrorDataReceived += (_, _) => { };
-        process.BeginOutputReadLine();
-        process.BeginErrorReadLine();
-        return process;
-    }
+    private static Process Start(string[] arguments) => CliProcess.Start(arguments);
 
     private static string[] Parts(string folder) => [.. Directory.GetFiles(folder, "part_*.bin").Select(Path.GetFileName).Order(StringComparer.Ordinal)!];
 
