@@ -116,4 +116,25 @@ public sealed class ShardedPassTests(TinyModels models)
         Assert.Equal(["round1/distill", "round1/nbest", "round1/scores", "final/distill"], pending);
         AssertSameFiles(one, sharded, [Path.Combine("round1", "selected.bin"), Path.Combine("round1", "nar", "checkpoint_best", "weights.bin"), Path.Combine("model", "weights.bin")]);
     }
+
+    [Theory]
+    [InlineData("em --stage round1/nbest", "--stage round1/nbest needs --shard i/n")]
+    [InlineData("em --shard 0/2", "--shard needs --stage")]
+    [InlineData("em --stage round9/nbest --shard 0/2", "--stage round9/nbest: not a stage of this run; its decoding passes are round1/distill, round1/nbest, round1/scores, final/distill")]
+    [InlineData("em --stage round1/nbest --shard 2/2", "--shard 2/2: expected i/n with n ≥ 1 and 0 ≤ i < n")]
+    [InlineData("train-nar --shard 0/2", "--shard needs --distill-from")]
+    public void AShardWithoutItsPassOrOutsideItsRangeIsAUsageError(string command, string message)
+    {
+        var run = models.NewPath("usage");
+        var arguments = command.Split(' ');
+        string[] common = arguments[0] == "em"
+            ? Em(run)
+            : ["train-nar", "--data", models.Data.Directory, "--out", run, "--preset", "tiny", "--max-updates", "2", "--threads", "1"];
+
+        var (exitCode, _, error) = TinyModels.Run([.. common, .. arguments.Skip(1)]);
+
+        Assert.Equal(ExitCodes.Usage, exitCode);
+        Assert.Contains(message, error);
+        Assert.False(Directory.Exists(run));
+    }
 }
