@@ -13,6 +13,17 @@ public static class CliProcess
         return info;
     }
 
+    /// <summary>Starts `natem ARGS` with its output read and dropped, for a test that waits for it, or kills it, itself.</summary>
+    public static Process Start(IEnumerable<string> arguments)
+    {
+        var process = Process.Start(StartInfo(arguments))!;
+        process.OutputDataReceived += (_, _) => { };
+        process.ErrorDataReceived += (_, _) => { };
+        process.BeginOutputReadLine();
+        process.BeginErrorReadLine();
+        return process;
+    }
+
     /// <summary>
     /// Runs the process to its end and returns its exit code and output; one that is still running after
     /// <paramref name="patience"/> is killed and fails the test, so a hang cannot eat CI's time.

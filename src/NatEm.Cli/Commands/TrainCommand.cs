@@ -35,8 +35,9 @@ public static class TrainCommand
         var distillFrom = new Option<string>("--distill-from") { Description = "AR model directory: train on its beam-search translations of the training sources (cached in --out)" };
         var distillBeam = new Option<int>("--distill-beam") { Description = "Beam size for --distill-from", DefaultValueFactory = _ => new NarTargets().DistillBeam };
         var lengthWeight = new Option<double?>("--length-loss-weight") { Description = $"Weight of the length loss (default {new TrainingOptions().LengthLossWeight})" };
+        var shards = new ShardOptions();
         if (nar)
-            foreach (var option in new Option[] { targets, distillFrom, distillBeam, lengthWeight })
+            foreach (var option in new Option[] { targets, distillFrom, distillBeam, lengthWeight, shards.Shard, shards.ChunkSize })
                 command.Options.Add(option);
 
         command.SetAction(p => CliErrors.Run(p, () =>
@@ -49,12 +50,24 @@ public static class TrainCommand
                 ? InitialModel.FineTune(ModelArguments.Resolve(p, initDir), kind, prepared, training.Architecture(p))
                 : new InitialModel(kind, training.Architecture(p).Resolve(kind, prepared.Tokenizer.VocabSize));
             var runDir = p.GetValue(output)!;
-            var resume = training.ResumeOf(p, runDir);
-            using var runLock = OutputDirectory.Claim(runDir, CheckpointDirectory.RunKind, p.GetValue(training.Force));
             var train = prepared.Split("train");
             if (p.GetValue(trainLimit) is { } limit)
                 train = limit > 0 ? train.Take(limit) : throw new NatEmException("--train-limit must be positive", ExitCodes.Usage);
-            var narTargets = new NarTargets { File = p.GetValue(targets), DistillFrom = ModelArguments.ResolveOptional(p, p.GetValue(distillFrom)), DistillBeam = p.GetValue(distillBeam) };
+            var narTargets = new NarTargets
+            {
+                File = p.GetValue(targets), DistillFrom = ModelArguments.ResolveOptional(p, p.GetValue(distillFrom)), DistillBeam = p.GetValue(distillBeam),
+                ChunkSize = shards.ChunkSizeOf(p),
+            };
+            if (nar && p.GetValue(shards.Shard) is { } shard)
+            {
+                // A shard shares --out with the other shards and the run: no lock; it writes only its parts of RUN/distill.
+                if (!p.GetValue(training.Force)) OutputDirectory.Check(runDir, CheckpointDirectory.RunKind);
+                var outcome = narTargets.DistillShard(prepared, train, options.Precision, runDir, shard, ConsoleStages.Run, interrupts.Token);
+                p.InvocationConfiguration.Output.WriteLine($"{NarTargets.DistillFolder}: {outcome}");
+                return ExitCodes.Ok;
+            }
+            var resume = training.ResumeOf(p, runDir);
+            using var runLock = OutputDirectory.Claim(runDir, CheckpointDirectory.RunKind, p.GetValue(training.Force));
             var trainTargets = nar ? narTargets.Resolve(prepared, train, options.Precision, runDir, ConsoleStages.Run, interrupts.Token) : train.Target;
 
             ConsoleTraining.PrintConfiguration($"natem {command.Name}", new { kind, config = initial.Config, options, data = prepared.Directory, run = runDir, allocator = NativeAllocator.Current,

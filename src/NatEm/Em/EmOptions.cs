@@ -44,6 +44,11 @@ public sealed record EmOptions
     public int? TrainLimit { get; init; }
     /// <summary>Use only the first N validation pairs for the per-round BLEU (quick runs).</summary>
     public int? ValidLimit { get; init; }
+    /// <summary>
+    /// Sources per stored part (part_NNNNN.bin) of each decoding pass: the unit a pass resumes from and a shard
+    /// (`--shard i/n`) takes. Smaller parts balance many shards better; every shard and the run must agree on it.
+    /// </summary>
+    public int ChunkSize { get; init; } = ChunkedStage.DefaultChunkSize;
     /// <summary>An already trained AR model directory to use as q₀ instead of training it.</summary>
     public string? InitialAr { get; init; }
     /// <summary>
@@ -61,6 +66,7 @@ public sealed record EmOptions
         Require(BudgetMinutes is null or > 0, "--budget-minutes must be positive");
         Require(TrainLimit is null or > 0, "--train-limit must be positive");
         Require(ValidLimit is null or > 0, "--valid-limit must be positive");
+        Require(ChunkSize >= 1, "--chunk-size must be ≥ 1");
         Require(InitialNar is null || InitialAr is not null, "--initial-nar needs --initial-ar: p₁ must be a model of q₀'s distillation");
         Require(InitialNar is null || Iterations >= 1, "--initial-nar needs --iterations ≥ 1 (p₁ is round 1's NAR model)");
         ArTraining.Validate();

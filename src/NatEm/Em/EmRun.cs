@@ -37,7 +37,7 @@ public sealed class SilentEmObserver : IEmObserver
 /// <c>roundK/{distill,nar,nbest,scores,ar}/</c>, <c>roundK/selected.bin</c>, <c>final/{distill,nar}/</c>;
 /// <c>model</c> and <c>teacher</c> link to the results. The caller writes the report (<see cref="EmReportWriter"/>).</para>
 /// </summary>
-public sealed class EmRun
+public sealed partial class EmRun
 {
     private const string StateFile = "em_state.json";
 
@@ -58,6 +58,11 @@ public sealed class EmRun
     private string? latestAr, latestNar;
 
     public EmRun(PreparedData data, EmOptions options, string runDir, bool resume, IEmObserver? observer = null, CancellationToken cancel = default)
+        : this(data, options, runDir, resume, shardWorker: false, observer, cancel)
+    {
+    }
+
+    private EmRun(PreparedData data, EmOptions options, string runDir, bool resume, bool shardWorker, IEmObserver? observer, CancellationToken cancel)
     {
         options.Validate();
         this.data = data;
@@ -74,12 +79,14 @@ public sealed class EmRun
         Distillation.BatchSize(teacher, train.Source, options.NBest, "--nbest", DecodingMemory.DefaultBudgetBytes);
         Distillation.BatchSize(teacher, train.Source, options.DistillBeam, "--distill-beam", DecodingMemory.DefaultBudgetBytes);
         var statePath = Path.Combine(runDir, StateFile);
-        if (File.Exists(statePath) && !resume)
+        if (File.Exists(statePath) && !resume && !shardWorker)
             throw NatEmException.In(runDir, "already holds an EM run; pass --resume to continue it or choose a new --out", ExitCodes.Usage);
         state = File.Exists(statePath) ? ReadState(statePath) : new EmState();
         if (state.Options is { } saved && !SameOptionsIgnoringHardware(saved, JsonSerializer.Serialize(options, OnDiskJson.Options)))
             throw NatEmException.In(statePath, "was started with different EM options; resume with the same options", ExitCodes.Usage);
         state = state with { Options = JsonSerializer.Serialize(options, OnDiskJson.Options) };
+        // A shard worker reads the run's state; only the run writes it.
+        if (shardWorker) return;
         AtomicFile.CreateDirectory(runDir);
         SaveState();
     }
@@ -205,16 +212,33 @@ public sealed class EmRun
     private IReadOnlyList<int[]> Distill(EmRound round, LazyModel<ArTransformer> teacher)
     {
         var stage = new EmStage(round, EmStep.Distill);
-        return Decoding(stage, () => observer.Stage($"{stage} (beam {options.DistillBeam})", progress =>
-            Distillation.BestTranslations(teacher.Value, teacher.WeightsSha256, train.Source, options.DistillBeam, stage.Directory(runDir), progress, cancel)));
+        return Decoding(stage, () => observer.Stage($"{stage} (beam {options.DistillBeam})", progress => DistillPass(round, teacher).Run(progress, cancel).Entries));
     }
 
     private CandidateLists<int[]> NBest(EmRound round, LazyModel<ArTransformer> teacher)
     {
         var stage = new EmStage(round, EmStep.NBest);
         return Decoding(stage, () => observer.Stage($"{round}: {options.NBest}-best of q{round.Number - 1}", progress =>
-            Distillation.NBest(teacher.Value, teacher.WeightsSha256, train.Source, options.NBest, stage.Directory(runDir), progress, cancel)));
+            NBestPass(round, teacher).Run(progress, cancel)));
     }
+
+    // The decoding passes over the training sources, run whole here and shard by shard by RunShard (EmRun.Shards.cs).
+    private ChunkedPass<int[]> DistillPass(EmRound round, LazyModel<ArTransformer> teacher) =>
+        Distillation.BestTranslations(() => teacher.Value, teacher.WeightsSha256, train.Source, options.DistillBeam, new EmStage(round, EmStep.Distill).Directory(runDir),
+            options.ChunkSize, cancel);
+
+    private ChunkedPass<int[]> NBestPass(EmRound round, LazyModel<ArTransformer> teacher) =>
+        Distillation.NBest(() => teacher.Value, teacher.WeightsSha256, train.Source, options.NBest, new EmStage(round, EmStep.NBest).Directory(runDir), options.ChunkSize, cancel);
+
+    private ChunkedPass<float> ScoresPass(EmRound round, LazyModel<NarTransformer> nar, CandidateLists<int[]> candidates) =>
+        new ChunkedStage<float>(new EmStage(round, EmStep.Scores).Directory(runDir), ChunkCodec<float>.Floats,
+            StageInputs.Decoding("NAR", nar.WeightsSha256, $"scores of the {candidates.PerSource} candidates sha256 {StageInputs.Digest(candidates.Entries)}", train.Source),
+            options.ChunkSize).Pass(candidates.SourceCount, candidates.PerSource, (start, length) =>
+            {
+                var chunk = candidates.Slice(start, length);
+                var sources = chunk.SourceOfEachEntry().Select(i => train.Source[start + i]).ToList();
+                return chunk.With(SequenceScoring.NarLogLikelihood(nar.Value, sources, chunk.Entries).Select(s => (float)s).ToArray());
+            });
 
     /// <summary>
     /// Runs a pass over the training sources and records its cost (minutes per beam), from which later training
@@ -223,6 +247,7 @@ public sealed class EmRun
     /// </summary>
     private T Decoding<T>(EmStage pass, Func<T> run)
     {
+        PauseIfUnfinished(pass);
         var watch = Stopwatch.StartNew();
         var result = run();
         if (!state.DecodingPasses.Contains(pass.Name))
@@ -242,14 +267,7 @@ public sealed class EmRun
     private (int[][] Selected, double MeanLogLikelihoodPerToken, IReadOnlyList<SelectionStatistics> Statistics) Select(EmRound round, LazyModel<NarTransformer> nar, CandidateLists<int[]> candidates)
     {
         var selectedPath = Path.Combine(round.Directory(runDir), "selected.bin");
-        var scores = observer.Stage($"{round}: NAR scores of {candidates.PerSource} candidates", progress =>
-            new ChunkedStage<float>(new EmStage(round, EmStep.Scores).Directory(runDir), ChunkCodec<float>.Floats,
-                StageInputs.Decoding("NAR", nar.WeightsSha256, $"scores of the {candidates.PerSource} candidates sha256 {StageInputs.Digest(candidates.Entries)}", train.Source)).Run(candidates.SourceCount, candidates.PerSource, (start, length) =>
-            {
-                var chunk = candidates.Slice(start, length);
-                var sources = chunk.SourceOfEachEntry().Select(i => train.Source[start + i]).ToList();
-                return chunk.With(SequenceScoring.NarLogLikelihood(nar.Value, sources, chunk.Entries).Select(s => (float)s).ToArray());
-            }, progress, cancel));
+        var scores = observer.Stage($"{round}: NAR scores of {candidates.PerSource} candidates", progress => ScoresPass(round, nar, candidates).Run(progress, cancel));
         var (choice, statistics) = EmSelection.ChooseAndCompare(scores, candidates, options.SelectionScore);
         var selected = candidates.Pick(choice);
         if (!File.Exists(selectedPath)) TokenIdFile.Write(selectedPath, selected);

@@ -68,6 +68,31 @@ public static class AtomicFile
             foreach (var line in lines) w.WriteLine(line);
         });
 
+    /// <summary>
+    /// Writes <paramref name="text"/> to <paramref name="path"/> unless the file exists, in one step that never replaces
+    /// it (written to a temp name, then moved without overwriting), so that of several processes creating the same file
+    /// at once exactly one succeeds and the others see its complete content. Returns whether this call created it.
+    /// </summary>
+    public static bool WriteNew(string path, string text)
+    {
+        var full = Path.GetFullPath(path);
+        var tmp = $"{full}.{Environment.ProcessId}.{Guid.NewGuid():N}.tmp";
+        WriteAllText(tmp, text);
+        try
+        {
+            File.Move(tmp, full, overwrite: false);
+            return true;
+        }
+        catch (IOException) when (File.Exists(full))
+        {
+            return false;
+        }
+        finally
+        {
+            if (File.Exists(tmp)) File.Delete(tmp);
+        }
+    }
+
     public static void WriteAllBytes(string path, byte[] bytes) => Write(path, s => s.Write(bytes));
 
     /// <summary>

@@ -21,7 +21,17 @@ public static class OutputDirectory
 {
     public static DirectoryLock Claim(string dir, OutputKind kind, bool force)
     {
-        if (!force && Directory.Exists(dir))
+        if (!force) Check(dir, kind);
+        return DirectoryLock.Acquire(dir);
+    }
+
+    /// <summary>
+    /// The rule without the lock, for a process that shares the directory with others of its kind (a shard of a
+    /// decoding pass writes only its own parts, atomically): absent, empty or of <paramref name="kind"/>, else a usage error.
+    /// </summary>
+    public static void Check(string dir, OutputKind kind)
+    {
+        if (Directory.Exists(dir))
         {
             var foreign = Directory.EnumerateFileSystemEntries(dir).Select(Path.GetFileName).Where(name => !kind.IsOwn(name!)).Order(StringComparer.Ordinal).ToList();
             if (foreign.Count > 0)
@@ -29,6 +39,5 @@ public static class OutputDirectory
                     $"holds {foreign[0]}{(foreign.Count > 1 ? $" and {foreign.Count - 1} more entries" : "")}, so it is not {kind.Description}; "
                     + "choose another --out, or pass --force to write into it anyway", ExitCodes.Usage);
         }
-        return DirectoryLock.Acquire(dir);
     }
 }

@@ -25,65 +25,165 @@ public sealed record ChunkCodec<T>(Action<string, IReadOnlyList<T>> Write, Func<
 /// folder (<c>part_NNNNN.bin</c>, its entries in <see cref="CandidateLists{T}"/> order), so that an interrupted
 /// stage resumes after its last finished chunk. <paramref name="inputs"/> names what the results are computed from
 /// (model weights, options, data; see <see cref="StageInputs"/>): a folder computed from other inputs is refused.
+/// <para>Several processes may fill one folder at once (<see cref="Shard"/>s of the pass, on shared storage): each part
+/// is written under a temporary name and renamed, and the inputs record is created once and never replaced, so a shard
+/// of other inputs is refused before it writes a part.</para>
 /// </summary>
-public sealed class ChunkedStage<T>(string folder, ChunkCodec<T> codec, string inputs, int chunkSize = 1024)
+public sealed class ChunkedStage<T>(string folder, ChunkCodec<T> codec, string inputs, int chunkSize = ChunkedStage.DefaultChunkSize)
 {
     /// <summary>The folder's record of what its results were computed from, one line.</summary>
-    public const string InputsFile = "inputs.txt";
+    public const string InputsFile = ChunkedStage.InputsFile;
 
     public string Folder { get; } = folder;
 
     /// <summary>
     /// <paramref name="perSource"/> results for each of sources [0, count): <paramref name="compute"/> gets (start, length)
-    /// and returns the lists of those sources. Finished chunks are read back, not recomputed.
+    /// and returns the lists of those sources. Finished chunks (this process's or any shard's) are read back, not recomputed.
     /// </summary>
     public CandidateLists<T> Run(int count, int perSource, Func<int, int, CandidateLists<T>> compute, IProgress<(int Done, int Total)>? progress = null,
-        CancellationToken cancel = default)
+        CancellationToken cancel = default) => Pass(count, perSource, compute).Run(progress, cancel);
+
+    /// <summary>The pass over sources [0, count) that <paramref name="compute"/> does, to run whole or as a shard.</summary>
+    public ChunkedPass<T> Pass(int count, int perSource, Func<int, int, CandidateLists<T>> compute) => new(this, count, perSource, compute);
+
+    internal int ChunkSize => chunkSize;
+
+    internal string PartPath(int part) => ChunkedStage.PartPath(Folder, part);
+
+    internal CandidateLists<T> ReadPart(string path, int length, int perSource)
     {
-        Directory.CreateDirectory(Folder);
-        CheckInputs();
-        var chunks = new List<CandidateLists<T>>();
-        for (int start = 0, part = 0; start < count; start += chunkSize, part++)
+        var stored = codec.Read(path);
+        if (stored.Length != length * perSource)
+            throw NatEmException.In(path, $"holds {stored.Length} results, expected {length * perSource}; delete {Folder} to recompute");
+        return new CandidateLists<T>(stored, perSource);
+    }
+
+    internal void WritePart(string path, CandidateLists<T> chunk) => codec.Write(path, chunk.Entries);
+
+    /// <summary>The record's line: the inputs, and the chunk size when it is not the default (folders from before it was settable hold the default).</summary>
+    private string Record => chunkSize == ChunkedStage.DefaultChunkSize ? inputs : $"{inputs}, chunks of {chunkSize} sources";
+
+    /// <summary>
+    /// Stored results are reused only for the inputs they came from: a run resumed with another --distill-from must
+    /// not train on the old teacher's translations, and a shard of another plan must not add its parts. The record is
+    /// created once (a rename that never replaces), so of shards starting together the first one's inputs stand and
+    /// the others compare against them. A folder written before this record existed is adopted as it is.
+    /// </summary>
+    internal void CheckInputs(bool create)
+    {
+        var path = Path.Combine(Folder, InputsFile);
+        if (!File.Exists(path))
         {
-            int length = Math.Min(chunkSize, count - start);
-            var path = Path.Combine(Folder, $"part_{part:D5}.bin");
-            CandidateLists<T> chunk;
-            if (File.Exists(path))
-            {
-                var stored = codec.Read(path);
-                if (stored.Length != length * perSource)
-                    throw NatEmException.In(path, $"holds {stored.Length} results, expected {length * perSource}; delete {Folder} to recompute");
-                chunk = new CandidateLists<T>(stored, perSource);
-            }
-            else
-            {
-                cancel.ThrowIfCancellationRequested();
-                chunk = compute(start, length);
-                if (chunk.SourceCount != length || chunk.PerSource != perSource)
-                    throw new InvalidOperationException($"chunk returned {chunk.SourceCount} lists of {chunk.PerSource}, expected {length} of {perSource}");
-                codec.Write(path, chunk.Entries);
-            }
-            chunks.Add(chunk);
-            progress?.Report((start + length, count));
+            if (!create) return;
+            AtomicFile.WriteNew(path, Record + "\n");
+        }
+        var stored = File.ReadAllText(path).TrimEnd('\n');
+        if (stored != Record)
+            throw NatEmException.In(path, $"its results were computed from {stored}, not from {Record}; delete {Folder} to recompute", ExitCodes.Usage);
+    }
+}
+
+/// <summary>The names a chunked pass's folder holds, and its default chunk size.</summary>
+public static class ChunkedStage
+{
+    /// <summary>Sources per part file unless a run says otherwise (--chunk-size): the unit a pass resumes from and a shard takes.</summary>
+    public const int DefaultChunkSize = 1024;
+
+    /// <summary>The folder's record of what its results were computed from, one line.</summary>
+    public const string InputsFile = "inputs.txt";
+
+    /// <summary>The file of part <paramref name="part"/> (sources from part × chunk size on) in <paramref name="folder"/>.</summary>
+    public static string PartPath(string folder, int part) => Path.Combine(folder, $"part_{part:D5}.bin");
+
+    /// <summary>Whether every part of a pass over <paramref name="count"/> sources in chunks of <paramref name="chunkSize"/> is in <paramref name="folder"/>.</summary>
+    public static bool IsFinished(string folder, int count, int chunkSize) =>
+        Enumerable.Range(0, (count + chunkSize - 1) / chunkSize).All(part => File.Exists(PartPath(folder, part)));
+}
+
+/// <summary>
+/// A <see cref="ChunkedStage{T}"/> bound to its computation over sources [0, count): run whole by one process
+/// (<see cref="Run"/>: reads the finished parts, computes the missing ones, merges), or one <see cref="Shard"/> at a
+/// time (<see cref="RunShard"/>), in as many processes as there are shards.
+/// </summary>
+public sealed class ChunkedPass<T>
+{
+    private readonly ChunkedStage<T> stage;
+    private readonly int count, perSource;
+    private readonly Func<int, int, CandidateLists<T>> compute;
+
+    internal ChunkedPass(ChunkedStage<T> stage, int count, int perSource, Func<int, int, CandidateLists<T>> compute)
+    {
+        this.stage = stage;
+        this.count = count;
+        this.perSource = perSource;
+        this.compute = compute;
+    }
+
+    /// <summary>The number of part files the pass has.</summary>
+    public int Parts => (count + stage.ChunkSize - 1) / stage.ChunkSize;
+
+    /// <summary>Every part: those finished (by this process, an earlier one or any shard) read back, the missing ones computed; merged in order.</summary>
+    public CandidateLists<T> Run(IProgress<(int Done, int Total)>? progress = null, CancellationToken cancel = default)
+    {
+        AtomicFile.CreateDirectory(stage.Folder);
+        stage.CheckInputs(create: true);
+        var chunks = new List<CandidateLists<T>>();
+        for (int part = 0; part < Parts; part++)
+        {
+            chunks.Add(File.Exists(stage.PartPath(part)) ? Read(part) : Compute(part, cancel));
+            progress?.Report((Math.Min(count, (part + 1) * stage.ChunkSize), count));
         }
         return CandidateLists<T>.Concat(chunks, perSource);
     }
 
     /// <summary>
-    /// Stored results are reused only for the inputs they came from: a run resumed with another --distill-from must
-    /// not train on the old teacher's translations. A folder written before this record existed is adopted as it is.
+    /// Only <paramref name="shard"/>'s parts that are not finished yet; the other shards' parts are left to them (or to a
+    /// later <see cref="Run"/>, which computes whatever is still missing). Progress counts this shard's sources.
     /// </summary>
-    private void CheckInputs()
+    public ShardOutcome RunShard(Shard shard, IProgress<(int Done, int Total)>? progress = null, CancellationToken cancel = default)
     {
-        var path = Path.Combine(Folder, InputsFile);
-        if (!File.Exists(path))
+        AtomicFile.CreateDirectory(stage.Folder);
+        stage.CheckInputs(create: true);
+        var own = Enumerable.Range(0, Parts).Where(shard.Owns).ToList();
+        int total = own.Sum(Length), done = 0, computed = 0, finished = 0;
+        foreach (int part in own)
         {
-            AtomicFile.WriteAllText(path, inputs + "\n");
-            return;
+            if (File.Exists(stage.PartPath(part))) finished++;
+            else
+            {
+                Compute(part, cancel);
+                computed++;
+            }
+            progress?.Report((done += Length(part), total));
         }
-        var stored = File.ReadAllText(path).TrimEnd('\n');
-        if (stored != inputs)
-            throw NatEmException.In(path, $"its results were computed from {stored}, not from {inputs}; delete {Folder} to recompute", ExitCodes.Usage);
+        return new ShardOutcome(shard, computed, finished, Enumerable.Range(0, Parts).Count(p => File.Exists(stage.PartPath(p))), Parts);
+    }
+
+    /// <summary>The merged results of a pass whose parts are all finished (another pass's shard reads its input this way); computes nothing.</summary>
+    public CandidateLists<T> ReadFinished(string stageName)
+    {
+        stage.CheckInputs(create: false);
+        var missing = Enumerable.Range(0, Parts).Where(p => !File.Exists(stage.PartPath(p))).ToList();
+        if (missing.Count > 0)
+            throw NatEmException.In(stage.Folder, $"{stageName} is not finished: {missing.Count} of its {Parts} parts are missing ({Path.GetFileName(stage.PartPath(missing[0]))} first); "
+                + "run its shards, or the run itself with --resume, first", ExitCodes.Usage);
+        return CandidateLists<T>.Concat(Enumerable.Range(0, Parts).Select(Read).ToList(), perSource);
+    }
+
+    private int Start(int part) => part * stage.ChunkSize;
+
+    private int Length(int part) => Math.Min(stage.ChunkSize, count - Start(part));
+
+    private CandidateLists<T> Read(int part) => stage.ReadPart(stage.PartPath(part), Length(part), perSource);
+
+    private CandidateLists<T> Compute(int part, CancellationToken cancel)
+    {
+        cancel.ThrowIfCancellationRequested();
+        var chunk = compute(Start(part), Length(part));
+        if (chunk.SourceCount != Length(part) || chunk.PerSource != perSource)
+            throw new InvalidOperationException($"chunk returned {chunk.SourceCount} lists of {chunk.PerSource}, expected {Length(part)} of {perSource}");
+        stage.WritePart(stage.PartPath(part), chunk);
+        return chunk;
     }
 }
 

@@ -25,29 +25,36 @@ public static class Distillation
     }
 
     /// <summary>
-    /// The best beam-search translation of every source. <paramref name="teacherSha256"/> identifies the teacher's
-    /// weights (<see cref="ModelStore.WeightsSha256"/>), so that a cache from another teacher is refused.
+    /// The pass that finds the best beam-search translation of every source (its results' entries, one per source).
+    /// <paramref name="teacherSha256"/> identifies the teacher's weights (<see cref="ModelStore.WeightsSha256"/>), so
+    /// that a cache from another teacher is refused; <paramref name="teacher"/> is called (loaded) only if a part is computed.
+    /// <paramref name="cancel"/> is checked between batches.
     /// </summary>
-    public static IReadOnlyList<int[]> BestTranslations(ArTransformer teacher, string teacherSha256, IReadOnlyList<int[]> sources, int beam, string folder,
-        IProgress<(int Done, int Total)>? progress = null, CancellationToken cancel = default) =>
-        NBest(teacher, teacherSha256, sources, beam, nbest: 1, "--distill-beam", folder, progress, cancel).Entries;
+    public static ChunkedPass<int[]> BestTranslations(Func<ArTransformer> teacher, string teacherSha256, IReadOnlyList<int[]> sources, int beam, string folder,
+        int chunkSize = ChunkedStage.DefaultChunkSize, CancellationToken cancel = default) =>
+        Pass(teacher, teacherSha256, sources, beam, nbest: 1, "--distill-beam", folder, chunkSize, cancel);
 
     /// <summary>
-    /// <paramref name="nbest"/> candidates per source, best first; when the beam finishes fewer, the last one is
-    /// repeated so that every source has exactly nbest.
+    /// The pass that finds <paramref name="nbest"/> candidates per source, best first; when the beam finishes fewer,
+    /// the last one is repeated so that every source has exactly nbest.
     /// </summary>
-    public static CandidateLists<int[]> NBest(ArTransformer teacher, string teacherSha256, IReadOnlyList<int[]> sources, int nbest, string folder,
-        IProgress<(int Done, int Total)>? progress = null, CancellationToken cancel = default) =>
-        NBest(teacher, teacherSha256, sources, beam: nbest, nbest, "--nbest", folder, progress, cancel);
+    public static ChunkedPass<int[]> NBest(Func<ArTransformer> teacher, string teacherSha256, IReadOnlyList<int[]> sources, int nbest, string folder,
+        int chunkSize = ChunkedStage.DefaultChunkSize, CancellationToken cancel = default) =>
+        Pass(teacher, teacherSha256, sources, beam: nbest, nbest, "--nbest", folder, chunkSize, cancel);
 
-    private static CandidateLists<int[]> NBest(ArTransformer teacher, string teacherSha256, IReadOnlyList<int[]> sources, int beam, int nbest, string option, string folder,
-        IProgress<(int Done, int Total)>? progress, CancellationToken cancel)
+    private static ChunkedPass<int[]> Pass(Func<ArTransformer> teacher, string teacherSha256, IReadOnlyList<int[]> sources, int beam, int nbest, string option, string folder,
+        int chunkSize, CancellationToken cancel)
     {
-        var search = new BeamSearch(teacher, new BeamSearchOptions { Beam = beam, NBest = nbest });
-        int batchSize = BatchSize(teacher.Config, sources, beam, option, DecodingMemory.DefaultBudgetBytes);
         var inputs = StageInputs.Decoding("AR", teacherSha256, $"beam {beam}, {nbest}-best", sources);
-        return new ChunkedStage<int[]>(folder, ChunkCodec<int[]>.TokenIds, inputs).Run(sources.Count, nbest, (start, length) =>
+        (BeamSearch Search, int BatchSize)? decoder = null;
+        return new ChunkedStage<int[]>(folder, ChunkCodec<int[]>.TokenIds, inputs, chunkSize).Pass(sources.Count, nbest, (start, length) =>
         {
+            if (decoder is null)
+            {
+                var model = teacher();
+                decoder = (new BeamSearch(model, new BeamSearchOptions { Beam = beam, NBest = nbest }), BatchSize(model.Config, sources, beam, option, DecodingMemory.DefaultBudgetBytes));
+            }
+            var (search, batchSize) = decoder.Value;
             var lists = new IReadOnlyList<int[]>[length];
             var order = Enumerable.Range(start, length).OrderBy(i => sources[i].Length).ToArray();
             foreach (var batch in order.Chunk(batchSize))
@@ -58,6 +65,6 @@ public static class Distillation
                     lists[batch[j] - start] = Enumerable.Range(0, nbest).Select(n => hypotheses[j][Math.Min(n, hypotheses[j].Length - 1)].Tokens).ToArray();
             }
             return CandidateLists<int[]>.FromLists(lists);
-        }, progress, cancel);
+        });
     }
 }

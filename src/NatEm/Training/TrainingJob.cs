@@ -34,6 +34,8 @@ public sealed record NarTargets
     /// <summary>An AR model directory whose beam-search translations of the training sources are the targets (--distill-from).</summary>
     public string? DistillFrom { get; init; }
     public int DistillBeam { get; init; } = 4;
+    /// <summary>Sources per stored part of the distillation: the unit it resumes from and a shard takes (<see cref="ChunkedStage"/>).</summary>
+    public int ChunkSize { get; init; } = ChunkedStage.DefaultChunkSize;
 
     /// <summary>The targets for the sources of <paramref name="train"/>; a distillation is cached in RUN/distill and resumes there.</summary>
     public IReadOnlyList<int[]> Resolve(PreparedData data, ParallelSplit train, Precision precision, string runDir, ShowStage<IReadOnlyList<int[]>> show,
@@ -50,11 +52,28 @@ public sealed record NarTargets
             return lines.Select(l => data.Tokenizer.Encode(Text.TextNormalizer.Normalize(l))).ToArray();
         }
         if (DistillFrom is null) return train.Target;
+        return show("distilling", progress => DistillationPass(data, train, precision, runDir, cancel).Run(progress, cancel).Entries);
+    }
+
+    /// <summary>
+    /// Shard <paramref name="shard"/> of the distillation (--distill-from with --shard i/n): its parts of RUN/distill, which a
+    /// later `train-nar` without --shard finds finished; the others are left to their shards.
+    /// </summary>
+    public ShardOutcome DistillShard(PreparedData data, ParallelSplit train, Precision precision, string runDir, Shard shard, ShowStage<ShardOutcome> show,
+        CancellationToken cancel = default)
+    {
+        if (File is not null || DistillFrom is null) throw new NatEmException("--shard needs --distill-from (the distillation is the pass it shares out), not --targets", ExitCodes.Usage);
+        var pass = DistillationPass(data, train, precision, runDir, cancel);
+        return show($"distilling, shard {shard}", progress => pass.RunShard(shard, progress, cancel));
+    }
+
+    private ChunkedPass<int[]> DistillationPass(PreparedData data, ParallelSplit train, Precision precision, string runDir, CancellationToken cancel)
+    {
+        var teacherDir = DistillFrom!;
         // Before distilling for minutes: the teacher's ids must mean the data's subwords.
-        PreparedDataModels.ReadMatching(DistillFrom, ModelKind.Autoregressive, data);
-        var teacher = ModelStore.LoadArForDecoding(DistillFrom, precision);
-        return show("distilling", progress =>
-            Distillation.BestTranslations(teacher, ModelStore.WeightsSha256(DistillFrom), train.Source, DistillBeam, Path.Combine(runDir, DistillFolder), progress, cancel));
+        PreparedDataModels.ReadMatching(teacherDir, ModelKind.Autoregressive, data);
+        return Distillation.BestTranslations(() => ModelStore.LoadArForDecoding(teacherDir, precision), ModelStore.WeightsSha256(teacherDir), train.Source, DistillBeam,
+            Path.Combine(runDir, DistillFolder), ChunkSize, cancel);
     }
 }
 

@@ -122,7 +122,7 @@ public sealed class SearchAgainstBruteForceTests : IDisposable
         var sources = SyntheticTask.Pairs(40, seed: 32, minLength: 1, maxLength: 12).Sources;
         var folder = Path.Combine(directory, "distill");
 
-        var distilled = Distillation.BestTranslations(teacher, "teacher-sha", sources, beam: 3, folder);
+        var distilled = Distillation.BestTranslations(() => teacher, "teacher-sha", sources, beam: 3, folder).Run().Entries;
 
         // Each source alone, in input order: length sorting and batching change nothing.
         var search = new BeamSearch(teacher, new BeamSearchOptions { Beam = 3 });
@@ -132,9 +132,9 @@ public sealed class SearchAgainstBruteForceTests : IDisposable
         // same checksum shows that nothing is decoded again.
         var other = (ArTransformer)TranslationModels.Create(ModelKind.Autoregressive, SyntheticTask.TinyConfig, seed: 33);
         Assert.NotEqual(distilled, new BeamSearch(other, new BeamSearchOptions { Beam = 3 }).Generate(sources).Select(h => h[0].Tokens));
-        Assert.Equal(distilled, Distillation.BestTranslations(other, "teacher-sha", sources, beam: 3, folder));
+        Assert.Equal(distilled, Distillation.BestTranslations(() => other, "teacher-sha", sources, beam: 3, folder).Run().Entries);
         // Another teacher checksum is refused with the folder to delete, never silently reused.
-        var error = Assert.Throws<NatEmException>(() => Distillation.BestTranslations(other, "other-sha", sources, beam: 3, folder));
+        var error = Assert.Throws<NatEmException>(() => Distillation.BestTranslations(() => other, "other-sha", sources, beam: 3, folder).Run());
         Assert.Contains(folder, error.Message);
     }
 }

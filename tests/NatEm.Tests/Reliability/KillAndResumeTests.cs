@@ -19,15 +19,7 @@ public sealed class KillAndResumeTests
         ["train-ar", "--data", data, "--out", run, "--preset", "tiny", "--max-updates", Updates.ToString(System.Globalization.CultureInfo.InvariantCulture), "--validate-every", "15",
          "--log-every", "5", "--max-tokens", "256", "--threads", "1", "--seed", "3"];
 
-    private static Process Start(IEnumerable<string> arguments)
-    {
-        var process = Process.Start(CliProcess.StartInfo(arguments))!;
-        process.OutputDataReceived += (_, _) => { };
-        process.ErrorDataReceived += (_, _) => { };
-        process.BeginOutputReadLine();
-        process.BeginErrorReadLine();
-        return process;
-    }
+    private static Process Start(IEnumerable<string> arguments) => CliProcess.Start(arguments);
 
     private static int RunToEnd(IEnumerable<string> arguments)
     {
