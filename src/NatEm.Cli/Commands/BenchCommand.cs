@@ -22,9 +22,9 @@ public static class BenchCommand
             Arity = ArgumentArity.OneOrMore,
         };
         var fullGrid = new Option<bool>("--full-grid") { Description = "Time argmax, dedup and odd each alone, with length beam 3, and with AR re-scoring (default: argmax, odd and odd's two variants)" };
-        var data = new Option<string>("--data") { Description = "Prepared data directory (natem prepare)", Required = true };
-        var split = new Option<string>("--split") { Description = "Split to decode", DefaultValueFactory = _ => "test" };
-        var limit = new Option<int?>("--limit") { Description = "Decode only the first N sentences of the split" };
+        var data = SharedOptions.Data();
+        var split = SharedOptions.Split();
+        var limit = SharedOptions.Limit();
         var batchSizes = new Option<string>("--batch-sizes")
         {
             Description = "Comma-separated batch sizes; must include 1 (latency, floor ratio and plot come from the batch-1 run)",
@@ -38,7 +38,7 @@ public static class BenchCommand
             Description = "Comma-separated precisions to time every decoder in (Fp32, Bf16), weights cast once at load; decoders other than fp32 are labelled with theirs "
                 + $"(default: Fp32 and, where the CPU has native bf16, Bf16; here {string.Join(',', DefaultPrecisions)})",
         };
-        var output = new Option<string>("--out") { Description = "Directory for bench.json and bench.png", DefaultValueFactory = _ => "." };
+        var output = SharedOptions.Out($"{BenchmarkReportWriter.JsonFile}, {BenchmarkReportWriter.MarkdownFile} and {BenchmarkReportWriter.PlotFile}", ".");
 
         var command = new Command("bench", "Measure BLEU, latency and throughput of AR and NAR decoders, against this machine's speed floor");
         foreach (var option in new Option[] { ar, nar, fullGrid, data, split, limit, batchSizes, warmup, repeat, precisions, output })
@@ -55,7 +55,6 @@ public static class BenchCommand
             options.Validate();
             if (!options.BatchSizes.Contains(1)) throw new NatEmException("--batch-sizes must include 1", ExitCodes.Usage);
             int threadCount = runtime.Bind(p).ResolvedThreads;
-            if (p.GetValue(limit) is < 1) throw new NatEmException("--limit must be at least 1", ExitCodes.Usage);
 
             var prepared = PreparedData.Load(p.GetValue(data)!);
             var test = prepared.Split(p.GetValue(split)!);

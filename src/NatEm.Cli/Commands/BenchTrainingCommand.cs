@@ -15,7 +15,7 @@ public static class BenchTrainingCommand
 
     public static Command Create()
     {
-        var data = new Option<string>("--data") { Description = "Prepared data directory (natem prepare); its first training batches are timed", Required = true };
+        var data = SharedOptions.Data();
         var preset = new Option<string>("--preset") { Description = "Model size: tiny, small or base", DefaultValueFactory = _ => Defaults.Preset };
         var maxTokens = new Option<int>("--max-tokens") { Description = "Padded tokens per batch", DefaultValueFactory = _ => Defaults.MaxTokens };
         var warmup = new Option<int>("--warmup") { Description = "Untimed updates first", DefaultValueFactory = _ => Defaults.WarmupUpdates };

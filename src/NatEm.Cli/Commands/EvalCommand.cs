@@ -19,11 +19,11 @@ public static class EvalCommand
 
     public static Command Create()
     {
-        var data = new Option<string>("--data") { Description = "Prepared data directory (natem prepare) made with the model's tokenizer", Required = true };
-        var split = new Option<string>("--split") { Description = "Split to decode", DefaultValueFactory = _ => "test" };
-        var limit = new Option<int?>("--limit") { Description = "Decode only the first N sentences (default: all)" };
+        var data = SharedOptions.Data();
+        var split = SharedOptions.Split();
+        var limit = SharedOptions.Limit();
         var output = new Option<string?>("--output") { Description = "Also write the translations to this file, replaced atomically" };
-        var json = new Option<bool>("--json") { Description = "Print one JSON object instead of a table" };
+        var json = SharedOptions.Json();
         var decoding = new DecodingOptionsBinder();
         var command = new Command("eval", "Decode a prepared split and report BLEU, chrF, speed and (NAR) repetition and length accuracy");
         decoding.AddTo(command);
@@ -31,7 +31,6 @@ public static class EvalCommand
 
         command.SetAction(p => CliErrors.Run(p, () =>
         {
-            if (p.GetValue(limit) is < 1) throw new NatEmException("--limit must be at least 1", ExitCodes.Usage);
             var (translator, model) = decoding.Bind(p);
             var prepared = PreparedData.Load(p.GetValue(data)!);
             prepared.Manifest.Tokenizer.RequireSameVocabulary(model.Manifest.Tokenizer, prepared.Directory, "the prepared data", $"the model {model.Directory}");

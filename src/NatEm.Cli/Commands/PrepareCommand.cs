@@ -30,8 +30,8 @@ public static class PrepareCommand
         var validSize = new Option<int?>("--valid-size") { Description = "Without --valid: sentence pairs held out of --corpus at random as the valid split (default 5%, at most 1,000; 0 = none)" };
         var testSize = new Option<int?>("--test-size") { Description = "Without --test: sentence pairs held out of --corpus at random as the test split (default 5%, at most 1,000; 0 = none)" };
         var splitSeed = new Option<int>("--split-seed") { Description = "Seed of the random hold-out", DefaultValueFactory = _ => Defaults.HoldOutSeed };
-        var output = new Option<string>("--out") { Description = "Directory to write the prepared data to (an earlier prepared directory there is replaced)", Required = true };
-        var force = new Option<bool>("--force") { Description = "Write into --out even when it holds files that are not prepared data (files of the same names are replaced)" };
+        var output = SharedOptions.Out("the prepared data (an earlier prepared directory there is replaced)");
+        var force = SharedOptions.Force("prepared data (files of the same names are replaced)");
 
         var command = new Command("prepare", "Normalize, filter and BPE-encode a parallel corpus into a prepared data directory");
         foreach (var option in new Option[] { corpus, trainSource, trainTarget, valid, validSource, validTarget, test, testSource, testTarget,

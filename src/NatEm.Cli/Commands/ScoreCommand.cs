@@ -23,7 +23,7 @@ public static class ScoreCommand
         var smooth = EnumOptions.Choice("--smooth", "BLEU smoothing method", [.. Bleu.SmoothingNames], Bleu.SmoothingName(Defaults.Smoothing));
         var smoothValue = new Option<double?>("--smooth-value") { Description = $"Value for floor (default {Bleu.DefaultFloorValue}) or add-k (default {Bleu.DefaultAddKValue}) smoothing" };
         var sentenceLevel = new Option<bool>("--sentence-level") { Description = "Print one score per hypothesis line (BLEU uses effective order, as sacreBLEU does)" };
-        var json = new Option<bool>("--json") { Description = "Print JSON like sacreBLEU's default output format" };
+        var json = SharedOptions.Json();
         var width = new Option<int>("--width") { Description = $"Decimals of the printed score, 0 to {MaxWidth}", DefaultValueFactory = _ => 2 };
 
         var command = new Command("score", "Score translations with sacreBLEU 2.4.3-compatible BLEU, chrF or chrF++");

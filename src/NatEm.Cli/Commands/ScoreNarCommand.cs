@@ -13,7 +13,7 @@ public static class ScoreNarCommand
 {
     public static Command Create()
     {
-        var model = new Option<string>("--model") { Description = "NAR model directory", Required = true };
+        var model = SharedOptions.Model();
         var sources = new Option<string>("--src") { Description = "Source sentences, one per line (UTF-8)", Required = true };
         var candidates = new Option<string>("--candidates") { Description = "Candidate translations: N consecutive lines per source line (UTF-8)", Required = true };
         var nBest = new Option<int>("--nbest") { Description = "Candidates per source line (N)", DefaultValueFactory = _ => 1 };
