@@ -13,14 +13,12 @@ public sealed class DecodingOptionsBinder
 {
     private static readonly TranslationOptions Defaults = new();
 
-    public readonly Option<string> Model = new("--model") { Description = "Model directory (a checkpoint, an EM model or an averaged model), or a run directory: its checkpoint_best (else checkpoint_last)", Required = true };
-    public readonly Option<int?> Beam = new("--beam") { Description = $"AR only: beam size, 1 = greedy (default {Defaults.Beam.Beam})" };
-    public readonly Option<double?> LengthPenalty = new("--length-penalty") { Description = $"AR only: rank hypotheses by log-prob / length^P (default {Defaults.Beam.LengthPenalty})" };
-    public readonly Option<NarDecoder?> Decoder = EnumOptions.Create<NarDecoder>("--decoder", $"NAR only: how tokens are chosen at each position; CTC models always collapse their argmax (default {Defaults.Nar.Decoder})");
-    public readonly Option<int?> LengthBeam = new("--length-beam") { Description = $"NAR only: most likely target lengths decoded per sentence; CTC models: outputs kept by a prefix beam search (default {Defaults.Nar.LengthBeam})" };
+    public readonly Option<string> Model = SharedOptions.Model();
+    private readonly RecordOptions<TranslationOptions> _flags = new(Defaults);
+    public readonly Option<int?> Beam, LengthBeam, BatchSize, MaxInputTokens;
+    public readonly Option<double?> LengthPenalty;
+    public readonly Option<NarDecoder?> Decoder;
     public readonly Option<string?> Rescore = new("--rescore") { Description = "NAR only: AR model directory that picks the best length candidate (use with --length-beam)" };
-    public readonly Option<int?> BatchSize = new("--batch-size") { Description = $"Sentences decoded together (default {Defaults.BatchSize})" };
-    public readonly Option<int?> MaxInputTokens = new("--max-input-tokens") { Description = $"Longer inputs are truncated, with a warning (default {Defaults.MaxInputTokens})" };
     public readonly RuntimeOptionsBinder Runtime = new();
 
     /// <summary>Options that only the command adds (like translate's --nbest) but that are AR-only too.</summary>
@@ -33,6 +31,14 @@ public sealed class DecodingOptionsBinder
     {
         _withBatchSize = withBatchSize;
         _extraArOnly = extraArOnly;
+        Beam = _flags.Add("--beam", "AR only: beam size, 1 = greedy", o => o.Beam.Beam, (o, v) => o with { Beam = o.Beam with { Beam = v } });
+        LengthPenalty = _flags.Add("--length-penalty", "AR only: rank hypotheses by log-prob / length^P", o => o.Beam.LengthPenalty, (o, v) => o with { Beam = o.Beam with { LengthPenalty = v } });
+        Decoder = _flags.Add(EnumOptions.Create<NarDecoder>("--decoder", "NAR only: how tokens are chosen at each position; CTC models always collapse their argmax"),
+            o => o.Nar.Decoder, (o, v) => o with { Nar = o.Nar with { Decoder = v } });
+        LengthBeam = _flags.Add("--length-beam", "NAR only: most likely target lengths decoded per sentence; CTC models: outputs kept by a prefix beam search",
+            o => o.Nar.LengthBeam, (o, v) => o with { Nar = o.Nar with { LengthBeam = v } });
+        BatchSize = _flags.Add("--batch-size", "Sentences decoded together", o => o.BatchSize, (o, v) => o with { BatchSize = v });
+        MaxInputTokens = _flags.Add("--max-input-tokens", "Longer inputs are truncated, with a warning", o => o.MaxInputTokens, (o, v) => o with { MaxInputTokens = v });
     }
 
     private IEnumerable<Option> ArOnly => [Beam, LengthPenalty, .. _extraArOnly];
@@ -61,22 +67,8 @@ public sealed class DecodingOptionsBinder
             throw NatEmException.In(model.Directory, $"is {ModelStore.DescribeWithArticle(kind)} model, so {string.Join(", ", misplaced)} does not apply; "
                 + (nar ? "use --decoder, --length-beam or --rescore, or give an AR model" : "use --beam, --length-penalty or --nbest, or give a NAR model"), ExitCodes.Usage);
 
-        var options = Defaults with
-        {
-            Beam = Defaults.Beam with
-            {
-                Beam = p.GetValue(Beam) ?? Defaults.Beam.Beam,
-                LengthPenalty = p.GetValue(LengthPenalty) ?? Defaults.Beam.LengthPenalty,
-                NBest = nBest,
-            },
-            Nar = Defaults.Nar with
-            {
-                Decoder = p.GetValue(Decoder) ?? Defaults.Nar.Decoder,
-                LengthBeam = p.GetValue(LengthBeam) ?? Defaults.Nar.LengthBeam,
-            },
-            BatchSize = p.GetValue(BatchSize) ?? Defaults.BatchSize,
-            MaxInputTokens = p.GetValue(MaxInputTokens) ?? Defaults.MaxInputTokens,
-        };
+        var options = _flags.Apply(p, Defaults);
+        options = options with { Beam = options.Beam with { NBest = nBest } };
         model.Model.FreezeForInference(runtime.ResolvedPrecision);
         var rescorer = LoadRescorer(ModelArguments.ResolveOptional(p, p.GetValue(Rescore)), model);
         rescorer?.FreezeForInference(runtime.ResolvedPrecision);

@@ -48,12 +48,12 @@ public static class DemoCommand
 
     public static Command Create()
     {
-        var output = new Option<string>("--out") { Description = "Demo directory: bench.json/.md/.png (and with --from-scratch the prepared data and EM run)", DefaultValueFactory = _ => "runs/demo" };
+        var output = SharedOptions.Out("bench.json/.md/.png (and with --from-scratch the prepared data and the EM run)", "runs/demo");
         var fromScratch = new Option<bool>("--from-scratch") { Description = "Train the models instead: prepare the corpus and run EM (about 22 minutes on 2 cores); rerunning resumes" };
-        var ar = new Option<string>("--ar") { Description = "AR model directory to compare", DefaultValueFactory = _ => ShippedAr };
-        var nar = new Option<string>("--nar") { Description = "NAR model directory to compare", DefaultValueFactory = _ => ShippedNar };
+        var ar = new Option<string>("--ar") { Description = "AR model directory", DefaultValueFactory = _ => ShippedAr };
+        var nar = new Option<string>("--nar") { Description = "NAR model directory", DefaultValueFactory = _ => ShippedNar };
         var verses = new Option<int?>("--verses") { Description = "Compare on the first N of the test verses only (a quick check; default: all)" };
-        var binder = new EmOptionsBinder();
+        var binder = new EmOptionsBinder(DemoEm);
         var command = new Command("demo", "Compare the shipped AR and NAR Bible en→es models on the test split (or train them: --from-scratch)");
         Option[] own = [output, fromScratch, ar, nar, verses];
         foreach (var option in own) command.Options.Add(option);
@@ -70,7 +70,7 @@ public static class DemoCommand
                 if (!File.Exists(Path.Combine(dataDir, DataManifest.FileName)))
                     DataPreparer.Prepare(new PrepareOptions { OutputDirectory = dataDir }, null);
                 var prepared = PreparedData.Load(dataDir);
-                var report = EmCommand.Run(prepared, binder.Bind(p, DemoEm), Path.Combine(dir, "em"), resume: true, p.GetValue(binder.Training.Force), interrupts.Token);
+                var report = EmCommand.Run(prepared, binder.Bind(p), Path.Combine(dir, "em"), resume: true, p.GetValue(binder.Training.Force), interrupts.Token);
                 teacher = ModelStore.Load(report.FinalTeacher, ModelKind.Autoregressive);
                 student = ModelStore.Load(report.FinalModel, ModelKind.NonAutoregressive);
                 test = prepared.Split("test").EveryNth(TestStride);

@@ -12,8 +12,8 @@ public static class EmCommand
 {
     public static Command Create()
     {
-        var data = new Option<string>("--data") { Description = "Prepared data directory (natem prepare)", Required = true };
-        var output = new Option<string>("--out") { Description = "EM run directory", Required = true };
+        var data = SharedOptions.Data();
+        var output = SharedOptions.Out("the EM run (each stage, report.md, em.png); RUN/model is the result");
         var binder = new EmOptionsBinder();
         var command = new Command("em", "Train AR and NAR models jointly with the EM method (Sun & Yang, 2020); the result is RUN/model");
         command.Options.Add(data);
@@ -46,20 +46,30 @@ public static class EmCommand
 }
 
 /// <summary>EM options on the command line (shared by `em` and `demo`).</summary>
-public sealed class EmOptionsBinder
+/// <param name="defaults">The options that flags not given leave, shown by the help: EM's defaults, or the demo's.</param>
+public sealed class EmOptionsBinder(EmOptions defaults)
 {
-    private static readonly EmOptions Defaults = new();
-    public readonly TrainingOptionsBinder Training = new(narArchitecture: true);
-    public readonly Option<int?> Iterations = new("--iterations") { Description = $"EM rounds K (default {Defaults.Iterations})" };
-    public readonly Option<int?> NBest = new("--nbest") { Description = $"AR candidates per source in the selection step (default {Defaults.NBest}; the paper used 20; decoding time grows about linearly with it)" };
-    public readonly Option<SelectionScore?> SelectionScore = EnumOptions.Create<SelectionScore>("--selection-score",
-        $"Selection criterion: Total (log p_NAR(y|x), the paper's) or PerToken (divided by |y|+1, no bias toward short candidates) (default {Defaults.SelectionScore})");
-    public readonly Option<int?> DistillBeam = new("--distill-beam") { Description = $"Beam of the distillation pass (default {Defaults.DistillBeam})" };
-    public readonly Option<bool> WarmStartNar = new("--warm-start") { Description = "Initialize each NAR model from the previous round's" };
-    public readonly Option<bool> FreshAr = new("--fresh-ar") { Description = "Train each E-step AR model from scratch instead of from q_{k-1}" };
-    public readonly Option<double?> Budget = new("--budget-minutes") { Description = "Total time budget; training stages share what remains" };
-    public readonly Option<int?> TrainLimit = new("--train-limit") { Description = "Use only the first N training pairs" };
-    public readonly Option<int?> ValidLimit = new("--valid-limit") { Description = "Use only the first N validation pairs for per-round BLEU" };
+    public EmOptionsBinder() : this(new EmOptions()) { }
+
+    // The E-step's and M-step's training defaults are the same (EmOptions); the help shows the M-step's.
+    public readonly TrainingOptionsBinder Training = new(narArchitecture: true, defaults.NarTraining, defaults.Architecture);
+    private readonly RecordOptions<EmOptions> _flags = new(defaults)
+    {
+        { "--iterations", "EM rounds K", o => o.Iterations, (o, v) => o with { Iterations = v } },
+        { "--nbest", "AR candidates per source in the selection step (the paper used 20; decoding time grows about linearly with it)", o => o.NBest, (o, v) => o with { NBest = v } },
+        { EnumOptions.Create<SelectionScore>("--selection-score", "Selection criterion: Total (log p_NAR(y|x), the paper's) or PerToken (divided by |y|+1, no bias toward short candidates)"),
+            o => o.SelectionScore, (o, v) => o with { SelectionScore = v } },
+        { "--distill-beam", DistillBeamDescription, o => o.DistillBeam, (o, v) => o with { DistillBeam = v } },
+        { "--warm-start", "Initialize each NAR model from the previous round's", o => o with { WarmStartNar = true } },
+        { "--fresh-ar", "Train each E-step AR model from scratch instead of from q_{k-1}", o => o with { WarmStartAr = false } },
+        { "--budget-minutes", "Total time budget; training stages share what remains", o => o.BudgetMinutes, (o, v) => o with { BudgetMinutes = v } },
+        { SharedOptions.TrainLimit(), o => o.TrainLimit, (o, v) => o with { TrainLimit = v } },
+        { "--valid-limit", "Use only the first N validation pairs for per-round BLEU", o => o.ValidLimit, (o, v) => o with { ValidLimit = v } },
+    };
+
+    /// <summary>`--distill-beam` of `em` and `train-nar`.</summary>
+    public const string DistillBeamDescription = "Beam of the AR model's distillation pass";
+
     public readonly Option<string?> InitialAr = new("--initial-ar") { Description = "Use this trained AR model directory as q0" };
     public readonly Option<string?> InitialNar = new("--initial-nar") { Description = "Use this NAR model directory, trained on the --initial-ar model's distillation (the KD baseline), as round 1's p1" };
     // A warm-started E-step fine-tunes a converged q_{k-1}: it wants fewer updates and a lower peak rate than a NAR trained afresh.
@@ -69,30 +79,22 @@ public sealed class EmOptionsBinder
     public void AddTo(Command command)
     {
         Training.AddTo(command);
-        foreach (var option in new Option[] { Iterations, NBest, SelectionScore, DistillBeam, WarmStartNar, FreshAr, Budget, TrainLimit, ValidLimit, InitialAr, InitialNar, ArMaxUpdates, ArLearningRate })
-            command.Options.Add(option);
+        Option[] own = [.. _flags, InitialAr, InitialNar, ArMaxUpdates, ArLearningRate];
+        foreach (var option in own) command.Options.Add(option);
     }
 
+    /// <summary>EM options: <paramref name="baseline"/> (else the defaults) with the flags given set.</summary>
     public EmOptions Bind(ParseResult p, EmOptions? baseline = null)
     {
-        var d = baseline ?? Defaults;
-        var options = d with
+        var d = baseline ?? defaults;
+        var options = _flags.Apply(p, d) with
         {
-            Iterations = p.GetValue(Iterations) ?? d.Iterations,
-            NBest = p.GetValue(NBest) ?? d.NBest,
-            SelectionScore = p.GetValue(SelectionScore) ?? d.SelectionScore,
-            DistillBeam = p.GetValue(DistillBeam) ?? d.DistillBeam,
-            WarmStartNar = p.GetValue(WarmStartNar) || d.WarmStartNar,
-            WarmStartAr = !p.GetValue(FreshAr) && d.WarmStartAr,
             Architecture = Training.Architecture(p, d.Architecture),
             ArTraining = ArTraining(p, Training.Bind(p, d.ArTraining)),
             NarTraining = Training.BindNar(p, d.NarTraining),
-            BudgetMinutes = p.GetValue(Budget) ?? d.BudgetMinutes,
-            TrainLimit = p.GetValue(TrainLimit) ?? d.TrainLimit,
-            ValidLimit = p.GetValue(ValidLimit) ?? d.ValidLimit,
-            InitialAr = ModelArguments.ResolveOptional(p, p.GetValue(InitialAr)) ?? d.InitialAr,
-            InitialNar = ModelArguments.ResolveOptional(p, p.GetValue(InitialNar)) ?? d.InitialNar,
         };
+        if (p.GetValue(InitialAr) is { } ar) options = options with { InitialAr = ModelArguments.Resolve(p, ar) };
+        if (p.GetValue(InitialNar) is { } nar) options = options with { InitialNar = ModelArguments.Resolve(p, nar) };
         options.Validate();
         return options;
     }

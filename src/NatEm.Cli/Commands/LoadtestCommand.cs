@@ -21,8 +21,8 @@ public static class LoadtestCommand
         var clients = new Option<int>("--clients") { Description = "Concurrent clients", DefaultValueFactory = _ => Defaults.Clients };
         var requests = new Option<int>("--requests") { Description = "Requests in total", DefaultValueFactory = _ => Defaults.Requests };
         var perRequest = new Option<int>("--texts-per-request") { Description = "Texts in each request", DefaultValueFactory = _ => Defaults.TextsPerRequest };
-        var json = new Option<bool>("--json") { Description = "Print the result as JSON" };
-        var route = EnumOptions.Create<LoadTestRoute>("--route", $"Which API to post to: V1 (POST /v1/translate) or LibreTranslate (POST /translate); default {Defaults.Route}");
+        var json = SharedOptions.Json();
+        var route = EnumOptions.Create<LoadTestRoute>("--route", "Which API to post to: V1 (POST /v1/translate) or LibreTranslate (POST /translate)", Defaults.Route);
         var command = new Command("loadtest", "Load-test a `natem serve` server: requests/s, sentences/s, p50/p90/p99 latency");
         foreach (var option in new Option[] { url, texts, clients, requests, perRequest, route, json }) command.Options.Add(option);
         var apiKey = new ApiKeyOptions("The API key the server requires (prefer --api-key-file)");
@@ -47,7 +47,7 @@ public static class LoadtestCommand
                 Requests = p.GetValue(requests),
                 TextsPerRequest = p.GetValue(perRequest),
                 ApiKey = apiKey.Bind(p),
-                Route = p.GetValue(route) ?? Defaults.Route,
+                Route = p.GetValue(route)!.Value,
             }).GetAwaiter().GetResult();
             // A benchmark that measured nothing is an error, naming why the server could not be used.
             if (result.Failed == result.Requests)
