@@ -31,7 +31,7 @@ public static class BenchCommand
             DefaultValueFactory = _ => string.Join(',', Defaults.BatchSizes),
         };
         var runtime = new RuntimeOptionsBinder(withPrecision: false);
-        var warmup = new Option<int>("--warmup") { Description = "Untimed sentences decoded before timing each batch size", DefaultValueFactory = _ => Defaults.WarmupSentences };
+        var untimed = new Option<int>("--untimed-sentences") { Description = "Sentences decoded untimed before timing each batch size", DefaultValueFactory = _ => Defaults.UntimedSentences };
         var repeat = new Option<int>("--repeat") { Description = "Timed runs per batch size; the fastest counts", DefaultValueFactory = _ => Defaults.Repeats };
         var precisions = new Option<string?>("--precision")
         {
@@ -41,7 +41,7 @@ public static class BenchCommand
         var output = SharedOptions.Out($"{BenchmarkReportWriter.JsonFile}, {BenchmarkReportWriter.MarkdownFile} and {BenchmarkReportWriter.PlotFile}", ".");
 
         var command = new Command("bench", "Measure BLEU, latency and throughput of AR and NAR decoders, against this machine's speed floor");
-        foreach (var option in new Option[] { ar, nar, fullGrid, data, split, limit, batchSizes, warmup, repeat, precisions, output })
+        foreach (var option in new Option[] { ar, nar, fullGrid, data, split, limit, batchSizes, untimed, repeat, precisions, output })
             command.Options.Add(option);
         runtime.AddTo(command);
         command.SetAction(p => CliErrors.Run(p, () =>
@@ -49,7 +49,7 @@ public static class BenchCommand
             var options = new DecodingBenchmarkOptions
             {
                 BatchSizes = ParseBatchSizes(p.GetValue(batchSizes)!),
-                WarmupSentences = p.GetValue(warmup),
+                UntimedSentences = p.GetValue(untimed),
                 Repeats = p.GetValue(repeat),
             };
             options.Validate();

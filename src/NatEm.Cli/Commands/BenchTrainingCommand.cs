@@ -18,14 +18,14 @@ public static class BenchTrainingCommand
         var data = SharedOptions.Data();
         var preset = new Option<string>("--preset") { Description = "Model size: tiny, small or base", DefaultValueFactory = _ => Defaults.Preset };
         var maxTokens = new Option<int>("--max-tokens") { Description = "Padded tokens per batch", DefaultValueFactory = _ => Defaults.MaxTokens };
-        var warmup = new Option<int>("--warmup") { Description = "Untimed updates first", DefaultValueFactory = _ => Defaults.WarmupUpdates };
+        var untimed = new Option<int>("--untimed-updates") { Description = "Updates run untimed before the timed ones", DefaultValueFactory = _ => Defaults.UntimedUpdates };
         var updates = new Option<int>("--updates") { Description = "Timed updates per trainer", DefaultValueFactory = _ => Defaults.TimedUpdates };
         var nar = new Option<bool>("--nar") { Description = "Time the NAR trainer (plain and glancing, uniform-copy inputs) instead of the AR trainer" };
         var precisions = new Option<string>("--precision") { Description = "Comma-separated precisions of the NatEm trainer", DefaultValueFactory = _ => string.Join(',', Defaults.Precisions) };
         var runtime = new RuntimeOptionsBinder(withPrecision: false);
 
         var command = new Command("bench-training", "Measure training target tokens/s of the AR (or --nar: NAR, plain and glancing) trainer in fp32 and bf16, beside libtorch's Transformer modules of the same shape");
-        foreach (var option in new Option[] { data, preset, nar, maxTokens, warmup, updates, precisions })
+        foreach (var option in new Option[] { data, preset, nar, maxTokens, untimed, updates, precisions })
             command.Options.Add(option);
         runtime.AddTo(command);
         command.SetAction(p => CliErrors.Run(p, () =>
@@ -36,7 +36,7 @@ public static class BenchTrainingCommand
                 Preset = p.GetValue(preset)!,
                 Kind = p.GetValue(nar) ? ModelKind.NonAutoregressive : ModelKind.Autoregressive,
                 MaxTokens = p.GetValue(maxTokens),
-                WarmupUpdates = p.GetValue(warmup),
+                UntimedUpdates = p.GetValue(untimed),
                 TimedUpdates = p.GetValue(updates),
                 Precisions = PrecisionOption.ParseList(p.GetValue(precisions)!),
             };
