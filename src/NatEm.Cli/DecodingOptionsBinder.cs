@@ -11,10 +11,8 @@ namespace NatEm.Cli;
 /// </summary>
 public sealed class DecodingOptionsBinder
 {
-    private static readonly TranslationOptions Defaults = new();
-
     public readonly Option<string> Model = SharedOptions.Model();
-    private readonly RecordOptions<TranslationOptions> _flags = new(Defaults);
+    private readonly RecordOptions<TranslationOptions> _flags = new(new TranslationOptions());
     public readonly Option<int?> Beam, LengthBeam, BatchSize, MaxInputTokens;
     public readonly Option<double?> LengthPenalty;
     public readonly Option<NarDecoder?> Decoder;
@@ -44,13 +42,7 @@ public sealed class DecodingOptionsBinder
     private IEnumerable<Option> ArOnly => [Beam, LengthPenalty, .. _extraArOnly];
     private IEnumerable<Option> NarOnly => [Decoder, LengthBeam, Rescore];
 
-    public void AddTo(Command command)
-    {
-        Option[] batching = _withBatchSize ? [BatchSize, MaxInputTokens] : [MaxInputTokens];
-        Option[] all = [Model, Beam, LengthPenalty, Decoder, LengthBeam, Rescore, .. batching];
-        foreach (var option in all) command.Options.Add(option);
-        Runtime.AddTo(command);
-    }
+    public IEnumerable<Option> All => [Model, Beam, LengthPenalty, Decoder, LengthBeam, Rescore, .. _withBatchSize ? [BatchSize] : Array.Empty<Option>(), MaxInputTokens, .. Runtime.All];
 
     /// <summary>
     /// Loads the model (and the re-scorer) in the chosen precision, checks that the options given suit its kind and
@@ -67,7 +59,7 @@ public sealed class DecodingOptionsBinder
             throw NatEmException.In(model.Directory, $"is {ModelStore.DescribeWithArticle(kind)} model, so {string.Join(", ", misplaced)} does not apply; "
                 + (nar ? "use --decoder, --length-beam or --rescore, or give an AR model" : "use --beam, --length-penalty or --nbest, or give a NAR model"), ExitCodes.Usage);
 
-        var options = _flags.Apply(p, Defaults);
+        var options = _flags.Apply(p);
         options = options with { Beam = options.Beam with { NBest = nBest } };
         model.Model.FreezeForInference(runtime.ResolvedPrecision);
         var rescorer = LoadRescorer(ModelArguments.ResolveOptional(p, p.GetValue(Rescore)), model);

@@ -11,8 +11,6 @@ namespace NatEm.Cli;
 public sealed class TrainingOptionsBinder
 {
     private readonly bool _nar;
-    private readonly TrainingOptions _defaults;
-    private readonly ArchitectureOptions _architectureDefaults;
     private readonly RecordOptions<ArchitectureOptions> _architecture, _narArchitecture;
     private readonly RecordOptions<TrainingOptions> _training;
 
@@ -27,19 +25,17 @@ public sealed class TrainingOptionsBinder
     };
 
     /// <param name="narArchitecture">Whether the command trains NAR models, which take the NAR architecture flags.</param>
-    /// <param name="defaults">The training options that flags not given leave (EM's and the demo's are not a new record's); the help shows them.</param>
-    /// <param name="architectureDefaults">The same for the architecture.</param>
+    /// <param name="defaults">The options that flags not given leave (EM's and the demo's are not new records), shown by the help.</param>
     public TrainingOptionsBinder(bool narArchitecture, TrainingOptions? defaults = null, ArchitectureOptions? architectureDefaults = null)
     {
         _nar = narArchitecture;
-        _defaults = defaults ?? new TrainingOptions();
-        _architectureDefaults = architectureDefaults ?? new ArchitectureOptions();
-        _architecture = new(_architectureDefaults)
+        architectureDefaults ??= new ArchitectureOptions();
+        _architecture = new(architectureDefaults)
         {
             { "--preset", "Model size: tiny, small or base", o => o.Preset, (o, v) => o with { Preset = v } },
             { "--dropout", "Dropout (default: the preset's)", o => o.Dropout, (o, v) => o with { Dropout = v } },
         };
-        _training = new(_defaults)
+        _training = new(defaults ?? new TrainingOptions())
         {
             { "--max-tokens", "Padded tokens per batch", o => o.MaxTokens, (o, v) => o with { MaxTokens = v } },
             { "--update-freq", "Batches accumulated per update", o => o.UpdateFrequency, (o, v) => o with { UpdateFrequency = v } },
@@ -60,7 +56,7 @@ public sealed class TrainingOptionsBinder
             { EnumOptions.Create<BestCheckpointMetric>("--best-metric", "What selects checkpoint_best"), o => o.BestMetric, (o, v) => o with { BestMetric = v } },
             { "--seed", "Random seed", o => o.Seed, (o, v) => o with { Seed = v } },
         };
-        _narArchitecture = new(_architectureDefaults)
+        _narArchitecture = new(architectureDefaults)
         {
             { EnumOptions.Create<NarDecoderInput>("--decoder-input", "NAR decoder input: Placeholder (the paper's) or UniformCopy (Gu et al.)"),
                 o => o.DecoderInput, (o, v) => o with { DecoderInput = v } },
@@ -74,10 +70,7 @@ public sealed class TrainingOptionsBinder
 
     public IEnumerable<Option> All => [.. _architecture, .. _training, .. Runtime.All, Resume, Force, .. _nar ? [.. _narArchitecture, Glancing] : Array.Empty<Option>()];
 
-    public void AddTo(Command command)
-    {
-        foreach (var option in All) command.Options.Add(option);
-    }
+    public void AddTo(Command command) => command.Add(All);
 
     /// <summary>--resume, which needs a started run (a run directory is created when a run starts): a typo in --out must not start afresh.</summary>
     public bool ResumeOf(ParseResult p, string runDir)
@@ -92,7 +85,7 @@ public sealed class TrainingOptionsBinder
     public TrainingOptions Bind(ParseResult p, TrainingOptions? baseline = null)
     {
         var runtime = Runtime.Bind(p);
-        var options = _training.Apply(p, baseline ?? _defaults);
+        var options = _training.Apply(p, baseline);
         options = options with { Threads = runtime.Threads ?? options.Threads, Precision = PrecisionOption.Resolve(runtime.Precision ?? options.Precision) };
         options.Validate();
         return options;
@@ -111,7 +104,7 @@ public sealed class TrainingOptionsBinder
     /// <summary>Architecture choices: <paramref name="baseline"/> (else the defaults) with the flags given set.</summary>
     public ArchitectureOptions Architecture(ParseResult p, ArchitectureOptions? baseline = null)
     {
-        var options = _architecture.Apply(p, baseline ?? _architectureDefaults);
+        var options = _architecture.Apply(p, baseline);
         return _nar ? _narArchitecture.Apply(p, options) : options;
     }
 }

@@ -13,8 +13,7 @@ public static class AverageCommand
         var inputs = new Option<string[]>("--inputs") { Description = "Checkpoint directories to average (instead of --run/--last)", AllowMultipleArgumentsPerToken = true };
         var output = SharedOptions.Out("the new model directory (it must not exist)");
         var dtype = ExportCommand.DtypeOption();
-        var command = new Command("average", "Average the weights of the last N checkpoints of a run (or of given checkpoints) into a new model directory");
-        foreach (var option in new Option[] { run, last, inputs, output, dtype }) command.Options.Add(option);
+        var command = new Command("average", "Average the weights of the last N checkpoints of a run (or of given checkpoints) into a new model directory") { run, last, inputs, output, dtype };
 
         command.SetAction(p => CliErrors.Run(p, () =>
         {

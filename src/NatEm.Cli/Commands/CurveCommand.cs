@@ -15,9 +15,7 @@ public static class CurveCommand
             Arity = ArgumentArity.OneOrMore,
         };
         var output = SharedOptions.Out(TrainingCurve.PlotFile, ".");
-        var command = new Command("curve", "Plot validation BLEU and loss of training runs against updates and wall-clock hours; print them as Markdown");
-        command.Options.Add(runs);
-        command.Options.Add(output);
+        var command = new Command("curve", "Plot validation BLEU and loss of training runs against updates and wall-clock hours; print them as Markdown") { runs, output };
         command.SetAction(p => CliErrors.Run(p, () =>
         {
             var curves = p.GetValue(runs)!.Select(value => value.Split('=', 2) is [var label, var dir] && label.Length > 0

@@ -54,10 +54,7 @@ public static class DemoCommand
         var nar = new Option<string>("--nar") { Description = "NAR model directory", DefaultValueFactory = _ => ShippedNar };
         var verses = new Option<int?>("--verses") { Description = "Compare on the first N of the test verses only (a quick check; default: all)" };
         var binder = new EmOptionsBinder(DemoEm);
-        var command = new Command("demo", "Compare the shipped AR and NAR Bible en→es models on the test split (or train them: --from-scratch)");
-        Option[] own = [output, fromScratch, ar, nar, verses];
-        foreach (var option in own) command.Options.Add(option);
-        binder.AddTo(command);
+        var command = new Command("demo", "Compare the shipped AR and NAR Bible en→es models on the test split (or train them: --from-scratch)") { output, fromScratch, ar, nar, verses, binder.All };
         command.SetAction(p => CliErrors.Run(p, () =>
         {
             var dir = p.GetValue(output)!;
@@ -77,7 +74,7 @@ public static class DemoCommand
             }
             else
             {
-                if (command.Options.Except(own).FirstOrDefault(o => p.GetResult(o) is { Implicit: false }) is { } trainingOption)
+                if (binder.All.FirstOrDefault(o => p.GetResult(o) is { Implicit: false }) is { } trainingOption)
                     throw new NatEmException($"{trainingOption.Name} applies to training: use it with --from-scratch", ExitCodes.Usage);
                 teacher = ShippedModel(p, p.GetValue(ar)!, ModelKind.Autoregressive);
                 student = ShippedModel(p, p.GetValue(nar)!, ModelKind.NonAutoregressive);

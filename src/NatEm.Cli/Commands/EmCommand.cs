@@ -15,10 +15,7 @@ public static class EmCommand
         var data = SharedOptions.Data();
         var output = SharedOptions.Out("the EM run (each stage, report.md, em.png); RUN/model is the result");
         var binder = new EmOptionsBinder();
-        var command = new Command("em", "Train AR and NAR models jointly with the EM method (Sun & Yang, 2020); the result is RUN/model");
-        command.Options.Add(data);
-        command.Options.Add(output);
-        binder.AddTo(command);
+        var command = new Command("em", "Train AR and NAR models jointly with the EM method (Sun & Yang, 2020); the result is RUN/model") { data, output, binder.All };
         command.SetAction(p => CliErrors.Run(p, () =>
         {
             using var interrupts = new Interrupts();
@@ -59,7 +56,7 @@ public sealed class EmOptionsBinder(EmOptions defaults)
         { "--nbest", "AR candidates per source in the selection step (the paper used 20; decoding time grows about linearly with it)", o => o.NBest, (o, v) => o with { NBest = v } },
         { EnumOptions.Create<SelectionScore>("--selection-score", "Selection criterion: Total (log p_NAR(y|x), the paper's) or PerToken (divided by |y|+1, no bias toward short candidates)"),
             o => o.SelectionScore, (o, v) => o with { SelectionScore = v } },
-        { "--distill-beam", DistillBeamDescription, o => o.DistillBeam, (o, v) => o with { DistillBeam = v } },
+        { "--distill-beam", SharedOptions.DistillBeamDescription, o => o.DistillBeam, (o, v) => o with { DistillBeam = v } },
         { "--warm-start", "Initialize each NAR model from the previous round's", o => o with { WarmStartNar = true } },
         { "--fresh-ar", "Train each E-step AR model from scratch instead of from q_{k-1}", o => o with { WarmStartAr = false } },
         { "--budget-minutes", "Total time budget; training stages share what remains", o => o.BudgetMinutes, (o, v) => o with { BudgetMinutes = v } },
@@ -67,21 +64,15 @@ public sealed class EmOptionsBinder(EmOptions defaults)
         { "--valid-limit", "Use only the first N validation pairs for per-round BLEU", o => o.ValidLimit, (o, v) => o with { ValidLimit = v } },
     };
 
-    /// <summary>`--distill-beam` of `em` and `train-nar`.</summary>
-    public const string DistillBeamDescription = "Beam of the AR model's distillation pass";
-
     public readonly Option<string?> InitialAr = new("--initial-ar") { Description = "Use this trained AR model directory as q0" };
     public readonly Option<string?> InitialNar = new("--initial-nar") { Description = "Use this NAR model directory, trained on the --initial-ar model's distillation (the KD baseline), as round 1's p1" };
     // A warm-started E-step fine-tunes a converged q_{k-1}: it wants fewer updates and a lower peak rate than a NAR trained afresh.
     public readonly Option<int?> ArMaxUpdates = new("--ar-max-updates") { Description = "Updates of each E-step AR model q_k (default: --max-updates)" };
     public readonly Option<double?> ArLearningRate = new("--ar-lr") { Description = "Peak learning rate of each E-step AR model q_k (default: --lr)" };
 
-    public void AddTo(Command command)
-    {
-        Training.AddTo(command);
-        Option[] own = [.. _flags, InitialAr, InitialNar, ArMaxUpdates, ArLearningRate];
-        foreach (var option in own) command.Options.Add(option);
-    }
+    public IEnumerable<Option> All => [.. Training.All, .. _flags, InitialAr, InitialNar, ArMaxUpdates, ArLearningRate];
+
+    public void AddTo(Command command) => command.Add(All);
 
     /// <summary>EM options: <paramref name="baseline"/> (else the defaults) with the flags given set.</summary>
     public EmOptions Bind(ParseResult p, EmOptions? baseline = null)

@@ -6,6 +6,7 @@ using NatEm.Data;
 using NatEm.Evaluation;
 using NatEm.IO;
 using Spectre.Console;
+using static NatEm.Cli.ConsoleTables;
 
 namespace NatEm.Cli.Commands;
 
@@ -25,9 +26,7 @@ public static class EvalCommand
         var output = new Option<string?>("--output") { Description = "Also write the translations to this file, replaced atomically" };
         var json = SharedOptions.Json();
         var decoding = new DecodingOptionsBinder();
-        var command = new Command("eval", "Decode a prepared split and report BLEU, chrF, speed and (NAR) repetition and length accuracy");
-        decoding.AddTo(command);
-        foreach (var option in new Option[] { data, split, limit, output, json }) command.Options.Add(option);
+        var command = new Command("eval", "Decode a prepared split and report BLEU, chrF, speed and (NAR) repetition and length accuracy") { decoding.All, data, split, limit, output, json };
 
         command.SetAction(p => CliErrors.Run(p, () =>
         {
@@ -59,6 +58,4 @@ public static class EvalCommand
         if (r.LengthAccuracy is { } length) table.AddRow("length accuracy", F(100 * length) + " %");
         return table;
     }
-
-    private static string F(double value, string format = "F2") => value.ToString(format, CultureInfo.InvariantCulture);
 }

@@ -22,8 +22,7 @@ public static class ExportCommand
         var model = SharedOptions.Model();
         var output = SharedOptions.Out("the new model directory (it must not exist)");
         var dtype = DtypeOption();
-        var command = new Command("export", "Write a shippable copy of a model directory: weights only, optionally in bf16/fp16");
-        foreach (var option in new Option[] { model, output, dtype }) command.Options.Add(option);
+        var command = new Command("export", "Write a shippable copy of a model directory: weights only, optionally in bf16/fp16") { model, output, dtype };
         command.SetAction(p => CliErrors.Run(p, () =>
         {
             var sourceDir = ModelArguments.Resolve(p, p.GetValue(model)!);

@@ -25,18 +25,16 @@ public static class TrainCommand
         {
             Description = "Start from this model directory's weights and architecture (--dropout, if given, still applies), with a fresh optimizer and schedule (fairseq --finetune-from-model)",
         };
-        foreach (var option in new Option[] { data, output, trainLimit, initFrom }) command.Options.Add(option);
-        training.AddTo(command);
+        command.Add([data, output, trainLimit, initFrom, .. training.All]);
 
         var targets = new Option<string>("--targets") { Description = "Training targets, one per line (replaces the data's targets)" };
         var distillFrom = new Option<string>("--distill-from") { Description = "AR model directory: train on its beam-search translations of the training sources (cached in --out)" };
-        var distillBeam = new Option<int>("--distill-beam") { Description = EmOptionsBinder.DistillBeamDescription, DefaultValueFactory = _ => new NarTargets().DistillBeam };
+        var distillBeam = new Option<int>("--distill-beam") { Description = SharedOptions.DistillBeamDescription, DefaultValueFactory = _ => new NarTargets().DistillBeam };
         var narOnly = new RecordOptions<TrainingOptions>(new())
         {
             { "--length-loss-weight", "Weight of the length loss", o => o.LengthLossWeight, (o, v) => o with { LengthLossWeight = v } },
         };
-        Option[] narOptions = nar ? [targets, distillFrom, distillBeam, .. narOnly] : [];
-        foreach (var option in narOptions) command.Options.Add(option);
+        if (nar) command.Add([targets, distillFrom, distillBeam, .. narOnly]);
 
         command.SetAction(p => CliErrors.Run(p, () =>
         {
