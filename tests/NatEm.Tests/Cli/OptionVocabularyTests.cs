@@ -115,6 +115,18 @@ public class OptionVocabularyTests
             Assert.All(AllOptions().Where(o => o.Option.Name == option.Name), o => Assert.Equal(option.Description, o.Option.Description));
     }
 
+    /// <summary>--limit (SharedOptions) is checked when parsed, in every command that takes it, before a model or data is read.</summary>
+    [Theory]
+    [InlineData("eval", "--model")]
+    [InlineData("bench", "--ar", "--nar")]
+    public void ALimitBelowOneIsAUsageErrorBeforeAnythingIsRead(string command, params string[] modelOptions)
+    {
+        var missing = Path.Combine(Path.GetTempPath(), "no-such-dir");
+        var run = TinyModels.Run([command, .. modelOptions.SelectMany(o => new[] { o, missing }), "--data", missing, "--limit", "0"]);
+        AssertOneLineUsageError("--limit must be at least 1", run);
+        Assert.DoesNotContain("no-such-dir", run.Error);
+    }
+
     /// <summary>
     /// Help shows each default as the option records hold it, and the record is the binder's: em's training defaults
     /// (and the demo's) are not a new <see cref="TrainingOptions"/>'.
