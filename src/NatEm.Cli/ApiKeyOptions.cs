@@ -14,11 +14,7 @@ public sealed class ApiKeyOptions
 
     public ApiKeyOptions(string keyDescription) => Key = new("--api-key") { Description = keyDescription };
 
-    public void AddTo(Command command)
-    {
-        command.Options.Add(Key);
-        command.Options.Add(File);
-    }
+    public void AddTo(Command command) => command.Add([Key, File]);
 
     /// <summary>The first key (the one a client sends), or null when neither option is given.</summary>
     public string? Bind(ParseResult p) => BindAll(p).FirstOrDefault()?.Key;

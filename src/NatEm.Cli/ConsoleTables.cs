@@ -1,3 +1,4 @@
+using System.Globalization;
 using Spectre.Console;
 
 namespace NatEm.Cli;
@@ -13,4 +14,7 @@ public static class ConsoleTables
         AnsiConsole.WriteLine(title);
         AnsiConsole.Write(table);
     }
+
+    /// <summary>A figure of a table or a log line, in the invariant culture; "–" for one not measured.</summary>
+    public static string F(double? value, string format = "F2") => value?.ToString(format, CultureInfo.InvariantCulture) ?? "–";
 }

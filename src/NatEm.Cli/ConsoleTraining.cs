@@ -5,6 +5,7 @@ using NatEm.IO;
 using NatEm.Modeling;
 using NatEm.Training;
 using Spectre.Console;
+using static NatEm.Cli.ConsoleTables;
 
 namespace NatEm.Cli;
 
@@ -99,6 +100,4 @@ public static class ConsoleTraining
 
     private static string ValidationLine(string title, TrainingProgress p) =>
         $"{title}: update {p.Update} epoch {p.Epoch}: valid loss {F(p.ValidLoss!.Value)}{(p.ValidBleu is { } b ? $" BLEU {F(b)}" : "")}";
-
-    private static string F(double value) => value.ToString("F2", CultureInfo.InvariantCulture);
 }

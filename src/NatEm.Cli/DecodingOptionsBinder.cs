@@ -11,16 +11,12 @@ namespace NatEm.Cli;
 /// </summary>
 public sealed class DecodingOptionsBinder
 {
-    private static readonly TranslationOptions Defaults = new();
-
-    public readonly Option<string> Model = new("--model") { Description = "Model directory (a checkpoint, an EM model or an averaged model), or a run directory: its checkpoint_best (else checkpoint_last)", Required = true };
-    public readonly Option<int?> Beam = new("--beam") { Description = $"AR only: beam size, 1 = greedy (default {Defaults.Beam.Beam})" };
-    public readonly Option<double?> LengthPenalty = new("--length-penalty") { Description = $"AR only: rank hypotheses by log-prob / length^P (default {Defaults.Beam.LengthPenalty})" };
-    public readonly Option<NarDecoder?> Decoder = EnumOptions.Create<NarDecoder>("--decoder", $"NAR only: how tokens are chosen at each position; CTC models always collapse their argmax (default {Defaults.Nar.Decoder})");
-    public readonly Option<int?> LengthBeam = new("--length-beam") { Description = $"NAR only: most likely target lengths decoded per sentence; CTC models: outputs kept by a prefix beam search (default {Defaults.Nar.LengthBeam})" };
+    public readonly Option<string> Model = SharedOptions.Model();
+    private readonly RecordOptions<TranslationOptions> _flags = new(new TranslationOptions());
+    public readonly Option<int?> Beam, LengthBeam, BatchSize, MaxInputTokens;
+    public readonly Option<double?> LengthPenalty;
+    public readonly Option<NarDecoder?> Decoder;
     public readonly Option<string?> Rescore = new("--rescore") { Description = "NAR only: AR model directory that picks the best length candidate (use with --length-beam)" };
-    public readonly Option<int?> BatchSize = new("--batch-size") { Description = $"Sentences decoded together (default {Defaults.BatchSize})" };
-    public readonly Option<int?> MaxInputTokens = new("--max-input-tokens") { Description = $"Longer inputs are truncated, with a warning (default {Defaults.MaxInputTokens})" };
     public readonly RuntimeOptionsBinder Runtime = new();
 
     private readonly bool _withBatchSize;
@@ -29,15 +25,17 @@ public sealed class DecodingOptionsBinder
     public DecodingOptionsBinder(bool withBatchSize = true)
     {
         _withBatchSize = withBatchSize;
+        Beam = _flags.Add("--beam", "AR only: beam size, 1 = greedy", o => o.Beam.Beam, (o, v) => o with { Beam = o.Beam with { Beam = v } });
+        LengthPenalty = _flags.Add("--length-penalty", "AR only: rank hypotheses by log-prob / length^P", o => o.Beam.LengthPenalty, (o, v) => o with { Beam = o.Beam with { LengthPenalty = v } });
+        Decoder = _flags.Add(EnumOptions.Create<NarDecoder>("--decoder", "NAR only: how tokens are chosen at each position; CTC models always collapse their argmax"),
+            o => o.Nar.Decoder, (o, v) => o with { Nar = o.Nar with { Decoder = v } });
+        LengthBeam = _flags.Add("--length-beam", "NAR only: most likely target lengths decoded per sentence; CTC models: outputs kept by a prefix beam search",
+            o => o.Nar.LengthBeam, (o, v) => o with { Nar = o.Nar with { LengthBeam = v } });
+        BatchSize = _flags.Add("--batch-size", "Sentences decoded together", o => o.BatchSize, (o, v) => o with { BatchSize = v });
+        MaxInputTokens = _flags.Add("--max-input-tokens", "Longer inputs are truncated, with a warning", o => o.MaxInputTokens, (o, v) => o with { MaxInputTokens = v });
     }
 
-    public void AddTo(Command command)
-    {
-        Option[] batching = _withBatchSize ? [BatchSize, MaxInputTokens] : [MaxInputTokens];
-        Option[] all = [Model, Beam, LengthPenalty, Decoder, LengthBeam, Rescore, .. batching];
-        foreach (var option in all) command.Options.Add(option);
-        Runtime.AddTo(command);
-    }
+    public IEnumerable<Option> All => [Model, Beam, LengthPenalty, Decoder, LengthBeam, Rescore, .. _withBatchSize ? [BatchSize] : Array.Empty<Option>(), MaxInputTokens, .. Runtime.All];
 
     /// <summary>
     /// Loads the model (and the re-scorer) in the chosen precision and returns the options with their defaults filled
@@ -49,21 +47,10 @@ public sealed class DecodingOptionsBinder
         var runtime = Runtime.Bind(p);
         var model = ModelStore.Load(ModelArguments.Resolve(p, p.GetValue(Model)!));
 
-        var options = Defaults with
+        var options = _flags.Apply(p);
+        options = options with
         {
-            Beam = Defaults.Beam with
-            {
-                Beam = p.GetValue(Beam) ?? Defaults.Beam.Beam,
-                LengthPenalty = p.GetValue(LengthPenalty) ?? Defaults.Beam.LengthPenalty,
-                NBest = nBest ?? Defaults.Beam.NBest,
-            },
-            Nar = Defaults.Nar with
-            {
-                Decoder = p.GetValue(Decoder) ?? Defaults.Nar.Decoder,
-                LengthBeam = p.GetValue(LengthBeam) ?? Defaults.Nar.LengthBeam,
-            },
-            BatchSize = p.GetValue(BatchSize) ?? Defaults.BatchSize,
-            MaxInputTokens = p.GetValue(MaxInputTokens) ?? Defaults.MaxInputTokens,
+            Beam = options.Beam with { NBest = nBest ?? options.Beam.NBest },
             Given = Given(p) | (nBest is null ? KindOptions.None : KindOptions.NBest),
         };
         Generators.RequireSuits(model.Model, options, model.Directory);

@@ -39,11 +39,6 @@ public sealed class RuntimeOptionsBinder(bool withPrecision = true)
 
     public IEnumerable<Option> All => withPrecision ? [Threads, Precision] : [Threads];
 
-    public void AddTo(Command command)
-    {
-        foreach (var option in All) command.Options.Add(option);
-    }
-
     /// <summary>The options given, validated, with libtorch set to the chosen thread count (and a one-time warning about a precision this CPU runs slowly).</summary>
     public RuntimeOptions Bind(ParseResult p)
     {

@@ -8,55 +8,69 @@ namespace NatEm.Cli;
 /// The command-line options shared by every command that trains (train-ar, train-nar, em); commands that train
 /// NAR models also get the NAR architecture options.
 /// </summary>
-public sealed class TrainingOptionsBinder(bool narArchitecture)
+public sealed class TrainingOptionsBinder
 {
-    private static readonly TrainingOptions Defaults = new();
-    private static readonly ArchitectureOptions ArchitectureDefaults = new();
+    private readonly bool _nar;
+    private readonly RecordOptions<ArchitectureOptions> _architecture, _narArchitecture;
+    private readonly RecordOptions<TrainingOptions> _training;
 
-    public readonly Option<string?> Preset = new("--preset") { Description = $"Model size: tiny, small or base (default {ArchitectureDefaults.Preset})" };
-    public readonly Option<int?> MaxTokens = new("--max-tokens") { Description = $"Padded tokens per batch (default {Defaults.MaxTokens})" };
-    public readonly Option<int?> UpdateFrequency = new("--update-freq") { Description = $"Batches accumulated per update (default {Defaults.UpdateFrequency})" };
-    public readonly Option<double?> LearningRate = new("--lr") { Description = $"Peak learning rate (default {Defaults.LearningRate})" };
-    public readonly Option<int?> Warmup = new("--warmup") { Description = $"Warm-up updates (default {Defaults.WarmupUpdates})" };
-    public readonly Option<LearningRateSchedule?> Schedule = EnumOptions.Create<LearningRateSchedule>("--lr-schedule",
-        $"Decay after warm-up: InverseSqrt (open-ended) or Cosine (to --min-lr at --max-updates) (default {Defaults.Schedule})");
-    public readonly Option<double?> MinLearningRate = new("--min-lr") { Description = $"Floor of the learning rate (default {Defaults.MinLearningRate})" };
-    public readonly Option<double?> ClipNorm = new("--clip-norm") { Description = $"Gradient-norm clip, 0 = off (default {Defaults.ClipNorm})" };
-    public readonly Option<double?> LabelSmoothing = new("--label-smoothing") { Description = $"Label smoothing (default {Defaults.LabelSmoothing})" };
-    public readonly Option<double?> Dropout = new("--dropout") { Description = "Dropout (default: the preset's)" };
-    public readonly Option<int?> MaxUpdates = new("--max-updates") { Description = "Stop after this many updates" };
-    public readonly Option<int?> MaxEpochs = new("--max-epochs") { Description = "Stop after this many epochs" };
-    public readonly Option<double?> MaxMinutes = new("--max-minutes") { Description = "Stop after this many minutes of training (summed across resumes)" };
-    public readonly Option<int?> ValidateEvery = new("--validate-every") { Description = $"Validate and checkpoint every N updates, 0 = every epoch (default {Defaults.ValidateEvery})" };
-    public readonly Option<int?> LogEvery = new("--log-every") { Description = $"Log every N updates (default {Defaults.LogEvery})" };
-    public readonly Option<int?> Patience = new("--patience") { Description = "Early stop after N validations without improvement" };
-    public readonly Option<int?> KeepLast = new("--keep-last") { Description = $"Numbered checkpoints kept besides best and last (default {Defaults.KeepLast})" };
-    public readonly Option<BestCheckpointMetric?> BestMetric = EnumOptions.Create<BestCheckpointMetric>("--best-metric", $"What selects checkpoint_best (default {Defaults.BestMetric})");
-    public readonly Option<int?> Seed = new("--seed") { Description = $"Random seed (default {Defaults.Seed})" };
     public readonly RuntimeOptionsBinder Runtime = new();
     public readonly Option<bool> Resume = new("--resume") { Description = "Continue the run in --out from its last checkpoint (or, if that one is missing or damaged, the newest intact one)" };
-    public readonly Option<bool> Force = new("--force") { Description = "Write into --out even when it holds files that are not a run of this command" };
-    public readonly Option<NarDecoderInput?> DecoderInput = EnumOptions.Create<NarDecoderInput>("--decoder-input", $"NAR decoder input: Placeholder (the paper's) or UniformCopy (Gu et al.) (default {ArchitectureDefaults.DecoderInput})");
+    public readonly Option<bool> Force = SharedOptions.Force("a run of this command");
     public readonly Option<string?> Glancing = new("--glancing")
     {
         Description = "NAR: glancing training (GLAT); optional ratio schedule START[:END][@UPDATES], "
             + $"default {new GlancingSchedule().Start}:{new GlancingSchedule().End} annealed over the run's --max-updates (or --max-epochs)",
         Arity = ArgumentArity.ZeroOrOne,
     };
-    public readonly Option<LengthPrediction?> LengthPrediction = EnumOptions.Create<LengthPrediction>("--length-prediction", $"NAR length classifier: Absolute (the paper's) or Offset (fairseq) (default {ArchitectureDefaults.LengthPrediction})");
 
-    public readonly Option<NarLoss?> NarLoss = EnumOptions.Create<NarLoss>("--nar-loss",
-        $"NAR objective: Length (a length classifier, the paper's) or Ctc (CTC over R x source-length positions, no length) (default {ArchitectureDefaults.NarLoss})");
-    public readonly Option<int?> Upsample = new("--upsample") { Description = $"NAR with --nar-loss ctc: decoder positions per source token, R (default {ArchitectureDefaults.Upsample})" };
-
-    public IEnumerable<Option> All => [Preset, MaxTokens, UpdateFrequency, LearningRate, Warmup, Schedule, MinLearningRate, ClipNorm, LabelSmoothing, Dropout, MaxUpdates,
-        MaxEpochs, MaxMinutes, ValidateEvery, LogEvery, Patience, KeepLast, BestMetric, Seed, .. Runtime.All, Resume, Force,
-        .. narArchitecture ? new Option[] { DecoderInput, LengthPrediction, NarLoss, Upsample, Glancing } : []];
-
-    public void AddTo(Command command)
+    /// <param name="narArchitecture">Whether the command trains NAR models, which take the NAR architecture flags.</param>
+    /// <param name="defaults">The options that flags not given leave (EM's and the demo's are not new records), shown by the help.</param>
+    public TrainingOptionsBinder(bool narArchitecture, TrainingOptions? defaults = null, ArchitectureOptions? architectureDefaults = null)
     {
-        foreach (var option in All) command.Options.Add(option);
+        _nar = narArchitecture;
+        architectureDefaults ??= new ArchitectureOptions();
+        _architecture = new(architectureDefaults)
+        {
+            { "--preset", "Model size: tiny, small or base", o => o.Preset, (o, v) => o with { Preset = v } },
+            { "--dropout", "Dropout (default: the preset's)", o => o.Dropout, (o, v) => o with { Dropout = v } },
+        };
+        _training = new(defaults ?? new TrainingOptions())
+        {
+            { "--max-tokens", "Padded tokens per batch", o => o.MaxTokens, (o, v) => o with { MaxTokens = v } },
+            { "--update-freq", "Batches accumulated per update", o => o.UpdateFrequency, (o, v) => o with { UpdateFrequency = v } },
+            { "--lr", "Peak learning rate", o => o.LearningRate, (o, v) => o with { LearningRate = v } },
+            { "--warmup", "Warm-up updates: the learning rate rises linearly to --lr over them", o => o.WarmupUpdates, (o, v) => o with { WarmupUpdates = v } },
+            { EnumOptions.Create<LearningRateSchedule>("--lr-schedule", "Decay after warm-up: InverseSqrt (open-ended) or Cosine (to --min-lr at --max-updates)"),
+                o => o.Schedule, (o, v) => o with { Schedule = v } },
+            { "--min-lr", "Floor of the learning rate", o => o.MinLearningRate, (o, v) => o with { MinLearningRate = v } },
+            { "--clip-norm", "Gradient-norm clip, 0 = off", o => o.ClipNorm, (o, v) => o with { ClipNorm = v } },
+            { "--label-smoothing", "Label smoothing", o => o.LabelSmoothing, (o, v) => o with { LabelSmoothing = v } },
+            { "--max-updates", "Stop after this many updates", o => o.MaxUpdates, (o, v) => o with { MaxUpdates = v } },
+            { "--max-epochs", "Stop after this many epochs", o => o.MaxEpochs, (o, v) => o with { MaxEpochs = v } },
+            { "--max-minutes", "Stop after this many minutes of training (summed across resumes)", o => o.MaxMinutes, (o, v) => o with { MaxMinutes = v } },
+            { "--validate-every", "Validate and checkpoint every N updates, 0 = every epoch", o => o.ValidateEvery, (o, v) => o with { ValidateEvery = v } },
+            { "--log-every", "Log every N updates", o => o.LogEvery, (o, v) => o with { LogEvery = v } },
+            { "--patience", "Early stop after N validations without improvement", o => o.Patience, (o, v) => o with { Patience = v } },
+            { "--keep-last", "Numbered checkpoints kept besides best and last", o => o.KeepLast, (o, v) => o with { KeepLast = v } },
+            { EnumOptions.Create<BestCheckpointMetric>("--best-metric", "What selects checkpoint_best"), o => o.BestMetric, (o, v) => o with { BestMetric = v } },
+            { "--seed", "Random seed", o => o.Seed, (o, v) => o with { Seed = v } },
+        };
+        _narArchitecture = new(architectureDefaults)
+        {
+            { EnumOptions.Create<NarDecoderInput>("--decoder-input", "NAR decoder input: Placeholder (the paper's) or UniformCopy (Gu et al.)"),
+                o => o.DecoderInput, (o, v) => o with { DecoderInput = v } },
+            { EnumOptions.Create<LengthPrediction>("--length-prediction", "NAR length classifier: Absolute (the paper's) or Offset (fairseq)"),
+                o => o.LengthPrediction, (o, v) => o with { LengthPrediction = v } },
+            { EnumOptions.Create<NarLoss>("--nar-loss", "NAR objective: Length (a length classifier, the paper's) or Ctc (CTC over R x source-length positions, no length)"),
+                o => o.NarLoss, (o, v) => o with { NarLoss = v } },
+            { "--upsample", "NAR with --nar-loss ctc: decoder positions per source token, R", o => o.Upsample, (o, v) => o with { Upsample = v } },
+        };
     }
+
+    public IEnumerable<Option> All => [.. _architecture, .. _training, .. Runtime.All, Resume, Force, .. _nar ? [.. _narArchitecture, Glancing] : Array.Empty<Option>()];
+
+    public void AddTo(Command command) => command.Add(All);
 
     /// <summary>--resume, which needs a started run (a run directory is created when a run starts): a typo in --out must not start afresh.</summary>
     public bool ResumeOf(ParseResult p, string runDir)
@@ -67,33 +81,12 @@ public sealed class TrainingOptionsBinder(bool narArchitecture)
         return true;
     }
 
-    /// <summary>Training options: defaults overridden by the flags given.</summary>
+    /// <summary>Training options: <paramref name="baseline"/> (else the defaults) with the flags given set.</summary>
     public TrainingOptions Bind(ParseResult p, TrainingOptions? baseline = null)
     {
-        var d = baseline ?? Defaults;
         var runtime = Runtime.Bind(p);
-        var options = d with
-        {
-            MaxTokens = p.GetValue(MaxTokens) ?? d.MaxTokens,
-            UpdateFrequency = p.GetValue(UpdateFrequency) ?? d.UpdateFrequency,
-            LearningRate = p.GetValue(LearningRate) ?? d.LearningRate,
-            WarmupUpdates = p.GetValue(Warmup) ?? d.WarmupUpdates,
-            Schedule = p.GetValue(Schedule) ?? d.Schedule,
-            MinLearningRate = p.GetValue(MinLearningRate) ?? d.MinLearningRate,
-            ClipNorm = p.GetValue(ClipNorm) ?? d.ClipNorm,
-            LabelSmoothing = p.GetValue(LabelSmoothing) ?? d.LabelSmoothing,
-            MaxUpdates = p.GetValue(MaxUpdates) ?? d.MaxUpdates,
-            MaxEpochs = p.GetValue(MaxEpochs) ?? d.MaxEpochs,
-            MaxMinutes = p.GetValue(MaxMinutes) ?? d.MaxMinutes,
-            ValidateEvery = p.GetValue(ValidateEvery) ?? d.ValidateEvery,
-            LogEvery = p.GetValue(LogEvery) ?? d.LogEvery,
-            Patience = p.GetValue(Patience) ?? d.Patience,
-            KeepLast = p.GetValue(KeepLast) ?? d.KeepLast,
-            BestMetric = p.GetValue(BestMetric) ?? d.BestMetric,
-            Seed = p.GetValue(Seed) ?? d.Seed,
-            Threads = runtime.Threads ?? d.Threads,
-            Precision = PrecisionOption.Resolve(runtime.Precision ?? d.Precision),
-        };
+        var options = _training.Apply(p, baseline);
+        options = options with { Threads = runtime.Threads ?? options.Threads, Precision = PrecisionOption.Resolve(runtime.Precision ?? options.Precision) };
         options.Validate();
         return options;
     }
@@ -108,17 +101,10 @@ public sealed class TrainingOptionsBinder(bool narArchitecture)
         return options;
     }
 
-    /// <summary>Architecture choices: defaults overridden by the flags given.</summary>
+    /// <summary>Architecture choices: <paramref name="baseline"/> (else the defaults) with the flags given set.</summary>
     public ArchitectureOptions Architecture(ParseResult p, ArchitectureOptions? baseline = null)
     {
-        var d = baseline ?? ArchitectureDefaults;
-        var options = d with { Preset = p.GetValue(Preset) ?? d.Preset, Dropout = p.GetValue(Dropout) ?? d.Dropout };
-        return narArchitecture
-            ? options with
-            {
-                DecoderInput = p.GetValue(DecoderInput) ?? d.DecoderInput, LengthPrediction = p.GetValue(LengthPrediction) ?? d.LengthPrediction,
-                NarLoss = p.GetValue(NarLoss) ?? d.NarLoss, Upsample = p.GetValue(Upsample) ?? d.Upsample,
-            }
-            : options;
+        var options = _architecture.Apply(p, baseline);
+        return _nar ? _narArchitecture.Apply(p, options) : options;
     }
 }

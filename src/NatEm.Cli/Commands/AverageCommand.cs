@@ -11,10 +11,9 @@ public static class AverageCommand
         var run = new Option<string?>("--run") { Description = "Run directory (train-ar, train-nar) whose numbered checkpoints to average; use with --last" };
         var last = new Option<int?>("--last") { Description = "Average the newest N numbered checkpoints of --run" };
         var inputs = new Option<string[]>("--inputs") { Description = "Checkpoint directories to average (instead of --run/--last)", AllowMultipleArgumentsPerToken = true };
-        var output = new Option<string>("--out") { Description = "New model directory (must not exist)", Required = true };
+        var output = SharedOptions.Out("the new model directory (it must not exist)");
         var dtype = ExportCommand.DtypeOption();
-        var command = new Command("average", "Average the weights of the last N checkpoints of a run (or of given checkpoints) into a new model directory");
-        foreach (var option in new Option[] { run, last, inputs, output, dtype }) command.Options.Add(option);
+        var command = new Command("average", "Average the weights of the last N checkpoints of a run (or of given checkpoints) into a new model directory") { run, last, inputs, output, dtype };
 
         command.SetAction(p => CliErrors.Run(p, () =>
         {

@@ -4,14 +4,13 @@ using NatEm.Data;
 using NatEm.Evaluation;
 using NatEm.Modeling;
 using Spectre.Console;
+using static NatEm.Cli.ConsoleTables;
 
 namespace NatEm.Cli.Commands;
 
 /// <summary>`natem bench`: quality and decoding speed of AR and NAR decoders on one split, with a hardware floor estimate.</summary>
 public static class BenchCommand
 {
-    private static readonly DecodingBenchmarkOptions Defaults = new();
-
     public static Command Create()
     {
         var ar = new Option<string>("--ar") { Description = "AR model directory", Required = true };
@@ -22,40 +21,32 @@ public static class BenchCommand
             Arity = ArgumentArity.OneOrMore,
         };
         var fullGrid = new Option<bool>("--full-grid") { Description = "Time argmax, dedup and odd each alone, with length beam 3, and with AR re-scoring (default: argmax, odd and odd's two variants)" };
-        var data = new Option<string>("--data") { Description = "Prepared data directory (natem prepare)", Required = true };
-        var split = new Option<string>("--split") { Description = "Split to decode", DefaultValueFactory = _ => "test" };
-        var limit = new Option<int?>("--limit") { Description = "Decode only the first N sentences of the split" };
-        var batchSizes = new Option<string>("--batch-sizes")
+        var data = SharedOptions.Data();
+        var split = SharedOptions.Split();
+        var limit = SharedOptions.Limit();
+        var flags = new RecordOptions<DecodingBenchmarkOptions>(new())
         {
-            Description = "Comma-separated batch sizes; must include 1 (latency, floor ratio and plot come from the batch-1 run)",
-            DefaultValueFactory = _ => string.Join(',', Defaults.BatchSizes),
+            { "--batch-sizes", "Comma-separated batch sizes; must include 1 (latency, floor ratio and plot come from the batch-1 run)",
+                o => string.Join(',', o.BatchSizes), (o, v) => o with { BatchSizes = ParseBatchSizes(v) } },
+            { "--untimed-sentences", "Sentences decoded untimed before timing each batch size", o => o.UntimedSentences, (o, v) => o with { UntimedSentences = v } },
+            { "--repeat", "Timed runs per batch size; the fastest counts", o => o.Repeats, (o, v) => o with { Repeats = v } },
         };
         var runtime = new RuntimeOptionsBinder(withPrecision: false);
-        var warmup = new Option<int>("--warmup") { Description = "Untimed sentences decoded before timing each batch size", DefaultValueFactory = _ => Defaults.WarmupSentences };
-        var repeat = new Option<int>("--repeat") { Description = "Timed runs per batch size; the fastest counts", DefaultValueFactory = _ => Defaults.Repeats };
         var precisions = new Option<string?>("--precision")
         {
             Description = "Comma-separated precisions to time every decoder in (Fp32, Bf16), weights cast once at load; decoders other than fp32 are labelled with theirs "
                 + $"(default: Fp32 and, where the CPU has native bf16, Bf16; here {string.Join(',', DefaultPrecisions)})",
         };
-        var output = new Option<string>("--out") { Description = "Directory for bench.json and bench.png", DefaultValueFactory = _ => "." };
+        var output = SharedOptions.Out($"{BenchmarkReportWriter.JsonFile}, {BenchmarkReportWriter.MarkdownFile} and {BenchmarkReportWriter.PlotFile}", ".");
 
         var command = new Command("bench", "Measure BLEU, latency and throughput of AR and NAR decoders, against this machine's speed floor");
-        foreach (var option in new Option[] { ar, nar, fullGrid, data, split, limit, batchSizes, warmup, repeat, precisions, output })
-            command.Options.Add(option);
-        runtime.AddTo(command);
+        command.Add([ar, nar, fullGrid, data, split, limit, .. flags, precisions, output, .. runtime.All]);
         command.SetAction(p => CliErrors.Run(p, () =>
         {
-            var options = new DecodingBenchmarkOptions
-            {
-                BatchSizes = ParseBatchSizes(p.GetValue(batchSizes)!),
-                WarmupSentences = p.GetValue(warmup),
-                Repeats = p.GetValue(repeat),
-            };
+            var options = flags.Apply(p);
             options.Validate();
             if (!options.BatchSizes.Contains(1)) throw new NatEmException("--batch-sizes must include 1", ExitCodes.Usage);
             int threadCount = runtime.Bind(p).ResolvedThreads;
-            if (p.GetValue(limit) is < 1) throw new NatEmException("--limit must be at least 1", ExitCodes.Usage);
 
             var prepared = PreparedData.Load(p.GetValue(data)!);
             var test = prepared.Split(p.GetValue(split)!);
@@ -128,8 +119,6 @@ public static class BenchCommand
         if (text is null) return DefaultPrecisions;
         return [Precision.Fp32, .. PrecisionOption.ParseList(text).Where(p => p != Precision.Fp32)];
     }
-
-    private static string F(double? value, string format = "F2") => value?.ToString(format, CultureInfo.InvariantCulture) ?? "–";
 
     private static int[] ParseBatchSizes(string text) => text.Split(',', StringSplitOptions.TrimEntries).Select(item =>
         int.TryParse(item, NumberStyles.None, CultureInfo.InvariantCulture, out int size)

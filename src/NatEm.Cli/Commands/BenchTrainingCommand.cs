@@ -1,45 +1,36 @@
 using System.CommandLine;
-using System.Globalization;
 using NatEm.Data;
 using NatEm.Evaluation;
 using NatEm.Modeling;
 using NatEm.Training;
 using Spectre.Console;
+using static NatEm.Cli.ConsoleTables;
 
 namespace NatEm.Cli.Commands;
 
 /// <summary>`natem bench-training`: training throughput of the AR or NAR trainer in each precision beside a libtorch peer of the same shape.</summary>
 public static class BenchTrainingCommand
 {
-    private static readonly TrainingBenchmarkOptions Defaults = new();
-
     public static Command Create()
     {
-        var data = new Option<string>("--data") { Description = "Prepared data directory (natem prepare); its first training batches are timed", Required = true };
-        var preset = new Option<string>("--preset") { Description = "Model size: tiny, small or base", DefaultValueFactory = _ => Defaults.Preset };
-        var maxTokens = new Option<int>("--max-tokens") { Description = "Padded tokens per batch", DefaultValueFactory = _ => Defaults.MaxTokens };
-        var warmup = new Option<int>("--warmup") { Description = "Untimed updates first", DefaultValueFactory = _ => Defaults.WarmupUpdates };
-        var updates = new Option<int>("--updates") { Description = "Timed updates per trainer", DefaultValueFactory = _ => Defaults.TimedUpdates };
-        var nar = new Option<bool>("--nar") { Description = "Time the NAR trainer (plain and glancing, uniform-copy inputs) instead of the AR trainer" };
-        var precisions = new Option<string>("--precision") { Description = "Comma-separated precisions of the NatEm trainer", DefaultValueFactory = _ => string.Join(',', Defaults.Precisions) };
+        var data = SharedOptions.Data();
+        var flags = new RecordOptions<TrainingBenchmarkOptions>(new())
+        {
+            { "--preset", "Model size: tiny, small or base", o => o.Preset, (o, v) => o with { Preset = v } },
+            { "--nar", "Time the NAR trainer (plain and glancing, uniform-copy inputs) instead of the AR trainer", o => o with { Kind = ModelKind.NonAutoregressive } },
+            { "--max-tokens", "Padded tokens per batch", o => o.MaxTokens, (o, v) => o with { MaxTokens = v } },
+            { "--untimed-updates", "Updates run untimed before the timed ones", o => o.UntimedUpdates, (o, v) => o with { UntimedUpdates = v } },
+            { "--updates", "Timed updates per trainer", o => o.TimedUpdates, (o, v) => o with { TimedUpdates = v } },
+        };
+        var precisions = new Option<string>("--precision") { Description = "Comma-separated precisions of the NatEm trainer", DefaultValueFactory = _ => string.Join(',', new TrainingBenchmarkOptions().Precisions) };
         var runtime = new RuntimeOptionsBinder(withPrecision: false);
 
-        var command = new Command("bench-training", "Measure training target tokens/s of the AR (or --nar: NAR, plain and glancing) trainer in fp32 and bf16, beside libtorch's Transformer modules of the same shape");
-        foreach (var option in new Option[] { data, preset, nar, maxTokens, warmup, updates, precisions })
-            command.Options.Add(option);
-        runtime.AddTo(command);
+        var command = new Command("bench-training", "Measure training target tokens/s of the AR (or --nar: NAR, plain and glancing) trainer in fp32 and bf16, beside libtorch's Transformer modules of the same shape")
+            { data, flags, precisions, runtime.All };
         command.SetAction(p => CliErrors.Run(p, () =>
         {
             int threads = runtime.Bind(p).ResolvedThreads;
-            var options = new TrainingBenchmarkOptions
-            {
-                Preset = p.GetValue(preset)!,
-                Kind = p.GetValue(nar) ? ModelKind.NonAutoregressive : ModelKind.Autoregressive,
-                MaxTokens = p.GetValue(maxTokens),
-                WarmupUpdates = p.GetValue(warmup),
-                TimedUpdates = p.GetValue(updates),
-                Precisions = PrecisionOption.ParseList(p.GetValue(precisions)!),
-            };
+            var options = flags.Apply(p) with { Precisions = PrecisionOption.ParseList(p.GetValue(precisions)!) };
             var prepared = PreparedData.Load(p.GetValue(data)!);
             var train = ParallelExamples.Of(prepared.Split("train"));
             var results = TrainingBenchmark.Run(train, prepared.Tokenizer.VocabSize, options,
@@ -58,6 +49,4 @@ public static class BenchTrainingCommand
         }));
         return command;
     }
-
-    private static string F(double value, string format) => value.ToString(format, CultureInfo.InvariantCulture);
 }

@@ -44,20 +44,17 @@ public static class DemoCommand
     };
 
     /// <summary>Batch 1 gives the latency and speedup a user of `translate` sees; batch 64 the throughput of a server.</summary>
-    private static readonly DecodingBenchmarkOptions Comparison = new() { BatchSizes = [1, 64], Repeats = 1, WarmupSentences = 4 };
+    private static readonly DecodingBenchmarkOptions Comparison = new() { BatchSizes = [1, 64], Repeats = 1, UntimedSentences = 4 };
 
     public static Command Create()
     {
-        var output = new Option<string>("--out") { Description = "Demo directory: bench.json/.md/.png (and with --from-scratch the prepared data and EM run)", DefaultValueFactory = _ => "runs/demo" };
+        var output = SharedOptions.Out("bench.json/.md/.png (and with --from-scratch the prepared data and the EM run)", "runs/demo");
         var fromScratch = new Option<bool>("--from-scratch") { Description = "Train the models instead: prepare the corpus and run EM (about 22 minutes on 2 cores); rerunning resumes" };
-        var ar = new Option<string>("--ar") { Description = "AR model directory to compare", DefaultValueFactory = _ => ShippedAr };
-        var nar = new Option<string>("--nar") { Description = "NAR model directory to compare", DefaultValueFactory = _ => ShippedNar };
+        var ar = new Option<string>("--ar") { Description = "AR model directory", DefaultValueFactory = _ => ShippedAr };
+        var nar = new Option<string>("--nar") { Description = "NAR model directory", DefaultValueFactory = _ => ShippedNar };
         var verses = new Option<int?>("--verses") { Description = "Compare on the first N of the test verses only (a quick check; default: all)" };
-        var binder = new EmOptionsBinder();
-        var command = new Command("demo", "Compare the shipped AR and NAR Bible en→es models on the test split (or train them: --from-scratch)");
-        Option[] own = [output, fromScratch, ar, nar, verses];
-        foreach (var option in own) command.Options.Add(option);
-        binder.AddTo(command);
+        var binder = new EmOptionsBinder(DemoEm);
+        var command = new Command("demo", "Compare the shipped AR and NAR Bible en→es models on the test split (or train them: --from-scratch)") { output, fromScratch, ar, nar, verses, binder.All };
         command.SetAction(p => CliErrors.Run(p, () =>
         {
             var dir = p.GetValue(output)!;
@@ -70,14 +67,14 @@ public static class DemoCommand
                 if (!File.Exists(Path.Combine(dataDir, DataManifest.FileName)))
                     DataPreparer.Prepare(new PrepareOptions { OutputDirectory = dataDir }, null);
                 var prepared = PreparedData.Load(dataDir);
-                var report = EmCommand.Run(prepared, binder.Bind(p, DemoEm), Path.Combine(dir, "em"), resume: true, p.GetValue(binder.Training.Force), interrupts.Token);
+                var report = EmCommand.Run(prepared, binder.Bind(p), Path.Combine(dir, "em"), resume: true, p.GetValue(binder.Training.Force), interrupts.Token);
                 teacher = ModelStore.Load(report.FinalTeacher, ModelKind.Autoregressive);
                 student = ModelStore.Load(report.FinalModel, ModelKind.NonAutoregressive);
                 test = prepared.Split("test").EveryNth(TestStride);
             }
             else
             {
-                if (command.Options.Except(own).FirstOrDefault(o => p.GetResult(o) is { Implicit: false }) is { } trainingOption)
+                if (binder.All.FirstOrDefault(o => p.GetResult(o) is { Implicit: false }) is { } trainingOption)
                     throw new NatEmException($"{trainingOption.Name} applies to training: use it with --from-scratch", ExitCodes.Usage);
                 teacher = ShippedModel(p, p.GetValue(ar)!, ModelKind.Autoregressive);
                 student = ShippedModel(p, p.GetValue(nar)!, ModelKind.NonAutoregressive);

@@ -12,22 +12,19 @@ public static class EmCommand
 {
     public static Command Create()
     {
-        var data = new Option<string>("--data") { Description = "Prepared data directory (natem prepare)", Required = true };
-        var output = new Option<string>("--out") { Description = "EM run directory", Required = true };
+        var data = SharedOptions.Data();
+        var output = SharedOptions.Out("the EM run (each stage, report.md, em.png); RUN/model is the result");
         var binder = new EmOptionsBinder();
         var stage = new Option<string?>("--stage") { Description = "With --shard: the decoding pass to compute a shard of (roundK/distill, roundK/nbest, roundK/scores, final/distill)" };
-        var command = new Command("em", "Train AR and NAR models jointly with the EM method (Sun & Yang, 2020); the result is RUN/model");
-        command.Options.Add(data);
-        command.Options.Add(output);
-        binder.AddTo(command);
-        command.Options.Add(stage);
-        command.Options.Add(binder.Shards.Shard);
         var pause = new Option<bool>("--pause-at-passes")
         {
             Description = "Stop (exit 0) on reaching a decoding pass that is not finished, printing 'pending pass: NAME', so that its shards can run "
                 + "(--stage NAME --shard i/n); the same command again merges them and goes on",
         };
-        command.Options.Add(pause);
+        var command = new Command("em", "Train AR and NAR models jointly with the EM method (Sun & Yang, 2020); the result is RUN/model")
+        {
+            data, output, binder.All, stage, binder.Shards.Shard, pause,
+        };
         command.SetAction(p => CliErrors.Run(p, () =>
         {
             using var interrupts = new Interrupts();
@@ -86,56 +83,52 @@ public static class EmCommand
 }
 
 /// <summary>EM options on the command line (shared by `em` and `demo`).</summary>
-public sealed class EmOptionsBinder
+/// <param name="defaults">The options that flags not given leave, shown by the help: EM's defaults, or the demo's.</param>
+public sealed class EmOptionsBinder(EmOptions defaults)
 {
-    private static readonly EmOptions Defaults = new();
-    public readonly TrainingOptionsBinder Training = new(narArchitecture: true);
+    public EmOptionsBinder() : this(new EmOptions()) { }
+
+    // The E-step's and M-step's training defaults are the same (EmOptions); the help shows the M-step's.
+    public readonly TrainingOptionsBinder Training = new(narArchitecture: true, defaults.NarTraining, defaults.Architecture);
     /// <summary>--chunk-size is an EM option (every shard and the run agree on it); `em` alone adds --shard.</summary>
     public readonly ShardOptions Shards = new();
-    public readonly Option<int?> Iterations = new("--iterations") { Description = $"EM rounds K (default {Defaults.Iterations})" };
-    public readonly Option<int?> NBest = new("--nbest") { Description = $"AR candidates per source in the selection step (default {Defaults.NBest}; the paper used 20; decoding time grows about linearly with it)" };
-    public readonly Option<SelectionScore?> SelectionScore = EnumOptions.Create<SelectionScore>("--selection-score",
-        $"Selection criterion: Total (log p_NAR(y|x), the paper's) or PerToken (divided by |y|+1, no bias toward short candidates) (default {Defaults.SelectionScore})");
-    public readonly Option<int?> DistillBeam = new("--distill-beam") { Description = $"Beam of the distillation pass (default {Defaults.DistillBeam})" };
-    public readonly Option<bool> WarmStartNar = new("--warm-start") { Description = "Initialize each NAR model from the previous round's" };
-    public readonly Option<bool> FreshAr = new("--fresh-ar") { Description = "Train each E-step AR model from scratch instead of from q_{k-1}" };
-    public readonly Option<double?> Budget = new("--budget-minutes") { Description = "Total time budget; training stages share what remains" };
-    public readonly Option<int?> TrainLimit = new("--train-limit") { Description = "Use only the first N training pairs" };
-    public readonly Option<int?> ValidLimit = new("--valid-limit") { Description = "Use only the first N validation pairs for per-round BLEU" };
+    private readonly RecordOptions<EmOptions> _flags = new(defaults)
+    {
+        { "--iterations", "EM rounds K", o => o.Iterations, (o, v) => o with { Iterations = v } },
+        { "--nbest", "AR candidates per source in the selection step (the paper used 20; decoding time grows about linearly with it)", o => o.NBest, (o, v) => o with { NBest = v } },
+        { EnumOptions.Create<SelectionScore>("--selection-score", "Selection criterion: Total (log p_NAR(y|x), the paper's) or PerToken (divided by |y|+1, no bias toward short candidates)"),
+            o => o.SelectionScore, (o, v) => o with { SelectionScore = v } },
+        { "--distill-beam", SharedOptions.DistillBeamDescription, o => o.DistillBeam, (o, v) => o with { DistillBeam = v } },
+        { "--warm-start", "Initialize each NAR model from the previous round's", o => o with { WarmStartNar = true } },
+        { "--fresh-ar", "Train each E-step AR model from scratch instead of from q_{k-1}", o => o with { WarmStartAr = false } },
+        { "--budget-minutes", "Total time budget; training stages share what remains", o => o.BudgetMinutes, (o, v) => o with { BudgetMinutes = v } },
+        { SharedOptions.TrainLimit(), o => o.TrainLimit, (o, v) => o with { TrainLimit = v } },
+        { "--valid-limit", "Use only the first N validation pairs for per-round BLEU", o => o.ValidLimit, (o, v) => o with { ValidLimit = v } },
+    };
+
     public readonly Option<string?> InitialAr = new("--initial-ar") { Description = "Use this trained AR model directory as q0" };
     public readonly Option<string?> InitialNar = new("--initial-nar") { Description = "Use this NAR model directory, trained on the --initial-ar model's distillation (the KD baseline), as round 1's p1" };
     // A warm-started E-step fine-tunes a converged q_{k-1}: it wants fewer updates and a lower peak rate than a NAR trained afresh.
     public readonly Option<int?> ArMaxUpdates = new("--ar-max-updates") { Description = "Updates of each E-step AR model q_k (default: --max-updates)" };
     public readonly Option<double?> ArLearningRate = new("--ar-lr") { Description = "Peak learning rate of each E-step AR model q_k (default: --lr)" };
 
-    public void AddTo(Command command)
-    {
-        Training.AddTo(command);
-        foreach (var option in new Option[] { Iterations, NBest, SelectionScore, DistillBeam, WarmStartNar, FreshAr, Budget, TrainLimit, ValidLimit, InitialAr, InitialNar, ArMaxUpdates, ArLearningRate, Shards.ChunkSize })
-            command.Options.Add(option);
-    }
+    public IEnumerable<Option> All => [.. Training.All, .. _flags, InitialAr, InitialNar, ArMaxUpdates, ArLearningRate, Shards.ChunkSize];
 
+    public void AddTo(Command command) => command.Add(All);
+
+    /// <summary>EM options: <paramref name="baseline"/> (else the defaults) with the flags given set.</summary>
     public EmOptions Bind(ParseResult p, EmOptions? baseline = null)
     {
-        var d = baseline ?? Defaults;
-        var options = d with
+        var d = baseline ?? defaults;
+        var options = _flags.Apply(p, d) with
         {
-            Iterations = p.GetValue(Iterations) ?? d.Iterations,
-            NBest = p.GetValue(NBest) ?? d.NBest,
-            SelectionScore = p.GetValue(SelectionScore) ?? d.SelectionScore,
-            DistillBeam = p.GetValue(DistillBeam) ?? d.DistillBeam,
-            WarmStartNar = p.GetValue(WarmStartNar) || d.WarmStartNar,
-            WarmStartAr = !p.GetValue(FreshAr) && d.WarmStartAr,
             Architecture = Training.Architecture(p, d.Architecture),
             ArTraining = ArTraining(p, Training.Bind(p, d.ArTraining)),
             NarTraining = Training.BindNar(p, d.NarTraining),
-            BudgetMinutes = p.GetValue(Budget) ?? d.BudgetMinutes,
-            TrainLimit = p.GetValue(TrainLimit) ?? d.TrainLimit,
-            ValidLimit = p.GetValue(ValidLimit) ?? d.ValidLimit,
             ChunkSize = p.GetValue(Shards.ChunkSize) ?? d.ChunkSize,
-            InitialAr = ModelArguments.ResolveOptional(p, p.GetValue(InitialAr)) ?? d.InitialAr,
-            InitialNar = ModelArguments.ResolveOptional(p, p.GetValue(InitialNar)) ?? d.InitialNar,
         };
+        if (p.GetValue(InitialAr) is { } ar) options = options with { InitialAr = ModelArguments.Resolve(p, ar) };
+        if (p.GetValue(InitialNar) is { } nar) options = options with { InitialNar = ModelArguments.Resolve(p, nar) };
         options.Validate();
         return options;
     }

@@ -6,6 +6,7 @@ using NatEm.Data;
 using NatEm.Evaluation;
 using NatEm.IO;
 using Spectre.Console;
+using static NatEm.Cli.ConsoleTables;
 
 namespace NatEm.Cli.Commands;
 
@@ -19,19 +20,16 @@ public static class EvalCommand
 
     public static Command Create()
     {
-        var data = new Option<string>("--data") { Description = "Prepared data directory (natem prepare) made with the model's tokenizer", Required = true };
-        var split = new Option<string>("--split") { Description = "Split to decode", DefaultValueFactory = _ => "test" };
-        var limit = new Option<int?>("--limit") { Description = "Decode only the first N sentences (default: all)" };
+        var data = SharedOptions.Data();
+        var split = SharedOptions.Split();
+        var limit = SharedOptions.Limit();
         var output = new Option<string?>("--output") { Description = "Also write the translations to this file, replaced atomically" };
-        var json = new Option<bool>("--json") { Description = "Print one JSON object instead of a table" };
+        var json = SharedOptions.Json();
         var decoding = new DecodingOptionsBinder();
-        var command = new Command("eval", "Decode a prepared split and report BLEU, chrF, speed and (NAR) repetition and length accuracy");
-        decoding.AddTo(command);
-        foreach (var option in new Option[] { data, split, limit, output, json }) command.Options.Add(option);
+        var command = new Command("eval", "Decode a prepared split and report BLEU, chrF, speed and (NAR) repetition and length accuracy") { decoding.All, data, split, limit, output, json };
 
         command.SetAction(p => CliErrors.Run(p, () =>
         {
-            if (p.GetValue(limit) is < 1) throw new NatEmException("--limit must be at least 1", ExitCodes.Usage);
             var (translator, model) = decoding.Bind(p);
             var prepared = PreparedData.Load(p.GetValue(data)!);
             prepared.Manifest.Tokenizer.RequireSameVocabulary(model.Manifest.Tokenizer, prepared.Directory, "the prepared data", $"the model {model.Directory}");
@@ -60,6 +58,4 @@ public static class EvalCommand
         if (r.LengthAccuracy is { } length) table.AddRow("length accuracy", F(100 * length) + " %");
         return table;
     }
-
-    private static string F(double value, string format = "F2") => value.ToString(format, CultureInfo.InvariantCulture);
 }

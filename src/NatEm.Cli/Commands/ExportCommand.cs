@@ -19,11 +19,10 @@ public static class ExportCommand
 
     public static Command Create()
     {
-        var model = new Option<string>("--model") { Description = "Model directory to export (a checkpoint or an averaged model), or a run directory: its checkpoint_best (else checkpoint_last)", Required = true };
-        var output = new Option<string>("--out") { Description = "New model directory (must not exist)", Required = true };
+        var model = SharedOptions.Model();
+        var output = SharedOptions.Out("the new model directory (it must not exist)");
         var dtype = DtypeOption();
-        var command = new Command("export", "Write a shippable copy of a model directory: weights only, optionally in bf16/fp16");
-        foreach (var option in new Option[] { model, output, dtype }) command.Options.Add(option);
+        var command = new Command("export", "Write a shippable copy of a model directory: weights only, optionally in bf16/fp16") { model, output, dtype };
         command.SetAction(p => CliErrors.Run(p, () =>
         {
             var sourceDir = ModelArguments.Resolve(p, p.GetValue(model)!);

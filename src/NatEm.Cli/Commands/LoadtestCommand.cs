@@ -10,21 +10,19 @@ namespace NatEm.Cli.Commands;
 /// <summary>`natem loadtest`: throughput and latency percentiles of a running `natem serve`.</summary>
 public static class LoadtestCommand
 {
-
-    /// <summary>The defaults of the settings with one (a URL and texts are always given).</summary>
-    private static readonly LoadTestOptions Defaults = new() { Url = new Uri(new ServeOptions().Urls), Texts = [] };
-
     public static Command Create()
     {
         var url = new Option<string>("--url") { Description = "Server base URL", DefaultValueFactory = _ => new ServeOptions().Urls };
         var texts = new Option<string>("--texts") { Description = "Source texts, one per line (UTF-8), sent in order and cycled", Required = true };
-        var clients = new Option<int>("--clients") { Description = "Concurrent clients", DefaultValueFactory = _ => Defaults.Clients };
-        var requests = new Option<int>("--requests") { Description = "Requests in total", DefaultValueFactory = _ => Defaults.Requests };
-        var perRequest = new Option<int>("--texts-per-request") { Description = "Texts in each request", DefaultValueFactory = _ => Defaults.TextsPerRequest };
-        var json = new Option<bool>("--json") { Description = "Print the result as JSON" };
-        var route = EnumOptions.Create<LoadTestRoute>("--route", $"Which API to post to: V1 (POST /v1/translate) or LibreTranslate (POST /translate); default {Defaults.Route}");
-        var command = new Command("loadtest", "Load-test a `natem serve` server: requests/s, sentences/s, p50/p90/p99 latency");
-        foreach (var option in new Option[] { url, texts, clients, requests, perRequest, route, json }) command.Options.Add(option);
+        var flags = new RecordOptions<LoadTestOptions>(new() { Url = new Uri(new ServeOptions().Urls), Texts = [] })
+        {
+            { "--clients", "Concurrent clients", o => o.Clients, (o, v) => o with { Clients = v } },
+            { "--requests", "Requests in total", o => o.Requests, (o, v) => o with { Requests = v } },
+            { "--texts-per-request", "Texts in each request", o => o.TextsPerRequest, (o, v) => o with { TextsPerRequest = v } },
+            { EnumOptions.Create<LoadTestRoute>("--route", "Which API to post to: V1 (POST /v1/translate) or LibreTranslate (POST /translate)"), o => o.Route, (o, v) => o with { Route = v } },
+        };
+        var json = SharedOptions.Json();
+        var command = new Command("loadtest", "Load-test a `natem serve` server: requests/s, sentences/s, p50/p90/p99 latency") { url, texts, flags, json };
         var apiKey = new ApiKeyOptions("The API key the server requires (prefer --api-key-file)");
         apiKey.AddTo(command);
 
@@ -39,16 +37,7 @@ public static class LoadtestCommand
             {
                 while (reader.TryReadLine(out var line)) lines.Add(line);
             }
-            var result = LoadGenerator.RunAsync(new LoadTestOptions
-            {
-                Url = baseUrl,
-                Texts = lines,
-                Clients = p.GetValue(clients),
-                Requests = p.GetValue(requests),
-                TextsPerRequest = p.GetValue(perRequest),
-                ApiKey = apiKey.Bind(p),
-                Route = p.GetValue(route) ?? Defaults.Route,
-            }).GetAwaiter().GetResult();
+            var result = LoadGenerator.RunAsync(flags.Apply(p) with { Url = baseUrl, Texts = lines, ApiKey = apiKey.Bind(p) }).GetAwaiter().GetResult();
             // A benchmark that measured nothing is an error, naming why the server could not be used.
             if (result.Failed == result.Requests)
                 throw NatEmException.In(baseUrl.ToString(), $"all {result.Requests} requests failed, so nothing was measured; the first: {result.FirstFailure}", ExitCodes.Environment);

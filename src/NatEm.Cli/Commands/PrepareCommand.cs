@@ -8,8 +8,6 @@ namespace NatEm.Cli.Commands;
 /// <summary>`natem prepare`: normalize, filter, learn BPE, encode and write a prepared data directory.</summary>
 public static class PrepareCommand
 {
-    private static readonly PrepareOptions Defaults = new() { OutputDirectory = "" };
-
     public static Command Create()
     {
         var corpus = new Option<string>("--corpus") { Description = "Training corpus as UTF-8 TSV (.tsv or .tsv.gz) with a header naming the columns; default: the bundled Bible with its book split" };
@@ -21,22 +19,23 @@ public static class PrepareCommand
         var test = new Option<string>("--test") { Description = "Test corpus as TSV" };
         var testSource = new Option<string>("--test-src") { Description = "Test source sentences (with --test-tgt)" };
         var testTarget = new Option<string>("--test-tgt") { Description = "Test target sentences" };
-        var sourceLanguage = new Option<string>("--src") { Description = "Source language: TSV column and file extension", DefaultValueFactory = _ => Defaults.SourceLanguage };
-        var targetLanguage = new Option<string>("--tgt") { Description = "Target language: TSV column and file extension", DefaultValueFactory = _ => Defaults.TargetLanguage };
-        var merges = new Option<int>("--merges") { Description = "Joint BPE merges to learn", DefaultValueFactory = _ => Defaults.Merges };
-        var sentencePiece = new Option<string>("--spm-model") { Description = "Use this SentencePiece .model instead of learning BPE" };
-        var maxLength = new Option<int>("--max-length") { Description = "Drop training pairs longer than this many subword tokens", DefaultValueFactory = _ => Defaults.Filter.MaxTokens };
-        var maxRatio = new Option<double>("--max-ratio") { Description = "Drop training pairs whose word counts differ by more than this factor", DefaultValueFactory = _ => Defaults.Filter.MaxLengthRatio };
-        var validSize = new Option<int?>("--valid-size") { Description = "Without --valid: sentence pairs held out of --corpus at random as the valid split (default 5%, at most 1,000; 0 = none)" };
-        var testSize = new Option<int?>("--test-size") { Description = "Without --test: sentence pairs held out of --corpus at random as the test split (default 5%, at most 1,000; 0 = none)" };
-        var splitSeed = new Option<int>("--split-seed") { Description = "Seed of the random hold-out", DefaultValueFactory = _ => Defaults.HoldOutSeed };
-        var output = new Option<string>("--out") { Description = "Directory to write the prepared data to (an earlier prepared directory there is replaced)", Required = true };
-        var force = new Option<bool>("--force") { Description = "Write into --out even when it holds files that are not prepared data (files of the same names are replaced)" };
+        var flags = new RecordOptions<PrepareOptions>(new() { OutputDirectory = "" })
+        {
+            { "--valid-size", "Without --valid: sentence pairs held out of --corpus at random as the valid split (default 5%, at most 1,000; 0 = none)", o => o.ValidSize, (o, v) => o with { ValidSize = v } },
+            { "--test-size", "Without --test: sentence pairs held out of --corpus at random as the test split (default 5%, at most 1,000; 0 = none)", o => o.TestSize, (o, v) => o with { TestSize = v } },
+            { "--split-seed", "Seed of the random hold-out", o => o.HoldOutSeed, (o, v) => o with { HoldOutSeed = v } },
+            { "--src", "Source language: TSV column and file extension", o => o.SourceLanguage, (o, v) => o with { SourceLanguage = v } },
+            { "--tgt", "Target language: TSV column and file extension", o => o.TargetLanguage, (o, v) => o with { TargetLanguage = v } },
+            { "--merges", "Joint BPE merges to learn", o => o.Merges, (o, v) => o with { Merges = v } },
+            { "--spm-model", "Use this SentencePiece .model instead of learning BPE", o => o.SentencePieceModel, (o, v) => o with { SentencePieceModel = v } },
+            { "--max-length", "Drop training pairs longer than this many subword tokens", o => o.Filter.MaxTokens, (o, v) => o with { Filter = o.Filter with { MaxTokens = v } } },
+            { "--max-ratio", "Drop training pairs whose word counts differ by more than this factor", o => o.Filter.MaxLengthRatio, (o, v) => o with { Filter = o.Filter with { MaxLengthRatio = v } } },
+        };
+        var output = SharedOptions.Out("the prepared data (an earlier prepared directory there is replaced)");
+        var force = SharedOptions.Force("prepared data (files of the same names are replaced)");
 
-        var command = new Command("prepare", "Normalize, filter and BPE-encode a parallel corpus into a prepared data directory");
-        foreach (var option in new Option[] { corpus, trainSource, trainTarget, valid, validSource, validTarget, test, testSource, testTarget,
-                     validSize, testSize, splitSeed, sourceLanguage, targetLanguage, merges, sentencePiece, maxLength, maxRatio, output, force })
-            command.Options.Add(option);
+        var command = new Command("prepare", "Normalize, filter and BPE-encode a parallel corpus into a prepared data directory")
+            { corpus, trainSource, trainTarget, valid, validSource, validTarget, test, testSource, testTarget, flags, output, force };
 
         command.SetAction(parseResult => CliErrors.Run(parseResult, () =>
         {
@@ -52,21 +51,13 @@ public static class PrepareCommand
                     : null;
             }
 
-            var options = new PrepareOptions
+            var options = flags.Apply(parseResult) with
             {
                 OutputDirectory = parseResult.GetValue(output)!,
                 Force = parseResult.GetValue(force),
                 Train = Input(corpus, trainSource, trainTarget),
                 Valid = Input(valid, validSource, validTarget),
                 Test = Input(test, testSource, testTarget),
-                ValidSize = parseResult.GetValue(validSize),
-                TestSize = parseResult.GetValue(testSize),
-                HoldOutSeed = parseResult.GetValue(splitSeed),
-                SourceLanguage = parseResult.GetValue(sourceLanguage)!,
-                TargetLanguage = parseResult.GetValue(targetLanguage)!,
-                Merges = parseResult.GetValue(merges),
-                SentencePieceModel = parseResult.GetValue(sentencePiece),
-                Filter = new FilterOptions(parseResult.GetValue(maxLength), parseResult.GetValue(maxRatio)),
             };
             options.Validate();
             var console = AnsiConsole.Create(new AnsiConsoleSettings { Out = new AnsiConsoleOutput(parseResult.InvocationConfiguration.Output) }).Unwrapped();

@@ -9,7 +9,6 @@ namespace NatEm.Cli.Commands;
 /// <summary>`natem score`: sacreBLEU-compatible BLEU, chrF and chrF++ of a hypothesis file against a reference file.</summary>
 public static class ScoreCommand
 {
-    private static readonly BleuOptions Defaults = new();
     /// <summary>The most decimals printed: a double has about 17 significant digits, so more would only print noise.</summary>
     private const int MaxWidth = 17;
 
@@ -18,17 +17,15 @@ public static class ScoreCommand
         var reference = new Option<string>("--ref") { Description = "Reference translations, one per line (UTF-8)", Required = true };
         var hypothesis = new Option<string>("--hyp") { Description = "System translations, one per line (UTF-8)", Required = true };
         var metric = EnumOptions.Choice("--metric", "Metric to compute", ["bleu", "chrf", "chrf++"], "bleu");
-        var tokenize = EnumOptions.Choice("--tokenize", "BLEU tokenizer", [.. BleuTokenizer.Names], Defaults.Tokenizer.Name);
+        var tokenize = EnumOptions.Choice("--tokenize", "BLEU tokenizer", [.. BleuTokenizer.Names], new BleuOptions().Tokenizer.Name);
         var lowercase = new Option<bool>("--lowercase") { Description = "Case-insensitive scoring" };
-        var smooth = EnumOptions.Choice("--smooth", "BLEU smoothing method", [.. Bleu.SmoothingNames], Bleu.SmoothingName(Defaults.Smoothing));
+        var smooth = EnumOptions.Choice("--smooth", "BLEU smoothing method", [.. Bleu.SmoothingNames], Bleu.SmoothingName(new BleuOptions().Smoothing));
         var smoothValue = new Option<double?>("--smooth-value") { Description = $"Value for floor (default {Bleu.DefaultFloorValue}) or add-k (default {Bleu.DefaultAddKValue}) smoothing" };
         var sentenceLevel = new Option<bool>("--sentence-level") { Description = "Print one score per hypothesis line (BLEU uses effective order, as sacreBLEU does)" };
-        var json = new Option<bool>("--json") { Description = "Print JSON like sacreBLEU's default output format" };
+        var json = SharedOptions.Json();
         var width = new Option<int>("--width") { Description = $"Decimals of the printed score, 0 to {MaxWidth}", DefaultValueFactory = _ => 2 };
 
-        var command = new Command("score", "Score translations with sacreBLEU 2.4.3-compatible BLEU, chrF or chrF++");
-        foreach (var option in new Option[] { reference, hypothesis, metric, tokenize, lowercase, smooth, smoothValue, sentenceLevel, json, width })
-            command.Options.Add(option);
+        var command = new Command("score", "Score translations with sacreBLEU 2.4.3-compatible BLEU, chrF or chrF++") { reference, hypothesis, metric, tokenize, lowercase, smooth, smoothValue, sentenceLevel, json, width };
 
         command.SetAction(parseResult => CliErrors.Run(parseResult, () =>
         {

@@ -13,12 +13,12 @@ public static class ScoreNarCommand
 {
     public static Command Create()
     {
-        var model = new Option<string>("--model") { Description = "NAR model directory", Required = true };
+        var model = SharedOptions.Model();
         var sources = new Option<string>("--src") { Description = "Source sentences, one per line (UTF-8)", Required = true };
         var candidates = new Option<string>("--candidates") { Description = "Candidate translations: N consecutive lines per source line (UTF-8)", Required = true };
         var nBest = new Option<int>("--nbest") { Description = "Candidates per source line (N)", DefaultValueFactory = _ => 1 };
-        var command = new Command("score-nar", "Print log p_NAR(y|x) (length + tokens; CTC: summed over alignments, -Infinity when none fits) of each candidate line, tab-separated after its 0-based line index");
-        foreach (var option in new Option[] { model, sources, candidates, nBest }) command.Options.Add(option);
+        var command = new Command("score-nar", "Print log p_NAR(y|x) (length + tokens; CTC: summed over alignments, -Infinity when none fits) of each candidate line, tab-separated after its 0-based line index")
+            { model, sources, candidates, nBest };
 
         command.SetAction(p => CliErrors.Run(p, () =>
         {

@@ -11,57 +11,48 @@ namespace NatEm.Cli.Commands;
 /// <summary>`natem serve`: an HTTP translation service over one AR or NAR model directory, with dynamic batching.</summary>
 public static class ServeCommand
 {
-    private static readonly ServeOptions Defaults = new();
-
     public static Command Create()
     {
         var decoding = new DecodingOptionsBinder(withBatchSize: false);
-        var urls = new Option<string>("--urls") { Description = "Listen addresses, ';'-separated: http://IP:PORT, http://localhost:PORT or http://*:PORT (loopback by default; put a reverse proxy in front to expose it)", DefaultValueFactory = _ => Defaults.Urls };
-        var maxBatchTokens = new Option<int>("--max-batch-tokens") { Description = "Padded source tokens per decoding batch", DefaultValueFactory = _ => Defaults.Batching.MaxBatchTokens };
-        var maxDelay = new Option<double>("--max-delay-ms") { Description = "How long a batch waits for more sentences (0 with --max-batch-tokens 1 disables batching)", DefaultValueFactory = _ => Defaults.Batching.MaxDelay.TotalMilliseconds };
-        var workers = new Option<int>("--workers") { Description = "Decoding threads", DefaultValueFactory = _ => Defaults.Batching.Workers };
-        var maxTexts = new Option<int>("--max-texts") { Description = "Texts per request", DefaultValueFactory = _ => Defaults.MaxTexts };
-        var maxChars = new Option<int>("--max-chars") { Description = "Characters per text, counted as Unicode code points (an emoji is one)", DefaultValueFactory = _ => Defaults.MaxChars };
-        var maxBody = new Option<long>("--max-body-bytes") { Description = "Request body size", DefaultValueFactory = _ => Defaults.MaxBodyBytes };
-        var maxQueued = new Option<int>("--max-queued-texts") { Description = "Texts waiting for a decoding worker; beyond, requests get 503 with Retry-After", DefaultValueFactory = _ => Defaults.Batching.MaxQueuedSentences };
-        var timeout = new Option<double>("--request-timeout-s") { Description = "A translation request not answered in this time gets 503, and its waiting texts are dropped", DefaultValueFactory = _ => Defaults.RequestTimeout.TotalSeconds };
-        var shutdownTimeout = new Option<double>("--shutdown-timeout-s") { Description = "On SIGINT/SIGTERM, how long accepted requests may take to be answered; those still running then get 503", DefaultValueFactory = _ => Defaults.ShutdownTimeout.TotalSeconds };
+        var flags = new RecordOptions<ServeOptions>(new ServeOptions())
+        {
+            { "--urls", "Listen addresses, ';'-separated: http://IP:PORT, http://localhost:PORT or http://*:PORT (loopback by default; put a reverse proxy in front to expose it)",
+                o => o.Urls, (o, v) => o with { Urls = v } },
+            { "--max-batch-tokens", "Padded source tokens per decoding batch", o => o.Batching.MaxBatchTokens, (o, v) => o with { Batching = o.Batching with { MaxBatchTokens = v } } },
+            { "--max-delay-ms", "How long a batch waits for more sentences (0 with --max-batch-tokens 1 disables batching)",
+                o => o.Batching.MaxDelay.TotalMilliseconds, (o, v) => o with { Batching = o.Batching with { MaxDelay = TimeSpan.FromMilliseconds(v) } } },
+            { "--workers", "Decoding threads", o => o.Batching.Workers, (o, v) => o with { Batching = o.Batching with { Workers = v } } },
+            { "--max-texts", "Texts per request", o => o.MaxTexts, (o, v) => o with { MaxTexts = v } },
+            { "--max-chars", "Characters per text, counted as Unicode code points (an emoji is one)", o => o.MaxChars, (o, v) => o with { MaxChars = v } },
+            { "--max-body-bytes", "Request body size", o => o.MaxBodyBytes, (o, v) => o with { MaxBodyBytes = v } },
+            { "--max-queued-texts", "Texts waiting for a decoding worker; beyond, requests get 503 with Retry-After",
+                o => o.Batching.MaxQueuedSentences, (o, v) => o with { Batching = o.Batching with { MaxQueuedSentences = v } } },
+            { "--request-timeout-s", "A translation request not answered in this time gets 503, and its waiting texts are dropped",
+                o => o.RequestTimeout.TotalSeconds, (o, v) => o with { RequestTimeout = Seconds(v) } },
+            { "--shutdown-timeout-s", "On SIGINT/SIGTERM, how long accepted requests may take to be answered; those still running then get 503",
+                o => o.ShutdownTimeout.TotalSeconds, (o, v) => o with { ShutdownTimeout = Seconds(v) } },
+        };
         var apiKey = new ApiKeyOptions("Require this key on /v1/*, /metrics ('Authorization: Bearer KEY') and /translate (bearer or api_key); prefer --api-key-file");
         var languages = new Option<string?>("--languages") { Description = "SRC:TGT language codes for the LibreTranslate routes (e.g. en:es), for models whose model.json predates them" };
         var corsOrigins = new Option<string[]>("--cors-origin") { Description = "Let pages from this origin (https://app.example.com, or * for any, as LibreTranslate) call the API from a browser; off by default", AllowMultipleArgumentsPerToken = true };
         var rateLimit = new Option<string?>("--rate-limit") { Description = "Translation requests per minute per API key, else per client IP, as N/min (429 with Retry-After beyond); a key's own limit in --api-key-file wins; no limit by default" };
         var allowedHosts = new Option<string[]>("--allowed-hosts") { Description = "Host header values to answer (behind a proxy: its public name; '*.example.com' allowed); others get 400. Default: the bound names (localhost, 127.0.0.1 and [::1] on loopback)", AllowMultipleArgumentsPerToken = true };
 
-        var command = new Command("serve", "Serve a model over HTTP: POST /v1/translate, LibreTranslate's POST /translate, GET /languages, /frontend/settings, /healthz, /v1/models, /metrics");
-        decoding.AddTo(command);
-        foreach (var option in new Option[] { urls, allowedHosts, corsOrigins, rateLimit, languages, maxBatchTokens, maxDelay, workers, maxTexts, maxChars, maxBody, maxQueued, timeout, shutdownTimeout })
-            command.Options.Add(option);
+        var command = new Command("serve", "Serve a model over HTTP: POST /v1/translate, LibreTranslate's POST /translate, GET /languages, /frontend/settings, /healthz, /v1/models, /metrics")
+            { decoding.All, flags, allowedHosts, corsOrigins, rateLimit, languages };
         apiKey.AddTo(command);
 
         command.SetAction(p => CliErrors.Run(p, () =>
         {
             var choice = decoding.Load(p);
-            var options = new ServeOptions
+            var options = flags.Apply(p) with
             {
-                Urls = p.GetValue(urls)!,
                 ApiKeys = apiKey.BindAll(p),
                 Languages = p.GetValue(languages) is { } pair ? LanguagePair.Parse(pair, "--languages") : null,
                 AllowedHosts = p.GetValue(allowedHosts) ?? [],
                 CorsOrigins = p.GetValue(corsOrigins) ?? [],
                 RateLimitPerMinute = p.GetValue(rateLimit) is { } limit ? RateLimit.ParsePerMinute(limit, "--rate-limit") : null,
                 Decoding = choice.Options,
-                Batching = new BatchingOptions
-                {
-                    MaxBatchTokens = p.GetValue(maxBatchTokens),
-                    MaxDelay = TimeSpan.FromMilliseconds(p.GetValue(maxDelay)),
-                    Workers = p.GetValue(workers),
-                    MaxQueuedSentences = p.GetValue(maxQueued),
-                },
-                MaxTexts = p.GetValue(maxTexts),
-                MaxChars = p.GetValue(maxChars),
-                MaxBodyBytes = p.GetValue(maxBody),
-                RequestTimeout = Seconds(p.GetValue(timeout)),
-                ShutdownTimeout = Seconds(p.GetValue(shutdownTimeout)),
             };
             Serve(choice, options, p.InvocationConfiguration.Error).GetAwaiter().GetResult();
             // A drained shutdown on SIGINT/SIGTERM is how a service stops: success, not an interruption.

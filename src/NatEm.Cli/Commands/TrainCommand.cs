@@ -14,38 +14,34 @@ public static class TrainCommand
     public static Command Create(ModelKind kind)
     {
         bool nar = kind == ModelKind.NonAutoregressive;
-        var data = new Option<string>("--data") { Description = "Prepared data directory (natem prepare)", Required = true };
-        var output = new Option<string>("--out") { Description = "Run directory: checkpoints, logs; checkpoint_best is the model", Required = true };
+        var data = SharedOptions.Data();
+        var output = SharedOptions.Out("the run (checkpoints, logs; checkpoint_best is the model)");
         var training = new TrainingOptionsBinder(narArchitecture: nar);
         var command = new Command(nar ? "train-nar" : "train-ar", nar
             ? "Train a non-autoregressive Transformer on real targets, given targets or AR-distilled targets"
             : "Train an autoregressive Transformer (the teacher / E-step model)");
-        var trainLimit = new Option<int?>("--train-limit") { Description = "Train on the first N training pairs only (as `natem em --train-limit`, for comparable runs)" };
+        var trainLimit = SharedOptions.TrainLimit();
         var initFrom = new Option<string>("--init-from")
         {
             Description = "Start from this model directory's weights and architecture (--dropout, if given, still applies), with a fresh optimizer and schedule (fairseq --finetune-from-model)",
         };
-        command.Options.Add(data);
-        command.Options.Add(output);
-        command.Options.Add(trainLimit);
-        command.Options.Add(initFrom);
-        training.AddTo(command);
+        command.Add([data, output, trainLimit, initFrom, .. training.All]);
 
         var targets = new Option<string>("--targets") { Description = "Training targets, one per line (replaces the data's targets)" };
         var distillFrom = new Option<string>("--distill-from") { Description = "AR model directory: train on its beam-search translations of the training sources (cached in --out)" };
-        var distillBeam = new Option<int>("--distill-beam") { Description = "Beam size for --distill-from", DefaultValueFactory = _ => new NarTargets().DistillBeam };
-        var lengthWeight = new Option<double?>("--length-loss-weight") { Description = $"Weight of the length loss (default {new TrainingOptions().LengthLossWeight})" };
+        var distillBeam = new Option<int>("--distill-beam") { Description = SharedOptions.DistillBeamDescription, DefaultValueFactory = _ => new NarTargets().DistillBeam };
+        var narOnly = new RecordOptions<TrainingOptions>(new())
+        {
+            { "--length-loss-weight", "Weight of the length loss", o => o.LengthLossWeight, (o, v) => o with { LengthLossWeight = v } },
+        };
         var shards = new ShardOptions();
-        if (nar)
-            foreach (var option in new Option[] { targets, distillFrom, distillBeam, lengthWeight, shards.Shard, shards.ChunkSize })
-                command.Options.Add(option);
+        if (nar) command.Add([targets, distillFrom, distillBeam, .. narOnly, shards.Shard, shards.ChunkSize]);
 
         command.SetAction(p => CliErrors.Run(p, () =>
         {
             using var interrupts = new Interrupts();
             var prepared = PreparedData.Load(p.GetValue(data)!);
-            var options = nar ? training.BindNar(p) : training.Bind(p);
-            if (nar && p.GetValue(lengthWeight) is { } weight) options = options with { LengthLossWeight = weight };
+            var options = nar ? training.BindNar(p, narOnly.Apply(p, new TrainingOptions())) : training.Bind(p);
             var initial = p.GetValue(initFrom) is { } initDir
                 ? InitialModel.FineTune(ModelArguments.Resolve(p, initDir), kind, prepared, training.Architecture(p))
                 : new InitialModel(kind, training.Architecture(p).Resolve(kind, prepared.Tokenizer.VocabSize));

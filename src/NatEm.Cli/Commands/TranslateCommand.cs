@@ -14,9 +14,7 @@ public static class TranslateCommand
         var output = new Option<string?>("--output") { Description = "Where to write the translations, replaced atomically (default: stdout)" };
         var nBest = new Option<int?>("--nbest") { Description = "AR only: print the N best hypotheses per input as `i ||| text ||| score` (N ≤ --beam; an empty input gets one empty hypothesis)" };
         var decoding = new DecodingOptionsBinder(withBatchSize: true);
-        var command = new Command("translate", "Translate text with a trained AR or NAR model");
-        decoding.AddTo(command);
-        foreach (var option in new Option[] { input, output, nBest }) command.Options.Add(option);
+        var command = new Command("translate", "Translate text with a trained AR or NAR model") { decoding.All, input, output, nBest };
 
         command.SetAction(p => CliErrors.Run(p, () =>
         {

@@ -24,7 +24,7 @@ public sealed record DecodingBenchmarkOptions
     /// </summary>
     public IReadOnlyList<int> BatchSizes { get; init; } = [1, 8, 64];
     /// <summary>Sentences decoded untimed at each batch size before timing (loads caches, sizes allocator pools).</summary>
-    public int WarmupSentences { get; init; } = 8;
+    public int UntimedSentences { get; init; } = 8;
     /// <summary>Timed runs at each batch size; the fastest counts.</summary>
     public int Repeats { get; init; } = 3;
     /// <summary>The decoder whose speed the others' speedups are relative to.</summary>
@@ -33,7 +33,7 @@ public sealed record DecodingBenchmarkOptions
     public void Validate()
     {
         if (BatchSizes.Count == 0 || BatchSizes.Any(b => b < 1)) throw new NatEmException("--batch-sizes must list batch sizes of at least 1", ExitCodes.Usage);
-        if (WarmupSentences < 0) throw new NatEmException("--warmup must be at least 0", ExitCodes.Usage);
+        if (UntimedSentences < 0) throw new NatEmException("--untimed-sentences must be at least 0", ExitCodes.Usage);
         if (Repeats < 1) throw new NatEmException("--repeat must be at least 1", ExitCodes.Usage);
     }
 }
@@ -175,7 +175,7 @@ public static class DecodingBenchmark
     private static DecoderBenchResult Measure(BenchDecoder decoder, ParallelSplit split, DecodingBenchmarkOptions options,
         SplitLengths lengths, MachineSpeed? machine)
     {
-        var warmup = split.Source.Take(options.WarmupSentences).ToList();
+        var warmup = split.Source.Take(options.UntimedSentences).ToList();
         LatencyStatistics? latency = null;
         Translation[] largestBatchOutput = [];
         var throughput = new List<ThroughputResult>();

@@ -24,13 +24,13 @@ public sealed record TrainingBenchmarkOptions
     public const double GlancingRatio = 0.3;
     public int MaxTokens { get; init; } = 4096;
     /// <summary>Untimed updates first (allocator and kernel warm-up).</summary>
-    public int WarmupUpdates { get; init; } = 2;
+    public int UntimedUpdates { get; init; } = 2;
     public int TimedUpdates { get; init; } = 6;
     public IReadOnlyList<Precision> Precisions { get; init; } = [Precision.Fp32, Precision.Bf16];
 
     public void Validate()
     {
-        if (WarmupUpdates < 0 || TimedUpdates < 1) throw new NatEmException("--warmup must be ≥ 0 and --updates ≥ 1", ExitCodes.Usage);
+        if (UntimedUpdates < 0 || TimedUpdates < 1) throw new NatEmException("--untimed-updates must be ≥ 0 and --updates ≥ 1", ExitCodes.Usage);
         if (MaxTokens < 16) throw new NatEmException("--max-tokens must be at least 16", ExitCodes.Usage);
         if (Precisions.Count == 0) throw new NatEmException("--precision needs at least one precision", ExitCodes.Usage);
         _ = TransformerConfig.Preset(Preset, SpecialTokens.Count + 1);
@@ -78,7 +78,7 @@ public static class TrainingBenchmark
                 var perUpdate = new List<(double TokensPerSecond, long Tokens)>();
                 var trainer = new Trainer(TranslationModels.Create(options.Kind, config, seed: 1), trainingOptions with { Precision = precision, Glancing = glancing },
                     runDir, train, null, new ModelDirectoryContents(new TokenizerInfo(TokenizerFiles.Bpe, vocabSize, 0, 0, []), "", new JsonObject()));
-                trainer.Run(false, new SynchronousProgress<TrainingProgress>(p => { if (p.Update > options.WarmupUpdates) perUpdate.Add((p.TokensPerSecond, p.TargetTokens)); }));
+                trainer.Run(false, new SynchronousProgress<TrainingProgress>(p => { if (p.Update > options.UntimedUpdates) perUpdate.Add((p.TokensPerSecond, p.TargetTokens)); }));
                 results.Add(Summary(name, perUpdate));
             }
             finally
@@ -89,8 +89,8 @@ public static class TrainingBenchmark
         var peerName = nar ? NarPeerName : PeerName;
         progress?.Report(peerName);
         results.Add(Summary(peerName, nar
-            ? NarPeerTokensPerSecond(train, config, trainingOptions, options.WarmupUpdates)
-            : PeerTokensPerSecond(train, config, trainingOptions, options.WarmupUpdates)));
+            ? NarPeerTokensPerSecond(train, config, trainingOptions, options.UntimedUpdates)
+            : PeerTokensPerSecond(train, config, trainingOptions, options.UntimedUpdates)));
         return results;
     }
 
@@ -98,7 +98,7 @@ public static class TrainingBenchmark
     public static BatchPadding Padding(ParallelExamples train, TrainingBenchmarkOptions options)
     {
         var o = TrainingOptionsOf(options);
-        var timed = FirstBatches(train, o).Skip(options.WarmupUpdates).Take(options.TimedUpdates).ToList();
+        var timed = FirstBatches(train, o).Skip(options.UntimedUpdates).Take(options.TimedUpdates).ToList();
         static double Share(IEnumerable<int[]> rows, int extra)
         {
             var lengths = rows.Select(r => r.Length + extra).ToList();
@@ -111,7 +111,7 @@ public static class TrainingBenchmark
 
     private static TrainingOptions TrainingOptionsOf(TrainingBenchmarkOptions options) => new()
     {
-        MaxTokens = options.MaxTokens, MaxUpdates = options.WarmupUpdates + options.TimedUpdates, LogEvery = 1, ValidateEvery = 0,
+        MaxTokens = options.MaxTokens, MaxUpdates = options.UntimedUpdates + options.TimedUpdates, LogEvery = 1, ValidateEvery = 0,
         Threads = torch.get_num_threads(), WarmupUpdates = 100,
     };
 

@@ -15,6 +15,8 @@ public sealed record ValidationPoint(int Update, int Epoch, double Hours, double
 public sealed record TrainingCurve(string Label, IReadOnlyList<ValidationPoint> Points)
 {
     public const string LogFile = CheckpointDirectory.LogFile;
+    /// <summary>The plot's name in the directory `natem curve --out` names.</summary>
+    public const string PlotFile = "curve.png";
 
     /// <summary>Reads the validations of the run in <paramref name="runDir"/>; a malformed line is an error naming it.</summary>
     public static TrainingCurve Read(string label, string runDir)
@@ -87,9 +89,7 @@ public sealed record TrainingCurve(string Label, IReadOnlyList<ValidationPoint> 
             plot.Axes.Top.Max = plot.Axes.Bottom.Max;
             plot.Axes.Bottom.Label.Text = $"updates (top axis: wall-clock hours of training of {first.Label})";
         }
-        var temp = $"{path}.{Environment.ProcessId}.tmp.png";
-        plot.SavePng(temp, 1000, 550);
-        File.Move(temp, path, overwrite: true);
+        AtomicFile.WriteAllBytes(path, plot.GetImageBytes(1000, 550, ScottPlot.ImageFormat.Png));
     }
 
     /// <summary>The update at which each whole (or half, for short runs) hour was reached, interpolated between validations.</summary>

@@ -92,6 +92,89 @@ public class OptionVocabularyTests
         Assert.DoesNotContain("System.", run.Error);
     }
 
+    /// <summary>
+    /// A flag that several commands declare means one thing: it has one description, from <see cref="SharedOptions"/>
+    /// or a binder (--out and --force: one phrase, then what the directory holds).
+    /// </summary>
+    [Fact]
+    public void AFlagDeclaredBySeveralCommandsHasOneDescription()
+    {
+        // Names still used with a different meaning per command: a list to shrink, not to grow.
+        string[] differing = ["--nbest", "--nar", "--src", "--run", "--output", "--precision", "--api-key"];
+        var shared = AllOptions().GroupBy(o => o.Option.Name).Where(g => g.Select(o => o.Command).Distinct().Count() > 1).ToList();
+        Assert.Contains(shared, g => g.Key == "--data");
+        foreach (var flag in shared)
+        {
+            var descriptions = flag.Select(o => o.Option.Description ?? "").Distinct().ToList();
+            if (flag.Key == "--out") Assert.All(descriptions, d => Assert.StartsWith(SharedOptions.OutPrefix, d));
+            else if (flag.Key == "--force") Assert.All(descriptions, d => Assert.StartsWith(SharedOptions.ForcePrefix, d));
+            else if (differing.Contains(flag.Key)) Assert.True(descriptions.Count > 1, $"{flag.Key} now has one description: take it off the list");
+            else Assert.True(descriptions.Count == 1, $"{flag.Key}: {string.Join(" | ", descriptions)}");
+        }
+        foreach (var option in new System.CommandLine.Option[] { SharedOptions.Data(), SharedOptions.Model(), SharedOptions.Json(), SharedOptions.Split(), SharedOptions.Limit() })
+            Assert.All(AllOptions().Where(o => o.Option.Name == option.Name), o => Assert.Equal(option.Description, o.Option.Description));
+    }
+
+    /// <summary>--limit (SharedOptions) is checked when parsed, in every command that takes it, before a model or data is read.</summary>
+    [Theory]
+    [InlineData("eval", "--model")]
+    [InlineData("bench", "--ar", "--nar")]
+    public void ALimitBelowOneIsAUsageErrorBeforeAnythingIsRead(string command, params string[] modelOptions)
+    {
+        var missing = Path.Combine(Path.GetTempPath(), "no-such-dir");
+        var run = TinyModels.Run([command, .. modelOptions.SelectMany(o => new[] { o, missing }), "--data", missing, "--limit", "0"]);
+        AssertOneLineUsageError("--limit must be at least 1", run);
+        Assert.DoesNotContain("no-such-dir", run.Error);
+    }
+
+    /// <summary>
+    /// Help shows each default as the option records hold it, and the record is the binder's: em's training defaults
+    /// (and the demo's) are not a new <see cref="TrainingOptions"/>'.
+    /// </summary>
+    [Fact]
+    public void EveryCommandsHelpShowsTheDefaultsOfItsRecords()
+    {
+        var em = new NatEm.Em.EmOptions();
+        var demo = DemoCommand.DemoEm;
+        var translation = new TranslationOptions();
+        var serve = new NatEm.Cli.Serving.ServeOptions();
+        var prepare = new NatEm.Data.PrepareOptions { OutputDirectory = "" };
+        object[][] expected =
+        [
+            ["train-ar", "--max-tokens", new TrainingOptions().MaxTokens], ["train-ar", "--lr", new TrainingOptions().LearningRate],
+            ["train-ar", "--validate-every", new TrainingOptions().ValidateEvery], ["train-ar", "--best-metric", new TrainingOptions().BestMetric],
+            ["train-nar", "--upsample", new ArchitectureOptions().Upsample], ["train-nar", "--length-loss-weight", new TrainingOptions().LengthLossWeight],
+            ["train-nar", "--preset", new ArchitectureOptions().Preset], ["train-nar", "--distill-beam", new NarTargets().DistillBeam],
+            ["em", "--validate-every", em.NarTraining.ValidateEvery], ["em", "--patience", em.NarTraining.Patience!], ["em", "--max-epochs", em.NarTraining.MaxEpochs!],
+            ["em", "--iterations", em.Iterations], ["em", "--selection-score", em.SelectionScore],
+            ["demo", "--warmup", demo.NarTraining.WarmupUpdates], ["demo", "--iterations", demo.Iterations], ["demo", "--decoder-input", demo.Architecture.DecoderInput],
+            ["translate", "--beam", translation.Beam.Beam], ["translate", "--length-penalty", translation.Beam.LengthPenalty], ["eval", "--decoder", translation.Nar.Decoder],
+            ["eval", "--batch-size", translation.BatchSize], ["serve", "--max-input-tokens", translation.MaxInputTokens], ["serve", "--workers", serve.Batching.Workers],
+            ["bench", "--untimed-sentences", new NatEm.Evaluation.DecodingBenchmarkOptions().UntimedSentences],
+            ["bench-training", "--untimed-updates", new NatEm.Evaluation.TrainingBenchmarkOptions().UntimedUpdates],
+            ["loadtest", "--route", new NatEm.Cli.Serving.LoadTestOptions { Url = new Uri(serve.Urls), Texts = [] }.Route],
+            ["prepare", "--merges", prepare.Merges], ["prepare", "--max-ratio", prepare.Filter.MaxLengthRatio], ["prepare", "--split-seed", prepare.HoldOutSeed],
+            ["score", "--tokenize", new NatEm.Evaluation.BleuOptions().Tokenizer.Name],
+        ];
+        // The E-step's and the M-step's training options have the same defaults, so one help text is true of both.
+        Assert.Equal(em.ArTraining, em.NarTraining);
+        Assert.Equal(demo.ArTraining, demo.NarTraining);
+        Assert.NotEqual(new TrainingOptions().ValidateEvery, em.NarTraining.ValidateEvery);
+        Assert.NotEqual(new TrainingOptions().WarmupUpdates, demo.NarTraining.WarmupUpdates);
+
+        foreach (var group in expected.GroupBy(e => (string)e[0]))
+        {
+            var (exitCode, help, _) = TinyModels.Run(group.Key, "--help");
+            Assert.Equal(ExitCodes.Ok, exitCode);
+            var lines = help.Split('\n');
+            foreach (var (flag, value) in group.Select(e => ((string)e[1], e[2])))
+            {
+                var line = Assert.Single(lines, l => l.TrimStart().StartsWith(flag + " "));
+                Assert.Contains($"[default: {Convert.ToString(value, System.Globalization.CultureInfo.InvariantCulture)}]", line);
+            }
+        }
+    }
+
     /// <summary>NaN and ±∞ slip through range checks (NaN &lt; 0 is false): every decimal option of every command refuses them when parsed.</summary>
     [Theory]
     [InlineData("NaN")]

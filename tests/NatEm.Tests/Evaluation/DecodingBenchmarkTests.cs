@@ -31,7 +31,7 @@ public class DecodingBenchmarkTests
         var nar = ModelStore.Load(narDir, ModelKind.NonAutoregressive);
         var test = data.Split("test").Take(6);
         var decoders = DecodingBenchmark.StandardDecoders(ar, nar);
-        var options = new DecodingBenchmarkOptions { BatchSizes = [4, 1], WarmupSentences = 2, Repeats = 2 };
+        var options = new DecodingBenchmarkOptions { BatchSizes = [4, 1], UntimedSentences = 2, Repeats = 2 };
 
         var result = OnOneThread(() => DecodingBenchmark.Run(decoders, test, options, MachineSpeed.Measure(QuickProbes)));
 
@@ -166,7 +166,7 @@ public class DecodingBenchmarkTests
     {
         var (data, arDir, narDir) = TinyModels.Value;
         var output = SyntheticTask.TempDir();
-        string[] common = ["bench", "--data", data.Directory, "--limit", "3", "--warmup", "1", "--repeat", "1", "--out", output, "--ar", arDir];
+        string[] common = ["bench", "--data", data.Directory, "--limit", "3", "--untimed-sentences", "1", "--repeat", "1", "--out", output, "--ar", arDir];
         // By default bench also times bf16 where the CPU has it, which would double the decoder counts below.
         string[] fp32 = ["--precision", "Fp32"];
 

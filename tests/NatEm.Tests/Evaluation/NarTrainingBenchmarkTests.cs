@@ -12,7 +12,7 @@ public class NarTrainingBenchmarkTests
         var pairs = SyntheticTask.Pairs(64, seed: 4);
         var options = new TrainingBenchmarkOptions
         {
-            Preset = "tiny", Kind = ModelKind.NonAutoregressive, MaxTokens = 128, WarmupUpdates = 1, TimedUpdates = 2, Precisions = [Precision.Fp32],
+            Preset = "tiny", Kind = ModelKind.NonAutoregressive, MaxTokens = 128, UntimedUpdates = 1, TimedUpdates = 2, Precisions = [Precision.Fp32],
         };
 
         var results = TrainingBenchmark.Run(pairs, SyntheticTask.VocabSize, options);
@@ -27,7 +27,7 @@ public class NarTrainingBenchmarkTests
     {
         // Equal lengths pad nothing; one long pair among short ones pads the rest of its batch.
         var equal = new ParallelExamples(Enumerable.Range(0, 8).Select(_ => new[] { 5, 6, 7 }).ToList(), Enumerable.Range(0, 8).Select(_ => new[] { 8, 9 }).ToList());
-        var options = new TrainingBenchmarkOptions { Preset = "tiny", MaxTokens = 1024, WarmupUpdates = 0, TimedUpdates = 1 };
+        var options = new TrainingBenchmarkOptions { Preset = "tiny", MaxTokens = 1024, UntimedUpdates = 0, TimedUpdates = 1 };
         Assert.Equal(new BatchPadding(0, 0), TrainingBenchmark.Padding(equal, options));
 
         var mixed = new ParallelExamples([[5, 6, 7], [5]], [[8, 9, 10, 11], [8]]);

@@ -9,7 +9,7 @@ public class TrainingBenchmarkTests
     public void Times_each_precision_and_the_libtorch_peer_on_the_same_batches()
     {
         var pairs = SyntheticTask.Pairs(64, seed: 4);
-        var options = new TrainingBenchmarkOptions { Preset = "tiny", MaxTokens = 128, WarmupUpdates = 1, TimedUpdates = 2, Precisions = [Precision.Fp32, Precision.Bf16] };
+        var options = new TrainingBenchmarkOptions { Preset = "tiny", MaxTokens = 128, UntimedUpdates = 1, TimedUpdates = 2, Precisions = [Precision.Fp32, Precision.Bf16] };
 
         var results = TrainingBenchmark.Run(pairs, SyntheticTask.VocabSize, options);
 
