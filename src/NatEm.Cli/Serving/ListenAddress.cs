@@ -20,12 +20,37 @@ public sealed record ListenAddress
     /// <summary>True if only this machine can connect.</summary>
     public bool IsLoopback => IsLocalhost || (Ip is not null && IPAddress.IsLoopback(Ip));
 
-    /// <summary>Parses a ';'-separated <c>--urls</c> value; a malformed address is a usage error naming it.</summary>
+    /// <summary>
+    /// Parses a ';'-separated <c>--urls</c> value; a malformed address, or one given twice (or two that would bind the same
+    /// socket), is a usage error naming it, rather than Kestrel's "address already in use" about the server's own other address.
+    /// </summary>
     public static IReadOnlyList<ListenAddress> ParseAll(string urls)
     {
-        var addresses = urls.Split(';', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries).Select(Parse).ToList();
+        var entries = urls.Split(';', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
+        var addresses = entries.Select(Parse).ToList();
         if (addresses.Count == 0) throw new NatEmException("--urls must name at least one address", ExitCodes.Usage);
+        for (int i = 0; i < addresses.Count; i++)
+            for (int j = 0; j < i; j++)
+            {
+                if (addresses[i] == addresses[j])
+                    throw new NatEmException($"--urls: '{entries[i]}' is given twice", ExitCodes.Usage);
+                if (addresses[i].Overlaps(addresses[j]))
+                    throw new NatEmException($"--urls: '{entries[j]}' and '{entries[i]}' overlap: both would listen on port {addresses[i].Port} of one interface", ExitCodes.Usage);
+            }
         return addresses;
+    }
+
+    /// <summary>
+    /// Whether binding both would bind one socket twice: the same port (not 0, which picks a free one) on the same IP,
+    /// on every interface and one of them, or localhost and a loopback address.
+    /// </summary>
+    private bool Overlaps(ListenAddress other)
+    {
+        if (Port != other.Port || Port == 0) return false;
+        static IPAddress[] Ips(ListenAddress a) => a.IsLocalhost ? [IPAddress.Loopback, IPAddress.IPv6Loopback] : [a.Ip!];
+        static bool Covers(IPAddress wide, IPAddress ip) =>
+            wide.Equals(ip) || wide.Equals(IPAddress.IPv6Any) || (wide.Equals(IPAddress.Any) && ip.AddressFamily == System.Net.Sockets.AddressFamily.InterNetwork);
+        return Ips(this).Any(a => Ips(other).Any(b => Covers(a, b) || Covers(b, a)));
     }
 
     public static ListenAddress Parse(string url)

@@ -86,6 +86,8 @@ public sealed partial class TranslationServer : IAsyncDisposable
         builder.WebHost.UseKestrelCore().ConfigureKestrel(kestrel =>
         {
             kestrel.Limits.MaxRequestBodySize = options.MaxBodyBytes;
+            // Requests Kestrel refuses before the application runs (no Host, a bad Content-Length, huge headers) get JSON bodies too.
+            kestrel.ConfigureEndpointDefaults(listen => listen.Use(next => RejectedRequestBodies.Middleware(next, kestrel.Limits.MaxRequestHeadersTotalSize)));
             foreach (var address in addresses) address.Bind(kestrel);
         });
         // Kestrel aborts connections at the host's shutdown timeout: a little after ours, so the 503s get written.
@@ -111,7 +113,10 @@ public sealed partial class TranslationServer : IAsyncDisposable
             hosts.IncludeFailureMessage = false;
         });
         // The log goes to stderr, like every other natem message.
-        builder.Logging.AddSimpleConsole(console => console.SingleLine = true).AddFilter("Microsoft", LogLevel.Warning);
+        builder.Logging.AddSimpleConsole(console => console.SingleLine = true).AddFilter("Microsoft", LogLevel.Warning)
+            // The host logs a failed start (an address that cannot be bound) with its stack trace, then throws the same
+            // exception, which natem prints as one line (exit 5): so the host's own errors stay out of the log.
+            .AddFilter("Microsoft.Extensions.Hosting.Internal.Host", LogLevel.Critical);
         builder.Services.Configure<ConsoleLoggerOptions>(console => console.LogToStandardErrorThreshold = LogLevel.Trace);
         app = builder.Build();
         logger = app.Services.GetRequiredService<ILoggerFactory>().CreateLogger("NatEm.Serve");

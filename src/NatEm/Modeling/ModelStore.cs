@@ -5,6 +5,7 @@ using NatEm.Data;
 using NatEm.IO;
 using NatEm.Text;
 using TorchSharp;
+using TorchSharp.PyBridge;
 using static TorchSharp.torch;
 
 namespace NatEm.Modeling;
@@ -17,13 +18,26 @@ namespace NatEm.Modeling;
 [JsonConverter(typeof(JsonStringEnumConverter<WeightsDtype>))]
 public enum WeightsDtype { Fp32, Bf16, Fp16 }
 
+/// <summary>The file that holds a model directory's weights.</summary>
+[JsonConverter(typeof(JsonStringEnumConverter<WeightsFormat>))]
+public enum WeightsFormat
+{
+    /// <summary><c>weights.bin</c>, TorchSharp's <c>Module.save</c> format (every format version).</summary>
+    TorchSharp,
+    /// <summary><c>model.safetensors</c>, Hugging Face's safetensors, which PyTorch reads (format version 3).</summary>
+    Safetensors,
+}
+
 /// <summary>The model.json of a model directory: everything needed to rebuild the model without flags.</summary>
 public sealed record ModelManifest
 {
     public int FormatVersion { get; init; } = ModelStore.FormatVersion;
     public ModelKind Kind { get; init; }
-    /// <summary>How weights.bin stores the parameters; absent in format 1 (always float32).</summary>
+    /// <summary>How the weights file stores the parameters; absent in format 1 (always float32).</summary>
     public WeightsDtype WeightsDtype { get; init; } = WeightsDtype.Fp32;
+    /// <summary>Which file holds the weights; absent (written only when not the default) before format 3: weights.bin.</summary>
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingDefault)]
+    public WeightsFormat WeightsFormat { get; init; } = WeightsFormat.TorchSharp;
     public required TransformerConfig Config { get; init; }
     /// <summary>The tokenizer whose files sit beside model.json.</summary>
     public required TokenizerInfo Tokenizer { get; init; }
@@ -31,26 +45,38 @@ public sealed record ModelManifest
     public LanguagePair? Languages { get; init; }
     /// <summary>Resolved training options and provenance (free-form; informative only).</summary>
     public JsonObject? Training { get; init; }
-    /// <summary>SHA-256 of weights.bin (hex), checked at load; absent in format version 1.</summary>
+    /// <summary>SHA-256 of the weights file (hex), checked at load; absent in format version 1.</summary>
     public string? WeightsSha256 { get; init; }
 }
 
 /// <summary>
-/// A model directory: <c>model.json</c> (format version, kind, architecture, tokenizer), <c>weights.bin</c>
-/// (TorchSharp state) and the tokenizer's files. Every file is written atomically.
+/// A model directory: <c>model.json</c> (format version, kind, architecture, tokenizer), the weights (<c>weights.bin</c>,
+/// TorchSharp's state, or <c>model.safetensors</c>) and the tokenizer's files. Every file is written atomically.
 /// </summary>
 public static class ModelStore
 {
     /// <summary>
-    /// 2 added <see cref="ModelManifest.WeightsSha256"/> and <see cref="ModelManifest.WeightsDtype"/>; version 1
-    /// directories still load, unchecked, as float32.
+    /// The newest format this NatEm reads. 2 added <see cref="ModelManifest.WeightsSha256"/> and
+    /// <see cref="ModelManifest.WeightsDtype"/>; version 1 directories still load, unchecked, as float32. 3 added
+    /// <see cref="ModelManifest.WeightsFormat"/> (<c>model.safetensors</c>). A directory is written with the oldest
+    /// version that describes it (<see cref="FormatVersionOf"/>), so a weights.bin directory stays version 2 and
+    /// still loads in the NatEm versions before 3, while those refuse a safetensors directory with an upgrade message.
     /// </summary>
-    public const int FormatVersion = 2;
-    public const string ManifestFile = "model.json", WeightsFile = "weights.bin";
+    public const int FormatVersion = 3;
+    public const string ManifestFile = "model.json", WeightsFile = "weights.bin", SafetensorsFile = "model.safetensors";
+
+    /// <summary>The format version a directory whose weights are stored as <paramref name="format"/> is written with.</summary>
+    public static int FormatVersionOf(WeightsFormat format) => format == WeightsFormat.Safetensors ? 3 : 2;
+
+    /// <summary>The name of the weights file of <paramref name="format"/>.</summary>
+    public static string WeightsFileOf(WeightsFormat format) => format == WeightsFormat.Safetensors ? SafetensorsFile : WeightsFile;
+
+    /// <summary>The weights file of the model directory <paramref name="dir"/> that <paramref name="manifest"/> describes.</summary>
+    public static string WeightsPath(string dir, ModelManifest manifest) => Path.Combine(dir, WeightsFileOf(manifest.WeightsFormat));
 
     /// <summary>
-    /// Writes a new model directory atomically: manifest, weights stored as <see cref="ModelManifest.WeightsDtype"/>,
-    /// and the tokenizer's files copied from <paramref name="tokenizerSourceDir"/>. Fails if it exists.
+    /// Writes a new model directory atomically: manifest, weights stored as <see cref="ModelManifest.WeightsDtype"/> in
+    /// the file of <see cref="ModelManifest.WeightsFormat"/>, and the tokenizer's files copied from <paramref name="tokenizerSourceDir"/>. Fails if it exists.
     /// </summary>
     public static void Save(string dir, ModelManifest manifest, ITranslationModel model, string tokenizerSourceDir)
     {
@@ -61,22 +87,29 @@ public static class ModelStore
     /// <summary>The files of a model directory, written into <paramref name="dir"/> (a checkpoint adds its own beside them).</summary>
     public static void WriteFiles(string dir, ModelManifest manifest, ITranslationModel model, string tokenizerSourceDir)
     {
-        SaveWeights(dir, model, manifest.WeightsDtype);
-        SaveManifest(dir, manifest with { FormatVersion = FormatVersion, WeightsSha256 = Sha256(Path.Combine(dir, WeightsFile)) });
+        SaveWeights(WeightsPath(dir, manifest), model, manifest.WeightsDtype, manifest.WeightsFormat);
+        SaveManifest(dir, manifest with { FormatVersion = FormatVersionOf(manifest.WeightsFormat), WeightsSha256 = Sha256(WeightsPath(dir, manifest)) });
         SaveTokenizer(dir, tokenizerSourceDir, manifest.Tokenizer);
     }
 
     /// <summary>
-    /// Saves the weights in <paramref name="dtype"/>. A half-precision save rounds the model's own float32 weights
-    /// to that type, so the model in memory computes exactly what a reload of the file will.
+    /// Saves the weights in <paramref name="dtype"/> to <paramref name="path"/>, in TorchSharp's format or (through
+    /// TorchSharp.PyBridge) as safetensors, one tensor per state-dictionary entry under its TorchSharp name. A
+    /// half-precision save rounds the model's own float32 weights to that type, so the model in memory computes exactly
+    /// what a reload of the file will.
     /// </summary>
-    private static void SaveWeights(string dir, ITranslationModel model, WeightsDtype dtype)
+    private static void SaveWeights(string path, ITranslationModel model, WeightsDtype dtype, WeightsFormat format)
     {
         if (dtype != WeightsDtype.Fp32) model.Module.to(ScalarTypeOf(dtype));
         try
         {
-            AtomicFile.Write(Path.Combine(dir, WeightsFile), s =>
+            AtomicFile.Write(path, s =>
             {
+                if (format == WeightsFormat.Safetensors)
+                {
+                    model.Module.save_safetensors(s, leaveOpen: true);
+                    return;
+                }
                 using var writer = new BinaryWriter(s, System.Text.Encoding.UTF8, leaveOpen: true);
                 model.Module.save(writer);
             });
@@ -101,7 +134,7 @@ public static class ModelStore
     public static string WeightsSha256(string dir)
     {
         var manifest = ReadManifest(dir);
-        return manifest.WeightsSha256 ?? Sha256(Path.Combine(dir, WeightsFile), RequireWeightsFile(dir, manifest));
+        return manifest.WeightsSha256 ?? Sha256(WeightsPath(dir, manifest), RequireWeightsFile(dir, manifest));
     }
 
     private static string Sha256(string path)
@@ -185,6 +218,8 @@ public static class ModelStore
             throw NatEmException.In(path, $"format_version {manifest.FormatVersion} is newer than this NatEm supports ({FormatVersion}); upgrade NatEm", ExitCodes.BadModel);
         if (manifest.FormatVersion < 1)
             throw NatEmException.In(path, $"invalid format_version {manifest.FormatVersion}", ExitCodes.BadModel);
+        if (manifest.WeightsFormat != WeightsFormat.TorchSharp && manifest.FormatVersion < FormatVersionOf(manifest.WeightsFormat))
+            throw NatEmException.In(path, $"weights_format {manifest.WeightsFormat} needs format_version {FormatVersionOf(manifest.WeightsFormat)} or later, not {manifest.FormatVersion}", ExitCodes.BadModel);
         RequirePlainTokenizerFiles(dir, manifest);
         try
         {
@@ -257,22 +292,26 @@ public static class ModelStore
     }
 
     /// <summary>
-    /// Loads weights.bin into <paramref name="model"/> as float32, whatever dtype model.json says the file has, checking
-    /// its checksum (when model.json has one) and that every weight is finite.
+    /// Loads the weights file (weights.bin or model.safetensors) into <paramref name="model"/> as float32, whatever dtype
+    /// model.json says the file has, checking its checksum (when model.json has one) and that every weight is finite.
+    /// A safetensors file's header is checked against the model first (<see cref="SafetensorsHeader.Require"/>).
     /// </summary>
     public static void LoadWeights(string dir, ITranslationModel model) => LoadWeights(dir, model, ReadManifest(dir));
 
     private static void LoadWeights(string dir, ITranslationModel model, ModelManifest manifest)
     {
         var dtype = manifest.WeightsDtype;
-        var path = Path.Combine(dir, WeightsFile);
+        var path = WeightsPath(dir, manifest);
         long maxBytes = RequireWeightsFile(dir, manifest);
+        if (manifest.WeightsFormat == WeightsFormat.Safetensors)
+            SafetensorsHeader.Require(path, model.Module.state_dict(), ScalarTypeOf(dtype), maxBytes);
         if (manifest.WeightsSha256 is { } expected && !string.Equals(Sha256(path, maxBytes), expected, StringComparison.OrdinalIgnoreCase))
             throw NatEmException.In(path, $"SHA-256 differs from the weights_sha256 in {ManifestFile}: the file is damaged or was replaced", ExitCodes.BadModel);
         try
         {
             if (dtype != WeightsDtype.Fp32) model.Module.to(ScalarTypeOf(dtype));
-            model.Module.load(path, strict: true);
+            if (manifest.WeightsFormat == WeightsFormat.Safetensors) model.Module.load_safetensors(path, strict: true);
+            else model.Module.load(path, strict: true);
             if (dtype != WeightsDtype.Fp32) model.Module.to(ScalarType.Float32);
         }
         catch (Exception e) when (e is not NatEmException)
@@ -293,7 +332,8 @@ public static class ModelStore
 
     /// <summary>
     /// The sizes a weights file of <paramref name="manifest"/>'s model can have: every parameter's bytes, plus at most
-    /// <see cref="MaxTensorHeaderBytes"/> per tensor for TorchSharp's name, dtype and shape header.
+    /// <see cref="MaxTensorHeaderBytes"/> per tensor for its name, dtype and shape (TorchSharp's per-tensor header, or
+    /// the tensor's entry in the safetensors JSON header).
     /// </summary>
     public static (long Min, long Max) WeightsFileBounds(ModelManifest manifest)
     {
@@ -301,20 +341,26 @@ public static class ModelStore
         return (data, data + 16 + (long)MaxTensorHeaderBytes * manifest.Config.TensorCount(manifest.Kind));
     }
 
-    /// <summary>A generous bound on one tensor's header in weights.bin (its name is under 100 characters).</summary>
+    /// <summary>A generous bound on one tensor's header in the weights file (its name is under 100 characters).</summary>
     private const int MaxTensorHeaderBytes = 256;
 
     /// <summary>
-    /// weights.bin exists, is a file (links followed) and has a size that <paramref name="manifest"/>'s architecture
+    /// The weights file exists, is a file (links followed) and has a size that <paramref name="manifest"/>'s architecture
     /// allows; returns the largest allowed size. Checked with the file's metadata only, so a pipe or a device (whose
     /// size reads as 0) is refused without being opened, and nothing is read or allocated for a size the file cannot back.
     /// </summary>
     public static long RequireWeightsFile(string dir, ModelManifest manifest)
     {
-        var path = Path.Combine(dir, WeightsFile);
+        var path = WeightsPath(dir, manifest);
         var info = new FileInfo(path);
         if (info.LinkTarget is not null && info.ResolveLinkTarget(returnFinalTarget: true) is FileInfo target) info = target;
-        if (!info.Exists) throw NatEmException.In(path, "missing model weights", ExitCodes.BadModel);
+        if (!info.Exists)
+        {
+            var other = WeightsFileOf(manifest.WeightsFormat == WeightsFormat.Safetensors ? WeightsFormat.TorchSharp : WeightsFormat.Safetensors);
+            throw NatEmException.In(path, File.Exists(Path.Combine(dir, other))
+                ? $"missing model weights ({ManifestFile} says weights_format {manifest.WeightsFormat}, but the directory holds {other})"
+                : "missing model weights", ExitCodes.BadModel);
+        }
         var (min, max) = WeightsFileBounds(manifest);
         if (info.Length < min || info.Length > max)
             throw NatEmException.In(path, info.Length == 0

@@ -43,8 +43,14 @@ public sealed class TinyModels : IDisposable
     }
 
     /// <summary>A model directory's weights by parameter name, as loaded (float32).</summary>
-    public static Dictionary<string, float[]> Weights(string modelDir) =>
-        ModelStore.LoadModel(modelDir).Module.state_dict().ToDictionary(p => p.Key, p => p.Value.data<float>().ToArray());
+    public static Dictionary<string, float[]> Weights(string modelDir)
+    {
+        var model = ModelStore.LoadModel(modelDir);
+        var weights = model.Module.state_dict().ToDictionary(p => p.Key, p => p.Value.data<float>().ToArray());
+        // A model collected while its tensors are read disposes them ("empty handle").
+        GC.KeepAlive(model);
+        return weights;
+    }
 
     /// <summary>Writes lines to a new file in the scratch directory.</summary>
     public string WriteLines(params string[] lines)

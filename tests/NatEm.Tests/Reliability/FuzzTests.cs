@@ -180,19 +180,24 @@ public sealed class ValidUntrustedFiles : IDisposable
     public PreparedData Data { get; } = TinyPreparedData.Create(trainPairs: 40);
     public string Ar { get; }
     public string Nar { get; }
+    /// <summary>The AR model with its weights in model.safetensors.</summary>
+    public string ArSafetensors { get; }
     public string Corpus { get; }
 
     public ValidUntrustedFiles()
     {
         Ar = TinyPreparedData.SaveUntrainedModel(Data, ModelKind.Autoregressive, seed: 1, "ar");
         Nar = TinyPreparedData.SaveUntrainedModel(Data, ModelKind.NonAutoregressive, seed: 2, "nar");
+        ArSafetensors = Path.Combine(SyntheticTask.TempDir(), "ar-safetensors");
+        var ar = ModelStore.Load(Ar);
+        ModelStore.Save(ArSafetensors, ar.Manifest with { WeightsFormat = WeightsFormat.Safetensors }, ar.Model, Ar);
         Corpus = Path.Combine(SyntheticTask.TempDir(), "corpus.tsv");
         File.WriteAllText(Corpus, "ref\ten\tes\nGen 1:1\tIn the beginning God created.\tEn el principio creó Dios.\nGen 1:2\tAnd the earth was void.\tY la tierra estaba desordenada.\n");
     }
 
     public void Dispose()
     {
-        foreach (var dir in new[] { Path.GetDirectoryName(Data.Directory)!, Path.GetDirectoryName(Ar)!, Path.GetDirectoryName(Nar)!, Path.GetDirectoryName(Corpus)! })
+        foreach (var dir in new[] { Path.GetDirectoryName(Data.Directory)!, Path.GetDirectoryName(Ar)!, Path.GetDirectoryName(Nar)!, Path.GetDirectoryName(ArSafetensors)!, Path.GetDirectoryName(Corpus)! })
             Directory.Delete(dir, recursive: true);
     }
 }
@@ -319,7 +324,7 @@ public sealed class MutatedFileFuzzTests(ValidUntrustedFiles files) : IClassFixt
     {
         var manifest = Path.Combine(dir, ModelStore.ManifestFile);
         var json = JsonNode.Parse(File.ReadAllText(manifest))!.AsObject();
-        using var stream = File.OpenRead(Path.Combine(dir, ModelStore.WeightsFile));
+        using var stream = File.OpenRead(ModelStore.WeightsPath(dir, ModelStore.ReadManifest(dir)));
         json["weights_sha256"] = Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(stream));
         File.WriteAllText(manifest, json.ToJsonString());
     }
@@ -330,10 +335,12 @@ public sealed class MutatedFileFuzzTests(ValidUntrustedFiles files) : IClassFixt
     [InlineData("ar", ModelStore.WeightsFile, false)]
     [InlineData("ar", ModelStore.WeightsFile, true)]
     [InlineData("nar", ModelStore.WeightsFile, true)]
+    [InlineData("ar-safetensors", ModelStore.SafetensorsFile, false)]
+    [InlineData("ar-safetensors", ModelStore.SafetensorsFile, true)]
     [InlineData("ar", BpeSubwordTokenizer.VocabFileName, false)]
     [InlineData("ar", BpeSubwordTokenizer.MergesFileName, false)]
     public void MutatedModelDirectoriesLoadOrFailInOneLine(string model, string file, bool resealChecksum) =>
-        Fuzz(model == "ar" ? files.Ar : files.Nar, file, dir => ModelStore.Load(dir), resealChecksum ? Reseal : null);
+        Fuzz(model switch { "ar" => files.Ar, "nar" => files.Nar, _ => files.ArSafetensors }, file, dir => ModelStore.Load(dir), resealChecksum ? Reseal : null);
 
     [Theory]
     [InlineData(DataManifest.FileName)]

@@ -48,7 +48,7 @@ public sealed class ShippedModelTests
         var dir = RepositoryPath(relativeDir);
         var manifest = ModelStore.ReadManifest(dir);
 
-        Assert.Equal(ModelStore.FormatVersion, manifest.FormatVersion);
+        Assert.Equal(ModelStore.FormatVersionOf(WeightsFormat.TorchSharp), manifest.FormatVersion);
         using (var weights = File.OpenRead(Path.Combine(dir, ModelStore.WeightsFile)))
             Assert.Equal(manifest.WeightsSha256, Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(weights)));
         Assert.InRange(new DirectoryInfo(dir).EnumerateFiles().Sum(f => f.Length), 1, 25L << 20);
