@@ -6,7 +6,7 @@
 # It checks that the 2 shards wrote the very parts of the 1 process, then prints the figures.
 # Run it on an otherwise idle machine with at least 2 cores (the figures are wall times):
 #   bench/shard.sh [WORK_DIR]        (default: a new temp dir; kept, so that a second run skips the set-up)
-# Environment: SOURCES (training sources decoded, default 8192), NBEST (default 4), NATEM (default: dotnet run),
+# Environment: SOURCES (training sources decoded, default 8192), NBEST (default 4), CHUNK (--chunk-size, default 1024), NATEM (default: dotnet run),
 #   DATA / AR / NAR (a prepared data dir and tiny AR and NAR runs to use instead of preparing and training them).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -32,7 +32,7 @@ nar=${NAR:-$work/nar}
 
 em() {  # RUN SOURCES STAGE SHARD: one shard of one pass, 1 thread
   $NATEM em --data "$data" --out "$1" --initial-ar "$ar" --initial-nar "$nar" --preset tiny --iterations 1 --nbest "$nbest" \
-    --train-limit "$2" --threads 1 --stage "$3" --shard "$4" > /dev/null
+    --train-limit "$2" --chunk-size "${CHUNK:-1024}" --threads 1 --stage "$3" --shard "$4" > /dev/null
 }
 now() { date +%s.%N; }
 seconds() { python3 -c "import sys; print(f'{float(sys.argv[2]) - float(sys.argv[1]):.2f}')" "$1" "$2"; }
@@ -62,7 +62,7 @@ merge_and_startup=$(seconds "$t0" "$t1")
 
 parts=$(ls "$work"/one/round1/nbest/part_*.bin | wc -l)
 cat <<REPORT
-N-best pass of an EM round, tiny preset: $sources training sources, $nbest-best, $parts parts ($(nproc) cores, $(date -u +%Y-%m-%d))
+N-best pass of an EM round, tiny preset: $sources training sources, $nbest-best, $parts parts of ${CHUNK:-1024} ($(nproc) cores, $(date -u +%Y-%m-%d))
 | run | wall time (s) |
 |---|---|
 | 1 process x 1 thread | $one |
