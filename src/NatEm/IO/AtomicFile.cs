@@ -69,27 +69,36 @@ public static class AtomicFile
         });
 
     /// <summary>
-    /// Writes <paramref name="text"/> to <paramref name="path"/> unless the file exists, in one step that never replaces
-    /// it (written to a temp name, then moved without overwriting), so that of several processes creating the same file
-    /// at once exactly one succeeds and the others see its complete content. Returns whether this call created it.
+    /// Writes <paramref name="text"/> to <paramref name="path"/> unless the file exists, so that of several processes
+    /// creating the same file at once exactly one succeeds and the others see its complete content. Returns whether this
+    /// call created it. The check and the atomic write happen under an exclusive lock on PATH.lock (flock on Unix: it
+    /// is released when a process dies), because a rename that never replaces is not atomic everywhere: .NET falls back
+    /// to check-then-rename on file systems without hard links, and two shards both "created" the file in CI.
     /// </summary>
     public static bool WriteNew(string path, string text)
     {
         var full = Path.GetFullPath(path);
-        var tmp = $"{full}.{Environment.ProcessId}.{Guid.NewGuid():N}.tmp";
-        WriteAllText(tmp, text);
-        try
+        var lockPath = full + ".lock";
+        // Deleted on close, which is safe: the file exists by then, and whoever locks the old or a new lock file sees it.
+        using var held = Lock(lockPath);
+        if (File.Exists(full)) return false;
+        WriteAllText(full, text);
+        return true;
+    }
+
+    private static FileStream Lock(string lockPath)
+    {
+        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(60);
+        while (true)
         {
-            File.Move(tmp, full, overwrite: false);
-            return true;
-        }
-        catch (IOException) when (File.Exists(full))
-        {
-            return false;
-        }
-        finally
-        {
-            if (File.Exists(tmp)) File.Delete(tmp);
+            try
+            {
+                return new FileStream(lockPath, FileMode.OpenOrCreate, FileAccess.ReadWrite, FileShare.None, 1, FileOptions.DeleteOnClose);
+            }
+            catch (IOException e) when (e is not DirectoryNotFoundException && DateTime.UtcNow < deadline)
+            {
+                Thread.Sleep(5);
+            }
         }
     }
 

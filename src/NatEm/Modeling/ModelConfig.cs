@@ -181,10 +181,14 @@ public sealed record ArchitectureOptions
     /// <summary>
     /// The architecture of a run that continues from a trained model (--init-from, an EM warm start): the trained
     /// model's own, with --dropout applied when it is given; the preset and the NAR choices cannot change its weights' shapes.
+    /// The one change of kind: a length-classifier NAR continued with --nar-loss ctc becomes a CTC model with --upsample's
+    /// grid (GLAT's warm start; its length classifier is left behind, <see cref="ModelStore.LoadWarmStart"/>).
     /// </summary>
-    public TransformerConfig ContinueFrom(TransformerConfig trained)
+    public TransformerConfig ContinueFrom(TransformerConfig trained, ModelKind kind)
     {
         var config = Dropout is { } dropout ? trained with { Dropout = dropout, AttentionDropout = dropout } : trained;
+        if (kind == ModelKind.NonAutoregressive && NarLoss == NarLoss.Ctc && trained.NarLoss == NarLoss.Length)
+            config = config with { NarLoss = NarLoss.Ctc, Upsample = Upsample, DecoderInput = NarDecoderInput.UniformCopy };
         config.Validate();
         return config;
     }

@@ -298,6 +298,34 @@ public static class ModelStore
     /// </summary>
     public static void LoadWeights(string dir, ITranslationModel model) => LoadWeights(dir, model, ReadManifest(dir));
 
+    /// <summary>
+    /// A warm start's weights: <see cref="LoadWeights(string, ITranslationModel)"/> when the model directory has
+    /// <paramref name="model"/>'s architecture; otherwise its weights are loaded into a model of their own architecture
+    /// and copied by name, and every weight of <paramref name="model"/> must be among them. That is how a CTC model
+    /// warm-starts from a length-classifier model (GLAT's warm start: the blank is &lt;unk&gt;, so every shape matches),
+    /// leaving the length classifier behind.
+    /// </summary>
+    public static void LoadWarmStart(string dir, ITranslationModel model)
+    {
+        var manifest = ReadManifest(dir);
+        if (manifest.Config == model.Config)
+        {
+            LoadWeights(dir, model, manifest);
+            return;
+        }
+        var trained = TranslationModels.Create(manifest.Kind, manifest.Config);
+        using var trainedModule = trained.Module;
+        LoadWeights(dir, trained, manifest);
+        var trainedWeights = trainedModule.state_dict();
+        using var _ = no_grad();
+        foreach (var (name, weights) in model.Module.state_dict())
+        {
+            if (!trainedWeights.TryGetValue(name, out var source) || !source.shape.SequenceEqual(weights.shape))
+                throw NatEmException.In(Path.Combine(dir, ManifestFile), $"cannot warm-start this model: it has no {name} of shape [{string.Join(", ", weights.shape)}]", ExitCodes.BadModel);
+            weights.copy_(source);
+        }
+    }
+
     private static void LoadWeights(string dir, ITranslationModel model, ModelManifest manifest)
     {
         var dtype = manifest.WeightsDtype;

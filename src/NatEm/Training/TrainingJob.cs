@@ -7,7 +7,8 @@ namespace NatEm.Training;
 
 /// <summary>
 /// The model a training run starts from: fresh weights of <see cref="Config"/> drawn from the run's seed, replaced by the
-/// weights of the model directory <see cref="WeightsFrom"/> when one is given (a warm start; same architecture).
+/// weights of the model directory <see cref="WeightsFrom"/> when one is given (a warm start: the same architecture, or a
+/// CTC model from a length-classifier model's weights, <see cref="ModelStore.LoadWarmStart"/>).
 /// </summary>
 public sealed record InitialModel(ModelKind Kind, TransformerConfig Config, string? WeightsFrom = null)
 {
@@ -17,7 +18,7 @@ public sealed record InitialModel(ModelKind Kind, TransformerConfig Config, stri
     /// given (<see cref="ArchitectureOptions.ContinueFrom"/>); the optimizer and schedule start afresh.
     /// </summary>
     public static InitialModel FineTune(string dir, ModelKind kind, PreparedData data, ArchitectureOptions choices) =>
-        new(kind, choices.ContinueFrom(PreparedDataModels.ReadMatching(dir, kind, data).Config), dir);
+        new(kind, choices.ContinueFrom(PreparedDataModels.ReadMatching(dir, kind, data).Config, kind), dir);
 }
 
 /// <summary>Runs a long stage that reports (done, total) under the caller's display (a console bar, nothing in tests).</summary>
@@ -95,7 +96,7 @@ public sealed class TrainingJob
     {
         var model = TranslationModels.Create(initial.Kind, initial.Config, options.Seed);
         // A resumed run restores its own weights from checkpoint_last: the initial ones only start a new run.
-        if (initial.WeightsFrom is { } warmStart && !new CheckpointDirectory(runDir).HasLast) ModelStore.LoadWeights(warmStart, model);
+        if (initial.WeightsFrom is { } warmStart && !new CheckpointDirectory(runDir).HasLast) ModelStore.LoadWarmStart(warmStart, model);
         var provenance = (JsonObject)origin.DeepClone();
         provenance["data"] = Path.GetFullPath(data.Directory);
         provenance["warm_start"] = initial.WeightsFrom;

@@ -68,6 +68,36 @@ public sealed class CtcTrainingTests
     }
 
     [Fact]
+    public void ACtcModelWarmStartsFromALengthModelsWeightsLeavingItsLengthClassifierBehind()
+    {
+        var data = TinyPreparedData.Create();
+        var lengthRun = SyntheticTask.TempDir();
+        var (code, _, error) = TinyModels.Run("train-nar", "--data", data.Directory, "--out", lengthRun, "--preset", "tiny", "--decoder-input", "UniformCopy",
+            "--max-updates", "2", "--max-tokens", "1024", "--threads", "1");
+        Assert.True(code == 0, error);
+        var lengthModel = Path.Combine(lengthRun, "checkpoint_last");
+
+        var (_, trained) = ModelStore.LoadNar(lengthModel);
+        var ctcConfig = new ArchitectureOptions { NarLoss = NarLoss.Ctc, Upsample = 3 }.ContinueFrom(trained.Config, ModelKind.NonAutoregressive);
+        var warm = TranslationModels.Create(ModelKind.NonAutoregressive, ctcConfig, seed: 5);
+        ModelStore.LoadWarmStart(lengthModel, warm);
+        var trainedWeights = trained.state_dict();
+        var warmWeights = warm.Module.state_dict();
+        Assert.Equal((NarLoss.Ctc, 3, NarDecoderInput.UniformCopy), (ctcConfig.NarLoss, ctcConfig.Upsample, ctcConfig.DecoderInput));
+        Assert.Contains(trainedWeights.Keys, name => name.Contains("length"));
+        Assert.DoesNotContain(warmWeights.Keys, name => name.Contains("length"));
+        Assert.All(warmWeights, w => Assert.True(w.Value.allclose(trainedWeights[w.Key], rtol: 0, atol: 0), $"{w.Key} differs from the length model's"));
+
+        var ctcRun = SyntheticTask.TempDir();
+        (code, _, error) = TinyModels.Run("train-nar", "--data", data.Directory, "--out", ctcRun, "--init-from", lengthModel, "--nar-loss", "ctc", "--upsample", "3",
+            "--max-updates", "2", "--max-tokens", "1024", "--threads", "1");
+        Assert.True(code == 0, error);
+        var ctcModel = ModelStore.ReadManifest(Path.Combine(ctcRun, "checkpoint_last"));
+        Assert.Equal((NarLoss.Ctc, 3), (ctcModel.Config.NarLoss, ctcModel.Config.Upsample));
+        Assert.Equal(Path.GetFullPath(lengthModel), Path.GetFullPath(ctcModel.Training!["warm_start"]!.GetValue<string>()));
+    }
+
+    [Fact]
     public void AnUpsamplingRatioOutOfRangeIsAUsageError()
     {
         var data = TinyPreparedData.Create();
