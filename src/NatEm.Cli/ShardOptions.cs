@@ -33,10 +33,10 @@ public sealed class ShardOptions
         Description = $"Sources per stored part of a decoding pass: the unit it resumes from and a shard takes (default {ChunkedStage.DefaultChunkSize})",
     };
 
-    /// <summary>The chunk size given, or the default; a usage error when not positive.</summary>
-    public int ChunkSizeOf(ParseResult p) => p.GetValue(ChunkSize) switch
+    /// <summary>The chunk size given, or <paramref name="fallback"/> (a baseline's, such as the demo's); a usage error when not positive.</summary>
+    public int ChunkSizeOf(ParseResult p, int fallback = ChunkedStage.DefaultChunkSize) => p.GetValue(ChunkSize) switch
     {
-        null => ChunkedStage.DefaultChunkSize,
+        null => fallback,
         >= 1 and var size => size,
         var size => throw new NatEmException($"--chunk-size must be ≥ 1, not {size}", ExitCodes.Usage),
     };

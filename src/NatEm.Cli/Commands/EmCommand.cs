@@ -125,7 +125,7 @@ public sealed class EmOptionsBinder(EmOptions defaults)
             Architecture = Training.Architecture(p, d.Architecture),
             ArTraining = ArTraining(p, Training.Bind(p, d.ArTraining)),
             NarTraining = Training.BindNar(p, d.NarTraining),
-            ChunkSize = p.GetValue(Shards.ChunkSize) ?? d.ChunkSize,
+            ChunkSize = Shards.ChunkSizeOf(p, d.ChunkSize),
         };
         if (p.GetValue(InitialAr) is { } ar) options = options with { InitialAr = ModelArguments.Resolve(p, ar) };
         if (p.GetValue(InitialNar) is { } nar) options = options with { InitialNar = ModelArguments.Resolve(p, nar) };

@@ -68,6 +68,19 @@ public class ArchitectureOptionsTests
         Assert.Equal("invalid EM option: --ar-max-updates must be positive", Assert.Throws<NatEmException>(() => BindEm("--ar-max-updates 0")).Message);
     }
 
+    /// <summary>`em` reads --chunk-size as train-nar does (<see cref="NatEm.Cli.ShardOptions.ChunkSizeOf"/>), but unset it keeps the baseline's.</summary>
+    [Fact]
+    public void EmChunkSizeReachesTheEmOptionsAndUnsetKeepsTheBaseline()
+    {
+        var baseline = new EmOptions { ChunkSize = 7 };
+
+        Assert.Equal(16, BindEm("--chunk-size 16", baseline).ChunkSize);
+        Assert.Equal(7, BindEm("", baseline).ChunkSize);
+        Assert.Equal(NatEm.Training.ChunkedStage.DefaultChunkSize, BindEm("").ChunkSize);
+        var error = Assert.Throws<NatEmException>(() => BindEm("--chunk-size 0"));
+        Assert.Equal((ExitCodes.Usage, "--chunk-size must be ≥ 1, not 0"), (error.ExitCode, error.Message));
+    }
+
     [Fact]
     public void TrainArHasNoNarArchitectureFlags()
     {
