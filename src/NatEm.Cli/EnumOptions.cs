@@ -8,10 +8,14 @@ namespace NatEm.Cli;
 /// </summary>
 public static class EnumOptions
 {
-    /// <summary>An option taking one of <typeparamref name="T"/>'s names; absent, it is null and the options record's default applies.</summary>
-    public static Option<T?> Create<T>(string name, string description) where T : struct, Enum => new(name)
+    /// <summary>
+    /// An option taking one of <typeparamref name="T"/>'s names; absent, it is null and the options record's default applies,
+    /// or <paramref name="defaultValue"/> if given (an option with no record), which the help shows as the records' are.
+    /// </summary>
+    public static Option<T?> Create<T>(string name, string description, T? defaultValue = null) where T : struct, Enum => new(name)
     {
         Description = description,
+        DefaultValueFactory = defaultValue is { } value ? _ => value : null,
         HelpName = string.Join('|', Enum.GetNames<T>()),
         CustomParser = result =>
         {

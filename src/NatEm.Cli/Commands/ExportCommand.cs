@@ -13,7 +13,7 @@ public static class ExportCommand
 {
     /// <summary>`--dtype`, shared by export and average.</summary>
     public static Option<WeightsDtype?> DtypeOption() =>
-        EnumOptions.Create<WeightsDtype>("--dtype", $"Element type of the stored weights (default {default(WeightsDtype)}; the model computes in float32 either way)");
+        EnumOptions.Create<WeightsDtype>("--dtype", "Element type of the stored weights (the model computes in float32 either way)", default(WeightsDtype));
 
     /// <summary>The --dtype given, else float32.</summary>
     public static WeightsDtype Dtype(ParseResult p, Option<WeightsDtype?> option) => p.GetValue(option) ?? default;
@@ -24,7 +24,7 @@ public static class ExportCommand
         var output = SharedOptions.Out("the new model directory (it must not exist)");
         var dtype = DtypeOption();
         var format = EnumOptions.Create<WeightsFormat>("--format",
-            $"File of the weights: weights.bin (TorchSharp) or model.safetensors (Safetensors, which PyTorch reads; tensor names in ARCHITECTURE.md) (default {default(WeightsFormat)})");
+            "File of the weights: weights.bin (TorchSharp) or model.safetensors (Safetensors, which PyTorch reads; tensor names in ARCHITECTURE.md)", default(WeightsFormat));
         var command = new Command("export", "Write a shippable copy of a model directory: weights only, optionally in bf16/fp16 or as safetensors") { model, output, dtype, format };
         command.SetAction(p => CliErrors.Run(p, () =>
         {

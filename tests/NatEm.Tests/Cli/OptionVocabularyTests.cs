@@ -155,6 +155,7 @@ public class OptionVocabularyTests
             ["loadtest", "--route", new NatEm.Cli.Serving.LoadTestOptions { Url = new Uri(serve.Urls), Texts = [] }.Route],
             ["prepare", "--merges", prepare.Merges], ["prepare", "--max-ratio", prepare.Filter.MaxLengthRatio], ["prepare", "--split-seed", prepare.HoldOutSeed],
             ["score", "--tokenize", new NatEm.Evaluation.BleuOptions().Tokenizer.Name],
+            ["export", "--format", default(WeightsFormat)], ["export", "--dtype", default(WeightsDtype)], ["average", "--dtype", default(WeightsDtype)],
         ];
         // The E-step's and the M-step's training options have the same defaults, so one help text is true of both.
         Assert.Equal(em.ArTraining, em.NarTraining);
@@ -169,7 +170,7 @@ public class OptionVocabularyTests
             var lines = help.Split('\n');
             foreach (var (flag, value) in group.Select(e => ((string)e[1], e[2])))
             {
-                var line = Assert.Single(lines, l => l.TrimStart().StartsWith(flag + " "));
+                var line = Assert.Single(lines, l => l.TrimStart().StartsWith(flag + " ", StringComparison.Ordinal));
                 Assert.Contains($"[default: {Convert.ToString(value, System.Globalization.CultureInfo.InvariantCulture)}]", line);
             }
         }
