@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using System.Runtime.Versioning;
 using System.Text.RegularExpressions;
 using NatEm.Tests.Cli;
 using NatEm.Tests.Shipped;
@@ -11,7 +12,8 @@ namespace NatEm.Tests.Em;
 /// each would have its engine run, run here in three processes: the shards must fill the run's distill folder with
 /// the parts one process writes, byte for byte.
 /// </summary>
-[Collection(TinyModelsCollection.Name)]
+// The engines' commands are sh scripts, and `natem` on their PATH is one: POSIX only.
+[Collection(TinyModelsCollection.Name), UnsupportedOSPlatform("windows")]
 public sealed class DeployTemplateTests(TinyModels models) : IDisposable
 {
     private const int Shards = 3;

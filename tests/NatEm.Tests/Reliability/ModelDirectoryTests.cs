@@ -177,7 +177,7 @@ public sealed class ModelDirectoryTests(TinyModels models)
     [Theory]
     [InlineData("link to /dev/zero")]
     [InlineData("named pipe")]
-    public void WeightsThatAreNotARegularFileAreRefusedWithoutHanging(string kind)
+    public async Task WeightsThatAreNotARegularFileAreRefusedWithoutHanging(string kind)
     {
         var (dir, _) = Damaged("missing weights.bin");
         var weights = Path.Combine(dir, ModelStore.WeightsFile);
@@ -193,13 +193,13 @@ public sealed class ModelDirectoryTests(TinyModels models)
         }
 
         var load = Task.Run(() => ModelStore.Load(dir));
-        Assert.True(((IAsyncResult)load).AsyncWaitHandle.WaitOne(TimeSpan.FromSeconds(30)), "ModelStore.Load did not return within 30 s");
+        Assert.True(await Task.WhenAny(load, Task.Delay(TimeSpan.FromSeconds(30))) == load, "ModelStore.Load did not return within 30 s");
         var error = Assert.IsType<NatEmException>(load.Exception?.InnerException);
         Assert.Equal(ExitCodes.BadModel, error.ExitCode);
         Assert.Equal($"{weights}: is empty or not a regular file (a pipe or a device); expected the model's weights", error.Message);
         var translate = Task.Run(() => TinyModels.Run("translate", "--model", dir, "--input", models.WriteLines("red cat")));
-        Assert.True(((IAsyncResult)translate).AsyncWaitHandle.WaitOne(TimeSpan.FromSeconds(30)), "translate did not return within 30 s");
-        AssertOneLineBadModelError(weights, translate.Result);
+        Assert.True(await Task.WhenAny(translate, Task.Delay(TimeSpan.FromSeconds(30))) == translate, "translate did not return within 30 s");
+        AssertOneLineBadModelError(weights, await translate);
     }
 
     /// <summary>

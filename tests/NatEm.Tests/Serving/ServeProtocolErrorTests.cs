@@ -68,7 +68,7 @@ public class ServeProtocolErrorTests(ServingModels models) : IClassFixture<Servi
                 at = responses.IndexOf("\r\n\r\n", at, StringComparison.Ordinal) + 4;
                 body = chunks.ToString();
             }
-            Assert.True(headers.GetValueOrDefault("Content-Type")?.StartsWith("application/json") == true, $"not JSON: {head}\n{body}");
+            Assert.True(headers.GetValueOrDefault("Content-Type")?.StartsWith("application/json", StringComparison.Ordinal) == true, $"not JSON: {head}\n{body}");
             var json = JsonDocument.Parse(body).RootElement;
             result.Add((status, status >= 400 ? json.GetProperty("error").GetString()! : json.ToString()));
             responses = responses[at..];
