@@ -23,8 +23,11 @@
 #               EM round-1 NAR, made once) with a fresh Adam state. q1 is the fp16 milestone models/milestones/bible.en-es.em-q1.
 #               LONG_INIT=DIR warm-starts from another model instead (a lost run directory restarts from its milestone,
 #               with LONG_UPDATES lowered by the milestone's updates so that the total stays 15,000).
+#               LONG_LOSS=ctc makes it a CTC student in $RUNS/long-ctc (R = 2, glancing 0.5→0.3 as issue 27's comparison):
+#               from a length model's weights it is GLAT's warm start (blank = <unk>; the length classifier is left behind).
 # long-final    the converged student to ship: the average of the long run's last 5 checkpoints or its checkpoint_best,
-#               whichever is better on VALID (odd); written to $RUNS/long.path, with both figures
+#               whichever is better on VALID (odd; a CTC model decodes by collapse); written to $RUNS/long.path
+#               ($RUNS/long-ctc.path with LONG_LOSS=ctc), with both figures
 # ship-nar      export MODEL (default: the kd winner on valid) to models/bible.en-es/nar with fp16 weights, and print
 #               its test BLEU (odd) from the fp32 and the fp16 weights: the export must move it by at most 0.1.
 #               Shipped: `ship-nar $RUNS/em/model`, EM's NAR, the best on valid (BENCHMARKS.md)
@@ -39,6 +42,8 @@ GLANCING="--glancing 0.5:0.3@$KD_UPDATES"
 AR_UPDATES=${AR_UPDATES:-1000}
 LONG_UPDATES=${LONG_UPDATES:-15000}
 LONG_LR=${LONG_LR:-5e-4}   # the warm start ended its inverse-sqrt schedule at 4.5e-4
+LONG_LOSS=${LONG_LOSS:-length}   # ctc: the long run as a CTC student (issue 27), run directory $RUNS/long-ctc
+LONG=$RUNS/long; [[ $LONG_LOSS == ctc ]] && LONG=$RUNS/long-ctc
 Q1=${Q1:-models/milestones/bible.en-es.em-q1}
 AR_LR=${AR_LR:-3e-4}   # q0's own rate at its best checkpoint (update 6,500 of inverse-sqrt 1e-3 after 500): 2.8e-4
 # shared by every NAR run, so that they differ only in what a comparison varies
@@ -119,22 +124,23 @@ raw)
   background "$RUNS/nar-raw.log" train-nar $NAR --out "$RUNS/nar-raw" --max-updates "$KD_UPDATES" --threads "${RAW_THREADS:-1}" $(winner_flags) $(resume_flag "$RUNS/nar-raw")
   ;;
 long)
-  if [[ ! -d $RUNS/long/distill ]]; then mkdir -p "$RUNS/long" && cp -r "$(distill_q1)" "$RUNS/long/"; fi
-  [[ -d $RUNS/long-init ]] || cp -r "${LONG_INIT:-models/bible.en-es/nar}" "$RUNS/long-init"
-  background "$RUNS/long.log" train-nar --data "$DATA" --out "$RUNS/long" --init-from "$RUNS/long-init" --distill-from "$Q1" --distill-beam 4 \
-    --lr "$LONG_LR" --warmup 500 --lr-schedule Cosine --min-lr 1e-5 --max-updates "$LONG_UPDATES" --glancing "0.3:0.2@$LONG_UPDATES" \
-    --validate-every 500 --keep-last 10 --seed 1 --threads "${LONG_THREADS:-2}" $(resume_flag "$RUNS/long")
-  echo "curve: natem curve --run $RUNS/long"
+  if [[ ! -d $LONG/distill ]]; then mkdir -p "$LONG" && cp -r "$(distill_q1)" "$LONG/"; fi
+  [[ -d $LONG-init ]] || cp -r "${LONG_INIT:-models/bible.en-es/nar}" "$LONG-init"
+  if [[ $LONG_LOSS == ctc ]]; then loss_flags=(--nar-loss ctc --upsample 2 --glancing "0.5:0.3@$LONG_UPDATES"); else loss_flags=(--glancing "0.3:0.2@$LONG_UPDATES"); fi
+  background "$LONG.log" train-nar --data "$DATA" --out "$LONG" --init-from "$LONG-init" --distill-from "$Q1" --distill-beam 4 \
+    --lr "$LONG_LR" --warmup 500 --lr-schedule Cosine --min-lr 1e-5 --max-updates "$LONG_UPDATES" "${loss_flags[@]}" \
+    --validate-every 500 --keep-last 10 --seed 1 --threads "${LONG_THREADS:-2}" $(resume_flag "$LONG")
+  echo "curve: natem curve --run $LONG"
   ;;
 long-final)
-  [[ -d $RUNS/long-avg5 ]] || natem average --run "$RUNS/long" --last 5 --out "$RUNS/long-avg5"
-  best=$(readlink -f "$RUNS/long/checkpoint_best")
-  natem eval --model "$best" --data "$DATA" --split valid --decoder Odd --json > "$RUNS/long-best.valid.json"
-  natem eval --model "$RUNS/long-avg5" --data "$DATA" --split valid --decoder Odd --json > "$RUNS/long-avg5.valid.json"
+  [[ -d $LONG-avg5 ]] || natem average --run "$LONG" --last 5 --out "$LONG-avg5"
+  best=$(readlink -f "$LONG/checkpoint_best")
+  natem eval --model "$best" --data "$DATA" --split valid --decoder Odd --json > "$LONG-best.valid.json"
+  natem eval --model "$LONG-avg5" --data "$DATA" --split valid --decoder Odd --json > "$LONG-avg5.valid.json"
   if python3 -c 'import sys; sys.exit(0 if float(sys.argv[1]) > float(sys.argv[2]) else 1)' \
-      "$(bleu "$RUNS/long-avg5.valid.json")" "$(bleu "$RUNS/long-best.valid.json")"; then best=$RUNS/long-avg5; fi
-  echo "$best" > "$RUNS/long.path"
-  echo "converged student = $best (valid BLEU odd: checkpoint_best $(bleu "$RUNS/long-best.valid.json"), average of the last 5 $(bleu "$RUNS/long-avg5.valid.json"))"
+      "$(bleu "$LONG-avg5.valid.json")" "$(bleu "$LONG-best.valid.json")"; then best=$LONG-avg5; fi
+  echo "$best" > "$LONG.path"
+  echo "converged student = $best (valid BLEU odd: checkpoint_best $(bleu "$LONG-best.valid.json"), average of the last 5 $(bleu "$LONG-avg5.valid.json"))"
   ;;
 ship-nar)
   model=${2:-$(kd_winner)}

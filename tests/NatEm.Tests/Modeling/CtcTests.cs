@@ -50,6 +50,32 @@ public sealed class CtcTests
         else Assert.Equal(bruteForce, -nll, 4);
     }
 
+    [Fact]
+    public void LossAndGradientEqualLibtorchsCtcLossOverTheWholeVocabulary()
+    {
+        manual_seed(3);
+        long[][] targets = [[4, 4, 5], [7], [5, 6, 6, 6, 4], [8, 5, 8, 8]];   // the blank is 3
+        const int frames = 12, vocab = 9;
+        var padded = tensor(targets.SelectMany(t => t.Concat(Enumerable.Repeat(0L, 5 - t.Length))).ToArray(), [targets.Length, 5]);
+        // [5, 6, 6, 6, 4] needs 7 frames (blanks between the equal labels): over 6 it is unreachable, and zero_infinity drops it.
+        var inputLengths = tensor(new long[] { 12, 5, 6, 8 });
+        var targetLengths = tensor(targets.Select(t => (long)t.Length).ToArray());
+        var logits = randn(targets.Length, frames, vocab);
+        var compactInput = logits.clone().requires_grad_(true);
+        var fullInput = logits.clone().requires_grad_(true);
+
+        var compact = Ctc.Loss(compactInput.log_softmax(-1), padded, inputLengths, targetLengths, zeroInfinity: true);
+        var full = nn.functional.ctc_loss(fullInput.log_softmax(-1).transpose(0, 1), padded, inputLengths, targetLengths, blank: B, zero_infinity: true, reduction: nn.Reduction.None);
+        compact.sum().backward();
+        full.sum().backward();
+
+        Assert.Equal(full.data<float>().ToArray(), compact.data<float>().ToArray(), (a, b) => Math.Abs(a - b) < 1e-4);
+        Assert.True(fullInput.grad!.allclose(compactInput.grad!, rtol: 1e-4, atol: 1e-5), "gradients differ");
+        Assert.Equal(0, compact.data<float>()[2]);
+        using (no_grad())
+            Assert.True(float.IsPositiveInfinity(Ctc.Loss(logits.log_softmax(-1), padded, inputLengths, targetLengths, zeroInfinity: false).data<float>()[2]));
+    }
+
     [Theory]
     [MemberData(nameof(Targets))]
     public void ViterbiFindsTheBestPathThatCollapsesToTheTarget(int[] target, int frames)
