@@ -46,6 +46,8 @@ public static class SharedOptions
     public static void Add(this Command command, IEnumerable<Option> options) => options.ToList().ForEach(command.Options.Add);
 
     public const string DistillBeamDescription = "Beam of the AR model's distillation pass";
+    /// <summary>em's criterion, and the score score-nar prints with it.</summary>
+    public const string SelectionScoreDescription = "Selection criterion: Total (log p_NAR(y|x), the paper's) or PerToken (divided by |y|+1, no bias toward short candidates)";
 
     public static Option<int?> TrainLimit() => new("--train-limit") { Description = "Train on the first N training pairs only" };
 }

@@ -96,7 +96,7 @@ public sealed class EmOptionsBinder(EmOptions defaults)
     {
         { "--iterations", "EM rounds K", o => o.Iterations, (o, v) => o with { Iterations = v } },
         { "--nbest", "AR candidates per source in the selection step (the paper used 20; decoding time grows about linearly with it)", o => o.NBest, (o, v) => o with { NBest = v } },
-        { EnumOptions.Create<SelectionScore>("--selection-score", "Selection criterion: Total (log p_NAR(y|x), the paper's) or PerToken (divided by |y|+1, no bias toward short candidates)"),
+        { EnumOptions.Create<SelectionScore>("--selection-score", SharedOptions.SelectionScoreDescription),
             o => o.SelectionScore, (o, v) => o with { SelectionScore = v } },
         { "--distill-beam", SharedOptions.DistillBeamDescription, o => o.DistillBeam, (o, v) => o with { DistillBeam = v } },
         { "--warm-start", "Initialize each NAR model from the previous round's", o => o with { WarmStartNar = true } },

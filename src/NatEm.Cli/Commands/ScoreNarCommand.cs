@@ -2,6 +2,7 @@ using System.CommandLine;
 using System.Globalization;
 using NatEm.Data;
 using NatEm.Decoding;
+using NatEm.Em;
 using NatEm.IO;
 using NatEm.Modeling;
 using NatEm.Text;
@@ -17,8 +18,9 @@ public static class ScoreNarCommand
         var sources = new Option<string>("--src") { Description = "Source sentences, one per line (UTF-8)", Required = true };
         var candidates = new Option<string>("--candidates") { Description = "Candidate translations: N consecutive lines per source line (UTF-8)", Required = true };
         var nBest = new Option<int>("--nbest") { Description = "Candidates per source line (N)", DefaultValueFactory = _ => 1 };
+        var criterion = EnumOptions.Create<SelectionScore>("--selection-score", SharedOptions.SelectionScoreDescription, SelectionScore.Total);
         var command = new Command("score-nar", "Print log p_NAR(y|x) (length + tokens; CTC: summed over alignments, -Infinity when none fits) of each candidate line, tab-separated after its 0-based line index")
-            { model, sources, candidates, nBest };
+            { model, sources, candidates, nBest, criterion };
 
         command.SetAction(p => CliErrors.Run(p, () =>
         {
@@ -40,8 +42,9 @@ public static class ScoreNarCommand
             var encodedSources = CheckLengths(sourcePath, sourceLines.Select(Encode).ToList(), nar.MaxSourceTokens);
             var encodedCandidates = CheckLengths(candidatePath, candidateLines.Select(Encode).ToList(), nar.MaxTargetTokens);
             var scores = SequenceScoring.NarLogLikelihood(nar, candidateLines.Select((_, i) => encodedSources[i / n]).ToList(), encodedCandidates);
+            var score = p.GetValue(criterion) ?? SelectionScore.Total;
             for (int i = 0; i < scores.Length; i++)
-                p.InvocationConfiguration.Output.WriteLine($"{i}\t{scores[i].ToString("R", CultureInfo.InvariantCulture)}");
+                p.InvocationConfiguration.Output.WriteLine($"{i}\t{EmSelection.Comparable(scores[i], encodedCandidates[i].Length, score).ToString("R", CultureInfo.InvariantCulture)}");
             return ExitCodes.Ok;
         }));
         return command;

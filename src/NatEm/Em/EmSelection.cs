@@ -45,7 +45,11 @@ public static class EmSelection
 {
     /// <summary>The candidates' scores as the criterion compares them (the cached scores stay totals).</summary>
     public static CandidateLists<float> Comparable(CandidateLists<float> totals, CandidateLists<int[]> candidates, SelectionScore criterion) =>
-        criterion == SelectionScore.Total ? totals : totals.With(totals.Entries.Select((score, i) => score / (candidates.Entries[i].Length + 1)).ToArray());
+        criterion == SelectionScore.Total ? totals : totals.With(totals.Entries.Select((score, i) => Comparable(score, candidates.Entries[i].Length, criterion)).ToArray());
+
+    /// <summary>One candidate's score as <paramref name="criterion"/> compares it, from its total log-likelihood and its tokens.</summary>
+    public static T Comparable<T>(T total, int tokens, SelectionScore criterion) where T : System.Numerics.IFloatingPoint<T> =>
+        criterion == SelectionScore.Total ? total : total / T.CreateChecked(tokens + 1);
 
     /// <summary>Sources none of whose candidates has a finite score (CTC's −∞: no alignment to the grid exists).</summary>
     public static int Unscorable(CandidateLists<float> scores) =>

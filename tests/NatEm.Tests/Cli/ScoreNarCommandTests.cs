@@ -30,6 +30,28 @@ public sealed class ScoreNarCommandTests(TinyModels models)
     }
 
     [Fact]
+    public void PerTokenScoresAreTheTotalsDividedByTokensPlusOneAsEmsSelectionComparesThem()
+    {
+        var sources = models.WriteLines("red cat sees the dog");
+        string[] candidates = ["perro el ve gato rojo", "el perro"];
+        var candidatePath = models.WriteLines(candidates);
+        double[] Scores(params string[] extra)
+        {
+            var (exitCode, output, error) = TinyModels.Run(["score-nar", "--model", models.Nar, "--src", sources, "--candidates", candidatePath, "--nbest", "2", .. extra]);
+            Assert.True(exitCode == ExitCodes.Ok, error);
+            return output.Split('\n', StringSplitOptions.RemoveEmptyEntries).Select(l => double.Parse(l.Split('\t')[1], CultureInfo.InvariantCulture)).ToArray();
+        }
+
+        var totals = Scores();
+        var perToken = Scores("--selection-score", "PerToken");
+
+        var tokenizer = ModelStore.Load(models.Nar).Tokenizer;
+        var tokens = candidates.Select(c => tokenizer.Encode(TextNormalizer.Normalize(c)).Length).ToArray();
+        Assert.Equal(totals, Scores("--selection-score", "Total"));
+        Assert.Equal(totals.Select((total, i) => total / (tokens[i] + 1)), perToken);
+    }
+
+    [Fact]
     public void CandidateCountOtherThanNTimesSourcesIsAnErrorNamingBothFilesAndCounts()
     {
         var sources = models.WriteLines("red cat", "a dog");
