@@ -20,7 +20,7 @@ public static class BenchCommand
             Required = true,
             Arity = ArgumentArity.OneOrMore,
         };
-        var fullGrid = new Option<bool>("--full-grid") { Description = "Time argmax, dedup and odd each alone, with length beam 3, and with AR re-scoring (default: argmax, odd and odd's two variants)" };
+        var fullGrid = new Option<bool>("--full-grid") { Description = "Time argmax, dedup and odd each alone, with length beam 3, and with AR re-scoring (default: argmax, odd and odd's two variants); a CTC model, which ignores --decoder, gets its one decoder's three" };
         var data = SharedOptions.Data();
         var split = SharedOptions.Split();
         var limit = SharedOptions.Limit();

@@ -117,8 +117,9 @@ public static class DemoCommand
         var shown = ExampleVerses.Where(i => i < test.Count).ToArray();
         var sources = shown.Select(i => test.Source[i]).ToArray();
         var arOutput = Translator.For(teacher, new TranslationOptions { Beam = new BeamSearchOptions { Beam = 4 } }).TranslateIds(sources);
-        var narOutput = Translator.For(student, new TranslationOptions { Nar = new NarDecodingOptions { Decoder = NarDecoder.Odd } }).TranslateIds(sources);
-        var table = new Table().AddColumns("source", "reference", "AR beam 4", "NAR odd");
+        var nar = Translator.For(student, new TranslationOptions { Nar = new NarDecodingOptions { Decoder = NarDecoder.Odd } });
+        var narOutput = nar.TranslateIds(sources);
+        var table = new Table().AddColumns("source", "reference", "AR beam 4", DecodingBenchmark.NarName(DecodingBenchmark.NarLabel, nar));
         for (int k = 0; k < shown.Length; k++)
             table.AddRow(Markup.Escape(test.SourceText[shown[k]]), Markup.Escape(test.TargetText[shown[k]]), Markup.Escape(arOutput[k].Text), Markup.Escape(narOutput[k].Text));
         ConsoleTables.Write("Examples", table);

@@ -114,7 +114,8 @@ public sealed class CtcGenerator : IGenerator
     public ITranslationModel Model => model;
     public SearchWidth Width => new("--length-beam", options.LengthBeam);
     public bool GivesRawTokens => true;
-    public (JsonObject Json, string Phrase) DescribeOptions() => options.Describe();
+    /// <summary>"ctc" as the decoder: --decoder is ignored, every output is collapsed.</summary>
+    public (JsonObject Json, string Phrase) DescribeOptions() => NarDecodingOptions.Describe("ctc", options.LengthBeam);
 
     public NarOutput[] Generate(IReadOnlyList<int[]> sources)
     {

@@ -20,7 +20,8 @@ public interface IGenerator
     bool GivesRawTokens { get; }
 
     /// <summary>The options that shape its output, as serve reports them: as JSON in /v1/models ({"beam": 4}; {"decoder": "odd",
-    /// "length_beam": 1}) and as a phrase for the page ("beam 4"; "odd, length beam 1").</summary>
+    /// "length_beam": 1}; a CTC model's {"decoder": "ctc", "length_beam": 1}) and as a phrase for the page ("beam 4";
+    /// "odd, length beam 1"; "ctc, length beam 1").</summary>
     (JsonObject Json, string Phrase) DescribeOptions();
 
     /// <summary>Decodes one batch of non-empty token-id sources; one result per source, in input order.</summary>

@@ -28,11 +28,11 @@ public sealed record NarDecodingOptions
     }
 
     /// <summary>The options that shape the output, for <see cref="IGenerator.DescribeOptions"/>.</summary>
-    public (JsonObject Json, string Phrase) Describe()
-    {
-        var decoder = Decoder.ToString().ToLowerInvariant();
-        return (new() { ["decoder"] = decoder, ["length_beam"] = LengthBeam }, $"{decoder}, length beam {LengthBeam}");
-    }
+    public (JsonObject Json, string Phrase) Describe() => Describe(Decoder.ToString().ToLowerInvariant(), LengthBeam);
+
+    /// <summary>A NAR generator's description: the decoder it applies and the length beam.</summary>
+    public static (JsonObject Json, string Phrase) Describe(string decoder, int lengthBeam) =>
+        (new() { ["decoder"] = decoder, ["length_beam"] = lengthBeam }, $"{decoder}, length beam {lengthBeam}");
 
     /// <summary>The longest target the model can predict for a source of this length.</summary>
     public static int TargetLimit(int sourceLength, TransformerConfig model) => Math.Min(model.MaxPositions,

@@ -117,7 +117,8 @@ public static class DecodingBenchmark
     /// <summary>
     /// AR greedy and beam 4, then for each NAR model: argmax and odd alone, odd with a length beam of 3, with and
     /// without AR re-scoring. <paramref name="fullGrid"/> gives every NAR decoder (argmax, dedup, odd) all three
-    /// variants instead. NAR decoder names start with the model's label.
+    /// variants instead. NAR decoders are named by <see cref="NarName"/>, and one its model's generator does not tell
+    /// apart from an earlier one is left out: a CTC model, which ignores --decoder, gets one row per variant.
     /// </summary>
     public static IReadOnlyList<BenchDecoder> StandardDecoders(LoadedModel ar, IReadOnlyList<BenchNarModel> nars, bool fullGrid)
     {
@@ -132,18 +133,36 @@ public static class DecodingBenchmark
         NarDecoder[] narDecoders = fullGrid ? [NarDecoder.Argmax, NarDecoder.Dedup, NarDecoder.Odd] : [NarDecoder.Argmax, NarDecoder.Odd];
         foreach (var (label, nar) in nars)
         {
+            // Names start with the model's label, so an equal name is an equal decoder of the same model.
+            void Add(Translator translator)
+            {
+                string name = NarName(label, translator);
+                if (decoders.All(d => d.Name != name)) decoders.Add(new(name, translator));
+            }
             foreach (var decoder in narDecoders)
             {
-                string name = $"{label} {decoder.ToString().ToLowerInvariant()}";
                 var plain = new NarDecodingOptions { Decoder = decoder };
-                decoders.Add(new(name, Translator.For(nar, new TranslationOptions { Nar = plain })));
+                Add(Translator.For(nar, new TranslationOptions { Nar = plain }));
                 if (!fullGrid && decoder != NarDecoder.Odd) continue;
                 var lengthBeam3 = new TranslationOptions { Nar = plain with { LengthBeam = 3 } };
-                decoders.Add(new($"{name}, length beam 3", Translator.For(nar, lengthBeam3)));
-                decoders.Add(new($"{name}, length beam 3, AR re-scoring", Translator.For(nar, lengthBeam3, rescorer: ar.Model)));
+                Add(Translator.For(nar, lengthBeam3));
+                Add(Translator.For(nar, lengthBeam3, rescorer: ar.Model));
             }
         }
         return decoders;
+    }
+
+    /// <summary>
+    /// A NAR decoder's name from its generator's own description, so that it says what decodes (a CTC model's is "ctc",
+    /// whatever --decoder was): the label, the decoder, the length beam when wider than 1, and any AR re-scoring;
+    /// e.g. "NAR odd", "NAR odd, length beam 3, AR re-scoring".
+    /// </summary>
+    public static string NarName(string label, Translator translator)
+    {
+        var generator = translator.Generator;
+        var (json, phrase) = generator.DescribeOptions();
+        string name = $"{label} {(generator.Width.Value == 1 ? json["decoder"]!.GetValue<string>() : phrase)}";
+        return translator.Rescorer is null ? name : $"{name}, AR re-scoring";
     }
 
     /// <summary>Runs the benchmark on the calling thread; <paramref name="machine"/> enables the floor estimate.</summary>

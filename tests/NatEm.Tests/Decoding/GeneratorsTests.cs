@@ -73,8 +73,11 @@ public class GeneratorsTests
 
         Assert.Equal(("{\"beam\":3}", "beam 3"), (beam.DescribeOptions().Json.ToJsonString(), beam.DescribeOptions().Phrase));
         Assert.Equal(("{\"decoder\":\"dedup\",\"length_beam\":2}", "dedup, length beam 2"), (nar.DescribeOptions().Json.ToJsonString(), nar.DescribeOptions().Phrase));
+        // A CTC model collapses whatever --decoder says, and says so.
+        var ctc = Generators.Create(Modeling.CtcTests.TinyCtcModel(seed: 1), new TranslationOptions { Nar = new NarDecodingOptions { Decoder = NarDecoder.Dedup, LengthBeam = 2 } });
+        Assert.Equal(("{\"decoder\":\"ctc\",\"length_beam\":2}", "ctc, length beam 2"), (ctc.DescribeOptions().Json.ToJsonString(), ctc.DescribeOptions().Phrase));
         Assert.False(beam.GivesRawTokens);
-        Assert.True(nar.GivesRawTokens);
+        Assert.True(nar.GivesRawTokens && ctc.GivesRawTokens);
     }
 
     [Theory]

@@ -107,6 +107,29 @@ public class DecodingBenchmarkTests
     }
 
     [Fact]
+    public void ACtcModelsDecodersAreNamedByItsGeneratorOncePerVariant()
+    {
+        var (_, arDir, narDir) = TinyModels.Value;
+        var ar = ModelStore.Load(arDir, ModelKind.Autoregressive);
+        var nar = ModelStore.Load(narDir, ModelKind.NonAutoregressive);
+        var ctc = nar with
+        {
+            Model = TranslationModels.Create(ModelKind.NonAutoregressive,
+                nar.Model.Config with { NarLoss = NarLoss.Ctc, Upsample = 2, DecoderInput = NarDecoderInput.UniformCopy }, seed: 3),
+        };
+
+        // A CTC model ignores --decoder, so argmax and odd are one row, named as its generator describes itself.
+        Assert.Equal(["AR greedy", DecodingBenchmark.ArBeam4, "NAR ctc", "NAR ctc, length beam 3", "NAR ctc, length beam 3, AR re-scoring"],
+            DecodingBenchmark.StandardDecoders(ar, ctc).Select(d => d.Name));
+        var grid = DecodingBenchmark.StandardDecoders(ar, [new BenchNarModel("NAR (len)", nar), new BenchNarModel("NAR (ctc)", ctc)], fullGrid: true);
+        string[] variants = ["", ", length beam 3", ", length beam 3, AR re-scoring"];
+        Assert.Equal([.. new[] { "argmax", "dedup", "odd" }.SelectMany(d => variants.Select(v => $"NAR (len) {d}{v}")), .. variants.Select(v => $"NAR (ctc) ctc{v}")],
+            grid.Skip(2).Select(d => d.Name));
+        Assert.All(grid.TakeLast(3), d => Assert.Same(ctc.Model, d.Translator.Model));
+        Assert.NotNull(grid[^1].Translator.Rescorer);
+    }
+
+    [Fact]
     public void NarModelsAreLabelledWhenThereAreSeveral()
     {
         Assert.Equal([("NAR", "dir")], BenchCommand.ParseNarModels(["dir"]));

@@ -156,6 +156,21 @@ public class TranslationServerTests(ServingModels models) : IClassFixture<Servin
     }
 
     [Fact]
+    public async Task A_ctc_model_is_described_as_decoded_by_ctc_whatever_the_decoder_option()
+    {
+        var ctc = models.Nar with
+        {
+            Model = TranslationModels.Create(ModelKind.NonAutoregressive,
+                models.Nar.Model.Config with { NarLoss = NarLoss.Ctc, Upsample = 2, DecoderInput = NarDecoderInput.UniformCopy }, seed: 7),
+        };
+        var (server, client) = await ServingModels.StartAsync(ctc);
+        await using var _ = server;
+
+        var model = (await client.GetFromJsonAsync<JsonElement>(TranslationServer.ModelsPath)).GetProperty("models")[0];
+        Assert.Equal("{\"decoder\":\"ctc\",\"length_beam\":1}", model.GetProperty("decoding").GetRawText());
+    }
+
+    [Fact]
     public async Task Health_models_and_metrics_describe_the_server()
     {
         var (server, client) = await ServingModels.StartAsync(models.Nar);
