@@ -20,9 +20,10 @@ public sealed class ShippedModelTests
     public static TheoryData<string, double> Models => new()
     {
         // measured on these verses at export, 2026-12-01, and again 2026-12-02 on an AMD EPYC Zen 3 (1 and 2 threads):
-        // AR beam 4 chrF 42.63; NAR odd chrF 31.42 (EM round 1 + glancing, 2,500 updates; the KD model it replaced: 32.8)
+        // AR beam 4 chrF 42.63. NAR: the converged CTC student (issue 26), chrF 37.46 at export on a Zen 4, 2026-12-02
+        // (the EM round-1 length student it replaced: 31.42)
         { DemoCommand.ShippedAr, 41.6 },
-        { DemoCommand.ShippedNar, 30.4 },
+        { DemoCommand.ShippedNar, 36.4 },
     };
 
     [Theory]
