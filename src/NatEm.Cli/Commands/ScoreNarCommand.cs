@@ -42,7 +42,7 @@ public static class ScoreNarCommand
             var encodedSources = CheckLengths(sourcePath, sourceLines.Select(Encode).ToList(), nar.MaxSourceTokens);
             var encodedCandidates = CheckLengths(candidatePath, candidateLines.Select(Encode).ToList(), nar.MaxTargetTokens);
             var scores = SequenceScoring.NarLogLikelihood(nar, candidateLines.Select((_, i) => encodedSources[i / n]).ToList(), encodedCandidates);
-            var score = p.GetValue(criterion) ?? SelectionScore.Total;
+            var score = p.GetValue(criterion)!.Value;   // never null: the option has a default
             for (int i = 0; i < scores.Length; i++)
                 p.InvocationConfiguration.Output.WriteLine($"{i}\t{EmSelection.Comparable(scores[i], encodedCandidates[i].Length, score).ToString("R", CultureInfo.InvariantCulture)}");
             return ExitCodes.Ok;

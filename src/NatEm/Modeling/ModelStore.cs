@@ -299,16 +299,17 @@ public static class ModelStore
     public static void LoadWeights(string dir, ITranslationModel model) => LoadWeights(dir, model, ReadManifest(dir));
 
     /// <summary>
-    /// A warm start's weights: <see cref="LoadWeights(string, ITranslationModel)"/> when the model directory has
-    /// <paramref name="model"/>'s architecture; otherwise its weights are loaded into a model of their own architecture
-    /// and copied by name, and every weight of <paramref name="model"/> must be among them. That is how a CTC model
-    /// warm-starts from a length-classifier model (GLAT's warm start: the blank is &lt;unk&gt;, so every shape matches),
-    /// leaving the length classifier behind.
+    /// A warm start's weights: <see cref="LoadWeights(string, ITranslationModel)"/> when the model directory's weights
+    /// are laid out as <paramref name="model"/>'s (the same NAR loss: <see cref="ArchitectureOptions.ContinueFrom"/>
+    /// changes nothing else that has weights; dropout has none); otherwise they are loaded into a model of their own
+    /// architecture and copied by name, and every weight of <paramref name="model"/> must be among them. That is how a
+    /// CTC model warm-starts from a length-classifier model (GLAT's warm start: the blank is &lt;unk&gt;, so every shape
+    /// matches), leaving the length classifier behind.
     /// </summary>
     public static void LoadWarmStart(string dir, ITranslationModel model)
     {
         var manifest = ReadManifest(dir);
-        if (manifest.Config == model.Config)
+        if (manifest.Config.NarLoss == model.Config.NarLoss)
         {
             LoadWeights(dir, model, manifest);
             return;
