@@ -54,7 +54,7 @@ public static class EvalCommand
         table.AddRow("seconds", F(r.Seconds));
         table.AddRow("sentences/s", F(r.SentencesPerSecond, "F1"));
         table.AddRow("target tokens/s", F(r.TargetTokensPerSecond, "F1"));
-        if (r.RepetitionRate is { } repetition) table.AddRow("repetition rate (before de-dup)", F(100 * repetition) + " %");
+        if (r.RepetitionRate is { } repetition) table.AddRow("repetition rate", F(100 * repetition) + " %");
         if (r.LengthAccuracy is { } length) table.AddRow("length accuracy", F(100 * length) + " %");
         return table;
     }

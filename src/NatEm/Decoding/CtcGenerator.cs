@@ -93,7 +93,8 @@ public static class CtcDecoding
 /// Parallel decoding with a CTC <see cref="NarTransformer"/>: one decoder pass over the R·|x| positions, then the
 /// argmax path collapsed (repeats merged, blanks dropped) at <c>--length-beam</c> 1; at N &gt; 1, the N best
 /// outputs of a CTC prefix beam search, the most probable kept, or the AR re-scorer's best when one is given.
-/// No length is predicted, so the length beam's width here is the number of candidates.
+/// No length is predicted, so the length beam's width here is the number of candidates. At every width the raw tokens
+/// (<see cref="Generation.RawTokens"/>) are the chosen output after collapse, and the predicted length is its length.
 /// </summary>
 public sealed class CtcGenerator : IGenerator
 {
@@ -136,32 +137,45 @@ public sealed class CtcGenerator : IGenerator
         var candidates = new List<(int Source, int[] Tokens, double LogProb)>();
         for (int i = 0; i < sources.Count; i++)
         {
-            var sentence = table.Sentence(i);
-            var (path, pathLogProb) = CtcDecoding.BestPath(sentence);
-            var raw = path.Where(id => id != Ctc.Blank).ToArray();
-            if (width == 1)
-            {
-                var tokens = Ctc.Collapse(path);
-                outputs[i] = new NarOutput(tokens, pathLogProb / Math.Max(1, tokens.Length), tokens.Length, raw);
-                continue;
-            }
-            var beam = CtcDecoding.PrefixBeam(sentence, width);
+            var (output, beam) = Decode(table.Sentence(i), width);
+            outputs[i] = output;
             candidates.AddRange(beam.Select(c => (i, c.Tokens, c.LogProb)));
-            var best = beam[0];
-            outputs[i] = new NarOutput(best.Tokens, best.LogProb / Math.Max(1, best.Tokens.Length), best.Tokens.Length, raw);
         }
         if (width == 1 || rescorer is null) return outputs;
         var arScores = SequenceScoring.ArLogLikelihood(rescorer, candidates.Select(c => sources[c.Source]).ToList(), candidates.Select(c => c.Tokens).ToList());
         foreach (var group in candidates.Select((c, j) => (c.Source, c.Tokens, Score: arScores[j] / (c.Tokens.Length + 1))).GroupBy(c => c.Source))
         {
             var best = group.MaxBy(c => c.Score);
-            outputs[group.Key] = outputs[group.Key] with { Tokens = best.Tokens, Score = best.Score, PredictedLength = best.Tokens.Length };
+            outputs[group.Key] = Output(best.Tokens, best.Score);
         }
         return outputs;
     }
 
+    /// <summary>
+    /// One sentence's candidates from its grid, best first (width 1: the argmax path collapsed, with the path's
+    /// log-probability; N &gt; 1: the prefix beam's N best), and its output before any re-scoring: the best of them.
+    /// </summary>
+    internal static (NarOutput Output, IReadOnlyList<(int[] Tokens, double LogProb)> Candidates) Decode(TopKTable frames, int width)
+    {
+        IReadOnlyList<(int[] Tokens, double LogProb)> candidates;
+        if (width == 1)
+        {
+            var (path, logProb) = CtcDecoding.BestPath(frames);
+            candidates = [(Ctc.Collapse(path), logProb)];
+        }
+        else candidates = CtcDecoding.PrefixBeam(frames, width);
+        var (tokens, bestLogProb) = candidates[0];
+        return (Output(tokens, bestLogProb / Math.Max(1, tokens.Length)), candidates);
+    }
+
+    /// <summary>
+    /// A chosen output, which is also its raw tokens and its length the decoded length: frame repeats are how CTC
+    /// spells a token, so the repetition diagnostic counts only the repeats that survive collapse ("a _ a"), which are printed.
+    /// </summary>
+    private static NarOutput Output(int[] tokens, double score) => new(tokens, score, tokens.Length, tokens);
+
     Generation[] IGenerator.Generate(IReadOnlyList<int[]> sources) =>
-        Generate(sources).Select(o => new Generation([new Hypothesis(o.Tokens, o.Score)], o.RawArgmax, o.PredictedLength)).ToArray();
+        Generate(sources).Select(o => new Generation([new Hypothesis(o.Tokens, o.Score)], o.RawTokens, o.PredictedLength)).ToArray();
 
     /// <summary>One decoder pass over R·|x| positions, whatever the width (the beam search runs on the top-k table).</summary>
     public long BatchBytes(int sentences, int width, int sourceLength) =>

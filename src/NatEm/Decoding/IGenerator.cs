@@ -15,8 +15,9 @@ public interface IGenerator
     /// <summary>How many candidates are searched per sentence, and the option that sets it (--beam or --length-beam).</summary>
     SearchWidth Width { get; }
 
-    /// <summary>Whether its generations give <see cref="Generation.RawTokens"/> and <see cref="Generation.PredictedLength"/>
-    /// (the NAR generators), from which the repetition and length diagnostics are computed.</summary>
+    /// <summary>Whether its generations give <see cref="Generation.RawTokens"/> and <see cref="Generation.PredictedLength"/>,
+    /// from which the repetition and length diagnostics are computed: the NAR generators do (<see cref="NarGenerator"/> the
+    /// raw argmax before de-duplication, <see cref="CtcGenerator"/> the output after collapse), beam search does not.</summary>
     bool GivesRawTokens { get; }
 
     /// <summary>The options that shape its output, as serve reports them: as JSON in /v1/models ({"beam": 4}; {"decoder": "odd",
@@ -39,9 +40,16 @@ public interface IGenerator
 public readonly record struct SearchWidth(string Option, int Value);
 
 /// <summary>
-/// What a generator gives for one source: hypotheses, best first (AR beam search: up to NBest; NAR: the chosen
-/// length candidate). NAR generators also give the raw argmax at the chosen length (before de-duplication) and that length.
+/// What a generator gives for one source; the tokens and length the diagnostics read come from the NAR generators
+/// only (null from beam search).
 /// </summary>
+/// <param name="Hypotheses">Best first (AR beam search: up to NBest; NAR: the chosen length candidate first).</param>
+/// <param name="RawTokens">The tokens whose adjacent repeats the repetition diagnostic counts.
+/// A length model's (<see cref="NarGenerator"/>): the raw argmax at the chosen length, before de-duplication.
+/// A CTC model's (<see cref="CtcGenerator"/>): the chosen output after collapse, whose repeats ("a _ a" → "a a") are printed, unlike the frame repeats collapse merges.</param>
+/// <param name="PredictedLength">The length the length diagnostic compares with the reference's.
+/// A length model's: the chosen target length, from its length classifier.
+/// A CTC model's: the length of the chosen output after collapse.</param>
 public sealed record Generation(IReadOnlyList<Hypothesis> Hypotheses, int[]? RawTokens = null, int? PredictedLength = null);
 
 /// <summary>

@@ -40,10 +40,11 @@ public sealed record NarDecodingOptions
 }
 
 /// <summary>
-/// A NAR translation: chosen tokens, the score that chose it, and the raw argmax at that length (before de-duplication).
+/// A NAR translation: chosen tokens, the score that chose it, and the decoded length and raw tokens the diagnostics
+/// read (<see cref="Generation.PredictedLength"/>, <see cref="Generation.RawTokens"/>).
 /// <paramref name="Others"/> are the other length candidates, best first (empty at length beam 1).
 /// </summary>
-public sealed record NarOutput(int[] Tokens, double Score, int PredictedLength, int[] RawArgmax, IReadOnlyList<Hypothesis>? Others = null);
+public sealed record NarOutput(int[] Tokens, double Score, int PredictedLength, int[] RawTokens, IReadOnlyList<Hypothesis>? Others = null);
 
 /// <summary>
 /// Parallel decoding with a <see cref="NarTransformer"/>: predict the top lengths, decode every length
@@ -128,7 +129,7 @@ public sealed class NarGenerator : IGenerator
 
     /// <summary>The chosen candidate first, then the other length candidates (LibreTranslate's alternatives).</summary>
     Generation[] IGenerator.Generate(IReadOnlyList<int[]> sources) =>
-        Generate(sources).Select(o => new Generation([new Hypothesis(o.Tokens, o.Score), .. o.Others ?? []], o.RawArgmax, o.PredictedLength)).ToArray();
+        Generate(sources).Select(o => new Generation([new Hypothesis(o.Tokens, o.Score), .. o.Others ?? []], o.RawTokens, o.PredictedLength)).ToArray();
 
     public long BatchBytes(int sentences, int width, int sourceLength) =>
         DecodingMemory.NarBytes(model.Config, sentences, width, sourceLength, NarDecodingOptions.TargetLimit(sourceLength, model.Config));

@@ -1,6 +1,11 @@
 namespace NatEm.Decoding;
 
-/// <summary>Corpus-level diagnostics of NAR outputs, reported beside BLEU.</summary>
+/// <summary>
+/// Corpus-level diagnostics of NAR outputs, reported beside BLEU, computed from what the generators give
+/// (<see cref="Generation.RawTokens"/>, <see cref="Generation.PredictedLength"/>).
+/// For a length model: repetition in the raw argmax before de-duplication, and the length its classifier predicted.
+/// For a CTC model: repetition in the output after collapse, and that output's length.
+/// </summary>
 public static class OutputStatistics
 {
     /// <summary>
@@ -22,8 +27,8 @@ public static class OutputStatistics
     }
 
     /// <summary>
-    /// The fraction of sentences whose predicted target length equals the reference length (how often
-    /// the length predictor is exactly right); 0 for no sentences.
+    /// The fraction of sentences whose decoded length equals the reference length (how often a length model's
+    /// predictor, or a CTC model's output, has exactly the reference's length); 0 for no sentences.
     /// </summary>
     /// <exception cref="ArgumentException">The two lists have different sizes.</exception>
     public static double LengthAccuracy(IReadOnlyList<int> predicted, IReadOnlyList<int> reference)

@@ -51,7 +51,7 @@ public enum KindOptions
 
 /// <summary>
 /// One translated line: best text and score, and the n-best list (AR beam search: up to NBest; NAR: every length
-/// candidate, chosen first). NAR models also give the raw argmax before de-duplication and the target length they decoded at.
+/// candidate, chosen first). NAR models also give the raw tokens and the length the diagnostics read (<see cref="Generation"/>).
 /// </summary>
 public sealed record Translation(string Text, double Score, int[] Tokens, IReadOnlyList<(string Text, double Score)> NBest,
     int[]? RawTokens = null, int? PredictedLength = null);

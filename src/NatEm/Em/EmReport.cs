@@ -6,10 +6,15 @@ public sealed record RoundReport
     public required string Round { get; init; }
     /// <summary>Valid BLEU (greedy) of the AR model that taught this round.</summary>
     public double? ArValidBleu { get; init; }
+    /// <summary>Valid BLEU of the NAR model's raw tokens (<see cref="Decoding.Generation.RawTokens"/>): a length model's
+    /// argmax before de-duplication; a CTC model's argmax path collapsed, its output, so equal to <see cref="NarValidBleuOdd"/>.</summary>
     public double? NarValidBleuArgmax { get; init; }
+    /// <summary>Valid BLEU of the NAR model's output: a length model's with ODD; a CTC model's argmax path collapsed.</summary>
     public double? NarValidBleuOdd { get; init; }
-    /// <summary>Fraction of NAR output tokens equal to their predecessor, before de-duplication (valid split).</summary>
+    /// <summary>Fraction of the NAR model's raw tokens equal to their predecessor (valid split; <see cref="Decoding.OutputStatistics"/>):
+    /// a length model's argmax before de-duplication; a CTC model's output after collapse.</summary>
     public double? RepetitionRate { get; init; }
+    /// <summary>Fraction of valid sentences decoded at the reference length: a length model's predicted length; a CTC model's output length.</summary>
     public double? LengthAccuracy { get; init; }
     /// <summary>NAR per-token NLL (incl. the length term) on a sample of its own training targets.</summary>
     public double? NarTrainNll { get; init; }

@@ -52,7 +52,7 @@ public static class EmReportWriter
         var bleu = plot.Add.Scatter(xs, rows.Select(r => r.NarValidBleuOdd!.Value).ToArray());
         bleu.LegendText = "NAR valid BLEU (odd)";
         var repetition = plot.Add.Scatter(xs, rows.Select(r => 100 * (r.RepetitionRate ?? 0)).ToArray());
-        repetition.LegendText = "repetition rate before dedup (%)";
+        repetition.LegendText = "repetition rate (%)";
         plot.Axes.Bottom.SetTicks(xs, rows.Select(r => r.Round).ToArray());
         plot.Axes.Bottom.Label.Text = "EM round";
         plot.Title("NatEm EM rounds");

@@ -293,16 +293,17 @@ public sealed partial class EmRun
         {
             var r = report with { ArValidBleu = ValidationBleu.Score(teacher.Value, data.Tokenizer, valid) };
             if (nar is null) return r;
-            // ODD for a length model; a CTC model decodes by its own rule (argmax, then collapse) through the same call.
+            // ODD for a length model; a CTC model decodes by its own rule (argmax, then collapse) through the same call,
+            // and its raw tokens are that output (Generation.RawTokens), so its two BLEU figures are equal.
             var odd = Generators.Create(nar.Value, new TranslationOptions { Nar = new NarDecodingOptions { Decoder = NarDecoder.Odd } }).Generate(valid.Source)
-                .Select(g => (Tokens: g.Hypotheses[0].Tokens, RawArgmax: g.RawTokens ?? [], PredictedLength: g.PredictedLength ?? 0)).ToList();
+                .Select(g => (Tokens: g.Hypotheses[0].Tokens, Raw: g.RawTokens ?? [], PredictedLength: g.PredictedLength ?? 0)).ToList();
             var bleu = new Bleu();
             string Text(IEnumerable<int> ids) => data.Tokenizer.Decode(ids);
             return r with
             {
                 NarValidBleuOdd = bleu.CorpusScore(odd.Select(o => Text(o.Tokens)).ToList(), valid.TargetText).Score,
-                NarValidBleuArgmax = bleu.CorpusScore(odd.Select(o => Text(o.RawArgmax)).ToList(), valid.TargetText).Score,
-                RepetitionRate = OutputStatistics.RepetitionRate(odd.Select(o => o.RawArgmax)),
+                NarValidBleuArgmax = bleu.CorpusScore(odd.Select(o => Text(o.Raw)).ToList(), valid.TargetText).Score,
+                RepetitionRate = OutputStatistics.RepetitionRate(odd.Select(o => o.Raw)),
                 LengthAccuracy = OutputStatistics.LengthAccuracy(odd.Select(o => o.PredictedLength).ToList(), valid.Target.Select(t => t.Length).ToList()),
             };
         });

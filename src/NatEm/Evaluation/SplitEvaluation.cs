@@ -6,8 +6,10 @@ namespace NatEm.Evaluation;
 /// <summary>
 /// One model decoded on one prepared split: sacreBLEU-compatible BLEU and chrF, speed (output tokens per second)
 /// and, for NAR models (whose generators give raw tokens), the two diagnostics behind most NAR errors, null for AR
-/// models: <see cref="RepetitionRate"/>, the share of adjacent equal tokens in the raw argmax before de-duplication,
-/// and <see cref="LengthAccuracy"/>, the share of sentences decoded at exactly the reference length.
+/// models: <see cref="RepetitionRate"/>, the share of adjacent equal tokens in <see cref="Generation.RawTokens"/>,
+/// and <see cref="LengthAccuracy"/>, the share of sentences whose <see cref="Generation.PredictedLength"/> is the reference length.
+/// For a length model, repetition is counted in the raw argmax before de-duplication, and the length is the one its classifier predicted.
+/// For a CTC model, repetition is counted in the output after collapse (frame repeats are merged, "a _ a" repeats are printed), and the length is that output's.
 /// </summary>
 public sealed record SplitEvaluationResult(
     string Model, string Split, double Bleu, double Chrf, int Sentences, double Seconds,

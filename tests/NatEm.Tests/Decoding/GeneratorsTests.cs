@@ -106,7 +106,24 @@ public class GeneratorsTests
         Assert.All(generations, g => Assert.Equal(2, g.Hypotheses.Count));
         Assert.Equal(direct.Select(o => o.Others!.Single().Tokens), generations.Select(g => g.Hypotheses[1].Tokens));
         Assert.All(direct, o => Assert.True(o.Score >= o.Others!.Single().Score, "the chosen candidate scores best"));
-        Assert.Equal(direct.Select(o => o.RawArgmax), generations.Select(g => g.RawTokens!));
+        Assert.Equal(direct.Select(o => o.RawTokens), generations.Select(g => g.RawTokens!));
         Assert.Equal(direct.Select(o => (int?)o.PredictedLength), generations.Select(g => g.PredictedLength));
+    }
+
+    [Theory]
+    [InlineData(1, false)]
+    [InlineData(3, true)]
+    public void ACtcModelsRawTokensAreItsChosenOutputAndItsLengthThatOutputsLength(int width, bool rescored)
+    {
+        var sources = SyntheticTask.Pairs(8, seed: 3).Sources;
+        var generator = Generators.Create(Modeling.CtcTests.TinyCtcModel(seed: 1), new TranslationOptions { Nar = new NarDecodingOptions { LengthBeam = width } }, rescored ? Ar : null);
+
+        var generations = generator.Generate(sources);
+
+        Assert.All(generations, g =>
+        {
+            Assert.Equal(g.Hypotheses[0].Tokens, g.RawTokens);
+            Assert.Equal(g.Hypotheses[0].Tokens.Length, g.PredictedLength);
+        });
     }
 }

@@ -128,6 +128,33 @@ public sealed class CtcTests
         Assert.Equal(byOutput[1].LogProb, beam[1].LogProb, 4);
     }
 
+    /// <summary>A grid whose argmax path is <paramref name="path"/> (probability 0.6 per frame; 0.3 for a runner-up token).</summary>
+    private static TopKTable Grid(params int[] path) => new(path.Length, 2,
+        path.SelectMany(v => (int[])[v, v == B ? 9 : B]).ToArray(), path.SelectMany(_ => (float[])[MathF.Log(0.6f), MathF.Log(0.3f)]).ToArray());
+
+    [Fact]
+    public void ACtcOutputsRawTokensAreItsCollapsedOutputSoFrameRepeatsAreNotRepetition()
+    {
+        // The argmax path 5 5 _ 6 6 6 repeats frames, which collapse merges: output 5 6, no repetition.
+        var merged = CtcGenerator.Decode(Grid(5, 5, B, 6, 6, 6), width: 1).Output;
+        Assert.Equal([5, 6], merged.Tokens);
+        Assert.Equal([5, 6], merged.RawTokens);
+        Assert.Equal(2, merged.PredictedLength);
+        Assert.Equal(0, OutputStatistics.RepetitionRate([merged.RawTokens]));
+        // 5 _ 5 7: a repeat that survives collapse and is printed.
+        var repeated = CtcGenerator.Decode(Grid(5, B, 5, 7), width: 1).Output;
+        Assert.Equal([5, 5, 7], repeated.Tokens);
+        Assert.Equal([5, 5, 7], repeated.RawTokens);
+        Assert.Equal(3, repeated.PredictedLength);
+        Assert.Equal(0.5, OutputStatistics.RepetitionRate([repeated.RawTokens]));
+        // A prefix beam's output likewise: the best of its candidates, collapsed.
+        var (beamed, candidates) = CtcGenerator.Decode(Grid(5, 5, B, 5, 7), width: 3);
+        Assert.Equal([5, 5, 7], candidates[0].Tokens);
+        Assert.Equal(candidates[0].Tokens, beamed.Tokens);
+        Assert.Equal([5, 5, 7], beamed.RawTokens);
+        Assert.Equal(3, beamed.PredictedLength);
+    }
+
     internal static NarTransformer TinyCtcModel(int seed, int upsample = 2) =>
         (NarTransformer)TranslationModels.Create(ModelKind.NonAutoregressive,
             SyntheticTask.TinyConfig with { NarLoss = NarLoss.Ctc, Upsample = upsample, DecoderInput = NarDecoderInput.UniformCopy }, seed);
