@@ -91,7 +91,7 @@ public sealed class EmOptionsBinder(EmOptions defaults)
     // The E-step's and M-step's training defaults are the same (EmOptions); the help shows the M-step's.
     public readonly TrainingOptionsBinder Training = new(narArchitecture: true, defaults.NarTraining, defaults.Architecture);
     /// <summary>--chunk-size is an EM option (every shard and the run agree on it); `em` alone adds --shard.</summary>
-    public readonly ShardOptions Shards = new();
+    public readonly ShardOptions Shards = new(defaults.ChunkSize);
     private readonly RecordOptions<EmOptions> _flags = new(defaults)
     {
         { "--iterations", "EM rounds K", o => o.Iterations, (o, v) => o with { Iterations = v } },

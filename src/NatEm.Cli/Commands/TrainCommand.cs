@@ -34,7 +34,7 @@ public static class TrainCommand
         {
             { "--length-loss-weight", "Weight of the length loss", o => o.LengthLossWeight, (o, v) => o with { LengthLossWeight = v } },
         };
-        var shards = new ShardOptions();
+        var shards = new ShardOptions(new NarTargets().ChunkSize);
         if (nar) command.Add([targets, distillFrom, distillBeam, .. narOnly, shards.Shard, shards.ChunkSize]);
 
         command.SetAction(p => CliErrors.Run(p, () =>

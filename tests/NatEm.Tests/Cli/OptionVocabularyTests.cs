@@ -145,6 +145,7 @@ public class OptionVocabularyTests
             ["train-ar", "--validate-every", new TrainingOptions().ValidateEvery], ["train-ar", "--best-metric", new TrainingOptions().BestMetric],
             ["train-nar", "--upsample", new ArchitectureOptions().Upsample], ["train-nar", "--length-loss-weight", new TrainingOptions().LengthLossWeight],
             ["train-nar", "--preset", new ArchitectureOptions().Preset], ["train-nar", "--distill-beam", new NarTargets().DistillBeam],
+            ["train-nar", "--chunk-size", new NarTargets().ChunkSize], ["em", "--chunk-size", em.ChunkSize], ["demo", "--chunk-size", demo.ChunkSize],
             ["em", "--validate-every", em.NarTraining.ValidateEvery], ["em", "--patience", em.NarTraining.Patience!], ["em", "--max-epochs", em.NarTraining.MaxEpochs!],
             ["em", "--iterations", em.Iterations], ["em", "--selection-score", em.SelectionScore],
             ["demo", "--warmup", demo.NarTraining.WarmupUpdates], ["demo", "--iterations", demo.Iterations], ["demo", "--decoder-input", demo.Architecture.DecoderInput],
