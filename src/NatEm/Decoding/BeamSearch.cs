@@ -1,4 +1,3 @@
-using System.Text.Json.Nodes;
 using NatEm.Modeling;
 using NatEm.Text;
 using TorchSharp;
@@ -25,7 +24,7 @@ public sealed record BeamSearchOptions
     public static BeamSearchOptions Greedy => new() { Beam = 1 };
 
     /// <summary>The option that shapes the output, for <see cref="IGenerator.DescribeOptions"/>.</summary>
-    public (JsonObject Json, string Phrase) Describe() => (new() { ["beam"] = Beam }, $"beam {Beam}");
+    public DecodingDescription Describe() => new(new() { ["beam"] = Beam }, $"beam {Beam}");
 
     /// <summary>The longest output (in tokens, with eos) for a source of this length: MaxLengthA·|source| + MaxLengthB,
     /// capped by MaxLengthCap and the model's positions.</summary>
@@ -67,7 +66,7 @@ public sealed class BeamSearch : IGenerator
     public BeamSearchOptions Options => options;
     public SearchWidth Width => new("--beam", options.Beam);
     public bool GivesRawTokens => false;
-    public (JsonObject Json, string Phrase) DescribeOptions() => options.Describe();
+    public DecodingDescription DescribeOptions() => options.Describe();
 
     /// <summary>Decodes every source; for each returns up to NBest hypotheses, best first.</summary>
     public Hypothesis[][] Generate(IReadOnlyList<int[]> sources)

@@ -1,4 +1,3 @@
-using System.Text.Json.Nodes;
 using NatEm.Modeling;
 using TorchSharp;
 using static TorchSharp.torch;
@@ -116,7 +115,7 @@ public sealed class CtcGenerator : IGenerator
     public SearchWidth Width => new("--length-beam", options.LengthBeam);
     public bool GivesRawTokens => true;
     /// <summary>"ctc" as the decoder: --decoder is ignored, every output is collapsed.</summary>
-    public (JsonObject Json, string Phrase) DescribeOptions() => NarDecodingOptions.Describe("ctc", options.LengthBeam);
+    public DecodingDescription DescribeOptions() => NarDecodingOptions.Describe("ctc", options.LengthBeam);
 
     public NarOutput[] Generate(IReadOnlyList<int[]> sources)
     {

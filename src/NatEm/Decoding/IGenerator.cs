@@ -22,8 +22,8 @@ public interface IGenerator
 
     /// <summary>The options that shape its output, as serve reports them: as JSON in /v1/models ({"beam": 4}; {"decoder": "odd",
     /// "length_beam": 1}; a CTC model's {"decoder": "ctc", "length_beam": 1}) and as a phrase for the page ("beam 4";
-    /// "odd, length beam 1"; "ctc, length beam 1").</summary>
-    (JsonObject Json, string Phrase) DescribeOptions();
+    /// "odd, length beam 1"; "ctc, length beam 1"), and a NAR generator's decoder by name.</summary>
+    DecodingDescription DescribeOptions();
 
     /// <summary>Decodes one batch of non-empty token-id sources; one result per source, in input order.</summary>
     Generation[] Generate(IReadOnlyList<int[]> sources);
@@ -38,6 +38,13 @@ public interface IGenerator
 
 /// <summary>A generator's search width: --beam of AR beam search, --length-beam of NAR decoding.</summary>
 public readonly record struct SearchWidth(string Option, int Value);
+
+/// <summary>The options that shape a generator's output (<see cref="IGenerator.DescribeOptions"/>).</summary>
+/// <param name="Json">As /v1/models reports them, a new object at each call.</param>
+/// <param name="Phrase">As the page shows them.</param>
+/// <param name="Decoder">The decoder a NAR generator applies ("odd", "argmax", "dedup"; a CTC model's "ctc"), the
+/// JSON's "decoder"; null for beam search.</param>
+public sealed record DecodingDescription(JsonObject Json, string Phrase, string? Decoder = null);
 
 /// <summary>
 /// What a generator gives for one source; the tokens and length the diagnostics read come from the NAR generators

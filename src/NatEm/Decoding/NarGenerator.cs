@@ -1,4 +1,3 @@
-using System.Text.Json.Nodes;
 using NatEm.Modeling;
 using TorchSharp;
 using static TorchSharp.torch;
@@ -28,11 +27,11 @@ public sealed record NarDecodingOptions
     }
 
     /// <summary>The options that shape the output, for <see cref="IGenerator.DescribeOptions"/>.</summary>
-    public (JsonObject Json, string Phrase) Describe() => Describe(Decoder.ToString().ToLowerInvariant(), LengthBeam);
+    public DecodingDescription Describe() => Describe(Decoder.ToString().ToLowerInvariant(), LengthBeam);
 
     /// <summary>A NAR generator's description: the decoder it applies and the length beam.</summary>
-    public static (JsonObject Json, string Phrase) Describe(string decoder, int lengthBeam) =>
-        (new() { ["decoder"] = decoder, ["length_beam"] = lengthBeam }, $"{decoder}, length beam {lengthBeam}");
+    public static DecodingDescription Describe(string decoder, int lengthBeam) =>
+        new(new() { ["decoder"] = decoder, ["length_beam"] = lengthBeam }, $"{decoder}, length beam {lengthBeam}", decoder);
 
     /// <summary>The longest target the model can predict for a source of this length.</summary>
     public static int TargetLimit(int sourceLength, TransformerConfig model) => Math.Min(model.MaxPositions,
@@ -72,7 +71,7 @@ public sealed class NarGenerator : IGenerator
     public ArTransformer? Rescorer => rescorer;
     public SearchWidth Width => new("--length-beam", options.LengthBeam);
     public bool GivesRawTokens => true;
-    public (JsonObject Json, string Phrase) DescribeOptions() => options.Describe();
+    public DecodingDescription DescribeOptions() => options.Describe();
 
     public NarOutput[] Generate(IReadOnlyList<int[]> sources)
     {

@@ -160,8 +160,9 @@ public static class DecodingBenchmark
     public static string NarName(string label, Translator translator)
     {
         var generator = translator.Generator;
-        var (json, phrase) = generator.DescribeOptions();
-        string name = $"{label} {(generator.Width.Value == 1 ? json["decoder"]!.GetValue<string>() : phrase)}";
+        var description = generator.DescribeOptions();
+        string decoder = description.Decoder ?? throw new ArgumentException("not a NAR decoder", nameof(translator));
+        string name = $"{label} {(generator.Width.Value == 1 ? decoder : description.Phrase)}";
         return translator.Rescorer is null ? name : $"{name}, AR re-scoring";
     }
 

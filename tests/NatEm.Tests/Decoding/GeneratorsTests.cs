@@ -76,6 +76,7 @@ public class GeneratorsTests
         // A CTC model collapses whatever --decoder says, and says so.
         var ctc = Generators.Create(Modeling.CtcTests.TinyCtcModel(seed: 1), new TranslationOptions { Nar = new NarDecodingOptions { Decoder = NarDecoder.Dedup, LengthBeam = 2 } });
         Assert.Equal(("{\"decoder\":\"ctc\",\"length_beam\":2}", "ctc, length beam 2"), (ctc.DescribeOptions().Json.ToJsonString(), ctc.DescribeOptions().Phrase));
+        Assert.Equal((null, "dedup", "ctc"), (beam.DescribeOptions().Decoder, nar.DescribeOptions().Decoder, ctc.DescribeOptions().Decoder));
         Assert.False(beam.GivesRawTokens);
         Assert.True(nar.GivesRawTokens && ctc.GivesRawTokens);
     }
