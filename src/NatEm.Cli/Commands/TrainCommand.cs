@@ -25,7 +25,13 @@ public static class TrainCommand
         {
             Description = "Start from this model directory's weights and architecture (--dropout, if given, still applies), with a fresh optimizer and schedule (fairseq --finetune-from-model)",
         };
-        command.Add([data, output, trainLimit, initFrom, .. training.All]);
+        var continueFrom = new Option<string>("--continue-from")
+        {
+            Description = "Continue the run that saved this model directory (a checkpoint or its export) from its training.update, with its weights, "
+                + "schedules and batch order and only the optimizer fresh (fairseq --restore-file --reset-optimizer); options but --threads, --precision, "
+                + "--validate-every, --log-every, --keep-last, --best-metric, --patience and --max-minutes must be its recorded training.options",
+        };
+        command.Add([data, output, trainLimit, initFrom, continueFrom, .. training.All]);
 
         var targets = new Option<string>("--targets") { Description = "Training targets, one per line (replaces the data's targets)" };
         var distillFrom = new Option<string>("--distill-from") { Description = "AR model directory: train on its beam-search translations of the training sources (cached in --out)" };
@@ -42,9 +48,14 @@ public static class TrainCommand
             using var interrupts = new Interrupts();
             var prepared = PreparedData.Load(p.GetValue(data)!);
             var options = nar ? training.BindNar(p, narOnly.Apply(p, new TrainingOptions())) : training.Bind(p);
-            var initial = p.GetValue(initFrom) is { } initDir
-                ? InitialModel.FineTune(ModelArguments.Resolve(p, initDir), kind, prepared, training.Architecture(p))
-                : new InitialModel(kind, training.Architecture(p).Resolve(kind, prepared.Tokenizer.VocabSize));
+            if (p.GetValue(continueFrom) is not null && (p.GetValue(initFrom) is not null || p.GetValue(training.Resume)))
+                throw new NatEmException("--continue-from starts a new run: give it without --init-from and --resume (a continued run in --out resumes with --resume alone)", ExitCodes.Usage);
+            var initial = (p.GetValue(initFrom), p.GetValue(continueFrom)) switch
+            {
+                ({ } initDir, _) => InitialModel.FineTune(ModelArguments.Resolve(p, initDir), kind, prepared, training.Architecture(p)),
+                (_, { } milestone) => InitialModel.Continue(ModelArguments.Resolve(p, milestone), kind, prepared, training.Architecture(p)),
+                _ => new InitialModel(kind, training.Architecture(p).Resolve(kind, prepared.Tokenizer.VocabSize)),
+            };
             var runDir = p.GetValue(output)!;
             var train = prepared.Split("train");
             if (p.GetValue(trainLimit) is { } limit)
@@ -66,7 +77,8 @@ public static class TrainCommand
             using var runLock = OutputDirectory.Claim(runDir, CheckpointDirectory.RunKind, p.GetValue(training.Force));
             var trainTargets = nar ? narTargets.Resolve(prepared, train, options.Precision, runDir, ConsoleStages.Run, interrupts.Token) : train.Target;
 
-            ConsoleTraining.PrintConfiguration($"natem {command.Name}", new { kind, config = initial.Config, options, data = prepared.Directory, run = runDir, allocator = NativeAllocator.Current,
+            ConsoleTraining.PrintConfiguration($"natem {command.Name}", new { kind, config = initial.Config, options,
+                continueFrom = initial.Continues is { } m ? new { directory = m.Directory, update = m.Update, optimizer = "fresh" } : null, data = prepared.Directory, run = runDir, allocator = NativeAllocator.Current,
                 // What Program.cs's start-up patch did, before any matrix product.
                 mklVendorCheck = MklOnAmd.Applied?.ToString() ?? "not applied" });
             var valid = prepared.Split("valid");

@@ -20,6 +20,13 @@ public sealed record TrainerState
     public double? LastValidLoss { get; init; }
     public double? LastValidBleu { get; init; }
     public string? StopReason { get; init; }
+    /// <summary>
+    /// The model directory a continued run (--continue-from) took its weights and starting update from; null for a run
+    /// that started at update 0. Kept by every later checkpoint, resumed ones too.
+    /// </summary>
+    public string? ContinuedFrom { get; init; }
+    /// <summary>The update at which a continued run started with a fresh optimizer (the milestone's update); null if none.</summary>
+    public int? OptimizerResetAt { get; init; }
 }
 
 /// <summary>

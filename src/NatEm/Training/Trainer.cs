@@ -37,7 +37,9 @@ public sealed record ModelDirectoryContents(TokenizerInfo Tokenizer, string Toke
 /// One training loop for both models (fairseq's trainer): token-bucketed batches, gradient accumulation,
 /// Adam with inverse-sqrt warm-up, clipping, periodic validation, best/last checkpoints, exact resume.
 /// Dropout randomness is re-seeded from (seed, update) at every update, so a resumed run repeats the
-/// uninterrupted run's computation.
+/// uninterrupted run's computation. A run continued from a milestone (<see cref="Milestone"/>) starts at the milestone's
+/// update with the batches, learning rate, glancing ratio and seeds the uninterrupted run has there; only Adam's moments
+/// start afresh.
 /// </summary>
 public sealed class Trainer
 {
@@ -51,9 +53,15 @@ public sealed class Trainer
     private readonly CheckpointDirectory checkpoints;
     private readonly TorchSharp.Modules.Adam optimizer;
     private readonly string logPath;
+    private readonly TrainerState start = new();
 
+    /// <summary>
+    /// A run of <paramref name="model"/>; with <paramref name="continues"/>, a new run continues the run that saved that
+    /// milestone (whose weights the model holds), from its update: <paramref name="options"/> must then repeat the
+    /// milestone's in all but <see cref="TrainingOptions.Trajectory"/>'s environment (exit 2 naming the first difference).
+    /// </summary>
     public Trainer(ITranslationModel model, TrainingOptions options, string runDir, ParallelExamples train, ParallelExamples? valid,
-        ModelDirectoryContents contents, Func<ITranslationModel, double>? validationBleu = null)
+        ModelDirectoryContents contents, Func<ITranslationModel, double>? validationBleu = null, Milestone? continues = null)
     {
         options.Validate();
         DecodingMemory.Require("--max-tokens", options.MaxTokens, tokens => DecodingMemory.TrainingBytes(model.Config, tokens),
@@ -81,6 +89,28 @@ public sealed class Trainer
         torch.set_num_threads(options.ResolvedThreads);
         optimizer = optim.Adam(model.Module.parameters(), options.LearningRate, options.AdamBeta1, options.AdamBeta2,
             options.AdamEpsilon, options.WeightDecay);
+        if (continues is not null) start = ContinuedStart(continues);
+    }
+
+    /// <summary>
+    /// Where the uninterrupted run of these options stands after the milestone's update N: epoch N / U and batch
+    /// (N mod U) × --update-freq of it, for U updates per epoch (an epoch's last update may take fewer batches).
+    /// </summary>
+    private TrainerState ContinuedStart(Milestone milestone)
+    {
+        if (options.FirstTrajectoryDifference(milestone.Options) is var (name, recorded, given))
+            throw NatEmException.In(milestone.ManifestPath,
+                $"--continue-from: training.options.{name} is {recorded} there but {given} here; a continued run repeats the run's options "
+                + "(only --threads, --precision, --validate-every, --log-every, --keep-last, --best-metric, --patience and --max-minutes may differ)", ExitCodes.Usage);
+        int perEpoch = UpdatesPerEpoch(train, options);
+        var state = new TrainerState
+        {
+            Update = milestone.Update, Epoch = milestone.Update / perEpoch, BatchInEpoch = milestone.Update % perEpoch * options.UpdateFrequency,
+            ContinuedFrom = milestone.Directory, OptimizerResetAt = milestone.Update,
+        };
+        if (LimitReached(state) is { } limit)
+            throw NatEmException.In(milestone.ManifestPath, $"--continue-from: the run was saved at update {milestone.Update}, where it already stops ({limit}): nothing to continue", ExitCodes.Usage);
+        return state;
     }
 
     /// <summary>Says how many training pairs exceed --max-tokens on their own and are never trained on; null if none.</summary>
@@ -247,6 +277,11 @@ public sealed class Trainer
         var provenance = (JsonObject)contents.Provenance.DeepClone();
         provenance["options"] = JsonSerializer.SerializeToNode(options, OnDiskJson.Options);
         provenance["update"] = state.Update;
+        if (state.ContinuedFrom is not null)
+        {
+            provenance["continued_from"] = state.ContinuedFrom;
+            provenance["optimizer_reset_at"] = state.OptimizerResetAt;
+        }
         ModelStore.WriteFiles(dir, new ModelManifest { Kind = model.Kind, Config = model.Config, Tokenizer = contents.Tokenizer, Languages = contents.Languages, Training = provenance },
             model, contents.TokenizerDirectory);
         optimizer.save_state_dict(Path.Combine(dir, CheckpointDirectory.OptimizerFile));
@@ -260,7 +295,9 @@ public sealed class Trainer
         AtomicFile.CreateDirectory(checkpoints.RunDir);
         File.Delete(logPath);
         torch.manual_seed(options.Seed);
-        return new TrainerState();
+        if (start.ContinuedFrom is not null)
+            File.AppendAllText(logPath, JsonSerializer.Serialize(new { start.Update, start.Epoch, start.ContinuedFrom, start.OptimizerResetAt }, OnDiskJson.Lines) + "\n");
+        return start;
     }
 
     /// <summary>

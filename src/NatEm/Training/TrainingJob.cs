@@ -1,3 +1,4 @@
+using System.Text.Json;
 using System.Text.Json.Nodes;
 using NatEm.Data;
 using NatEm.IO;
@@ -8,9 +9,10 @@ namespace NatEm.Training;
 /// <summary>
 /// The model a training run starts from: fresh weights of <see cref="Config"/> drawn from the run's seed, replaced by the
 /// weights of the model directory <see cref="WeightsFrom"/> when one is given (a warm start: the same architecture, or a
-/// CTC model from a length-classifier model's weights, <see cref="ModelStore.LoadWarmStart"/>).
+/// CTC model from a length-classifier model's weights, <see cref="ModelStore.LoadWarmStart"/>); a run that continues
+/// another (<see cref="Continues"/>) also starts at the update those weights were saved at.
 /// </summary>
-public sealed record InitialModel(ModelKind Kind, TransformerConfig Config, string? WeightsFrom = null)
+public sealed record InitialModel(ModelKind Kind, TransformerConfig Config, string? WeightsFrom = null, Milestone? Continues = null)
 {
     /// <summary>
     /// --init-from (fairseq's --finetune-from-model) and EM's warm starts: the architecture and weights of a trained model
@@ -19,6 +21,54 @@ public sealed record InitialModel(ModelKind Kind, TransformerConfig Config, stri
     /// </summary>
     public static InitialModel FineTune(string dir, ModelKind kind, PreparedData data, ArchitectureOptions choices) =>
         new(kind, choices.ContinueFrom(PreparedDataModels.ReadMatching(dir, kind, data).Config, kind), dir);
+
+    /// <summary>
+    /// --continue-from (fairseq's --restore-file with --reset-optimizer): the run that saved the model directory
+    /// <paramref name="dir"/> (a checkpoint, or a milestone exported from one), continued from its update with its own
+    /// architecture and weights; only the optimizer starts afresh. The trainer requires the run's options to be the
+    /// recorded ones (<see cref="Milestone"/>); <paramref name="choices"/> may not change the architecture (exit 2).
+    /// </summary>
+    public static InitialModel Continue(string dir, ModelKind kind, PreparedData data, ArchitectureOptions choices)
+    {
+        var manifest = PreparedDataModels.ReadMatching(dir, kind, data);
+        var milestone = Milestone.Read(dir, manifest);
+        var config = choices.ContinueFrom(manifest.Config, kind);
+        if (config != manifest.Config)
+            throw NatEmException.In(Path.Combine(dir, ModelStore.ManifestFile),
+                "--continue-from continues the model's own architecture: drop the flags that change it (--dropout, --nar-loss)", ExitCodes.Usage);
+        return new(kind, config, dir, milestone);
+    }
+}
+
+/// <summary>
+/// A model directory saved by a training run, as --continue-from reads it from model.json's training section: the update
+/// it was saved at (<c>update</c>) and the run's resolved options (<c>options</c>), which a continued run must repeat.
+/// </summary>
+public sealed record Milestone(string Directory, int Update, TrainingOptions Options)
+{
+    public string ManifestPath => Path.Combine(Directory, ModelStore.ManifestFile);
+
+    /// <summary>The milestone <paramref name="manifest"/> (read from <paramref name="dir"/>) records; exit 4 if it records none.</summary>
+    public static Milestone Read(string dir, ModelManifest manifest)
+    {
+        var path = Path.Combine(dir, ModelStore.ManifestFile);
+        int? update;
+        TrainingOptions? options;
+        try
+        {
+            update = manifest.Training?["update"]?.GetValue<int>();
+            options = manifest.Training?["options"]?.Deserialize<TrainingOptions>(OnDiskJson.Options);
+        }
+        catch (Exception e) when (e is JsonException or InvalidOperationException or FormatException)
+        {
+            throw NatEmException.In(path, $"unreadable training.update or training.options ({e.Message})", ExitCodes.BadModel);
+        }
+        if (update is null || options is null)
+            throw NatEmException.In(path, "--continue-from needs the training.update and training.options that a training run's checkpoints "
+                + "(and their exports) record; this model directory has none: start a new run from it with --init-from", ExitCodes.BadModel);
+        if (update < 0) throw NatEmException.In(path, $"training.update must not be negative, not {update}", ExitCodes.BadModel);
+        return new(Path.GetFullPath(dir), update.Value, options);
+    }
 }
 
 /// <summary>Runs a long stage that reports (done, total) under the caller's display (a console bar, nothing in tests).</summary>
@@ -88,7 +138,7 @@ public sealed class TrainingJob
 
     /// <summary>
     /// Sets up a run in <paramref name="runDir"/>. Its checkpoints record <paramref name="origin"/> (the command, the EM
-    /// stage) with the data and the warm start; <paramref name="validationBleu"/> scores the model at each validation
+    /// stage) with the data and the warm start (and a continued run's milestone, <see cref="TrainerState.ContinuedFrom"/>); <paramref name="validationBleu"/> scores the model at each validation
     /// (null: loss only).
     /// </summary>
     public TrainingJob(InitialModel initial, TrainingOptions options, string runDir, PreparedData data, ParallelExamples train,
@@ -100,7 +150,7 @@ public sealed class TrainingJob
         var provenance = (JsonObject)origin.DeepClone();
         provenance["data"] = Path.GetFullPath(data.Directory);
         provenance["warm_start"] = initial.WeightsFrom;
-        trainer = new Trainer(model, options, runDir, train, valid, ModelDirectoryContents.From(data, provenance), validationBleu);
+        trainer = new Trainer(model, options, runDir, train, valid, ModelDirectoryContents.From(data, provenance), validationBleu, initial.Continues);
     }
 
     /// <summary>Says how many training pairs exceed --max-tokens on their own and are never trained on; null if none.</summary>

@@ -1,3 +1,7 @@
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using NatEm.IO;
+
 namespace NatEm.Training;
 
 /// <summary>Which validation figure selects checkpoint_best and drives early stopping.</summary>
@@ -63,6 +67,29 @@ public sealed record TrainingOptions
     public int Threads { get; init; }
 
     public int ResolvedThreads => Threads > 0 ? Threads : Environment.ProcessorCount;
+
+    /// <summary>
+    /// These options with those that do not change which batches a run takes at which learning rate and glancing ratio
+    /// set to their defaults: when it stops early (--max-minutes, --patience), how often it logs, validates and keeps
+    /// checkpoints, what selects checkpoint_best, and its threads and precision (which change rounding only, as on a resume).
+    /// </summary>
+    public TrainingOptions Trajectory() => this with
+    {
+        MaxMinutes = null, Patience = null, LogEvery = 1, ValidateEvery = 0, KeepLast = 0, BestMetric = default, Precision = default, Threads = 0,
+    };
+
+    /// <summary>
+    /// The first option of the <see cref="Trajectory"/> that differs from <paramref name="recorded"/>'s, by its name in
+    /// model.json (training.options) with both values as JSON; null when the trajectories are the same.
+    /// </summary>
+    public (string Name, string Recorded, string Given)? FirstTrajectoryDifference(TrainingOptions recorded)
+    {
+        var given = JsonSerializer.SerializeToNode(Trajectory(), OnDiskJson.Options)!.AsObject();
+        foreach (var (name, value) in JsonSerializer.SerializeToNode(recorded.Trajectory(), OnDiskJson.Options)!.AsObject())
+            if (!JsonNode.DeepEquals(value, given[name]))
+                return (name, value?.ToJsonString() ?? "null", given[name]?.ToJsonString() ?? "null");
+        return null;
+    }
 
     public void Validate()
     {

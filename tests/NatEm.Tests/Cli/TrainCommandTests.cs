@@ -1,6 +1,7 @@
 using System.Text.Json;
 using NatEm.IO;
 using NatEm.Modeling;
+using NatEm.Tests.Em;
 using NatEm.Training;
 using TorchSharp;
 
@@ -45,6 +46,79 @@ public sealed class TrainCommandTests(TinyModels models)
         Assert.True(exitCode == ExitCodes.Ok, error);
         var started = ModelStore.Load(models.Ar).Model.Config;
         Assert.Equal(started with { Dropout = 0.3, AttentionDropout = 0.3 }, ModelStore.Load(Path.Combine(run, "checkpoint_last")).Model.Config);
+    }
+
+    // TinyModels' NAR run: its options but for the environment ones (--validate-every, --threads) may be given again.
+    private string[] ContinueNar(string run, string milestone, params string[] more) =>
+        ["train-nar", "--data", models.Data.Directory, "--out", run, "--continue-from", milestone, "--max-tokens", "1024", "--lr", "3e-3", "--warmup", "4",
+            "--max-updates", "24", "--best-metric", "Loss", "--validate-every", "4", "--threads", "1", .. more];
+
+    private string NarCheckpoint(int update) => Path.Combine(models.NarRun, "checkpoints", $"update_{update:D7}");
+
+    [Fact]
+    public void ContinueFromContinuesTheRunOfACheckpointAndASecondStartInTheSameOutIsRefused()
+    {
+        var run = models.NewPath("continued");
+        var milestone = NarCheckpoint(16);
+
+        var (exitCode, output, error) = TinyModels.Run(ContinueNar(run, milestone));
+
+        Assert.True(exitCode == ExitCodes.Ok, error);
+        Assert.Contains("stopped (max updates (24)) after 24 updates", output);
+        var training = ModelStore.ReadManifest(Path.Combine(run, "checkpoint_last")).Training!;
+        Assert.Equal(24, training["update"]!.GetValue<int>());
+        Assert.Equal(milestone, training["continued_from"]!.GetValue<string>());
+        Assert.Equal(16, training["optimizer_reset_at"]!.GetValue<int>());
+        Assert.Equal(new[] { 20, 24 }, new CheckpointDirectory(run).Numbered().Select(d => CheckpointDirectory.ReadState(d).Update));
+
+        // Starting again would overwrite the continued run: --resume (alone) continues it instead.
+        (exitCode, _, error) = TinyModels.Run(ContinueNar(run, milestone));
+        Assert.Equal(ExitCodes.Usage, exitCode);
+        Assert.Contains("already holds checkpoints; pass --resume", error);
+        (exitCode, _, error) = TinyModels.Run(ContinueNar(run, milestone, "--resume"));
+        Assert.Equal(ExitCodes.Usage, exitCode);
+        Assert.Contains("--continue-from starts a new run", error);
+        (exitCode, _, error) = TinyModels.Run("train-nar", "--data", models.Data.Directory, "--out", run, "--resume", "--preset", "tiny", "--max-updates", "24");
+        Assert.True(exitCode == ExitCodes.Ok, error);
+    }
+
+    [Fact]
+    public void ContinueFromWithAnotherScheduleIsAUsageErrorNamingTheOptionBothValuesAndTheModel()
+    {
+        var milestone = NarCheckpoint(16);
+        var args = ContinueNar(models.NewPath("continued-other-lr"), milestone);
+        args[Array.IndexOf(args, "3e-3")] = "1e-3";
+
+        var (exitCode, _, error) = TinyModels.Run(args);
+
+        Assert.Equal(ExitCodes.Usage, exitCode);
+        Assert.StartsWith($"natem: error: {Path.Combine(milestone, ModelStore.ManifestFile)}: --continue-from: training.options.learning_rate is 0.003 there but 0.001 here; ", error);
+        Assert.Single(error.Split('\n', StringSplitOptions.RemoveEmptyEntries));
+    }
+
+    [Theory]
+    [InlineData("finished", ExitCodes.Usage, "where it already stops (max updates (24))")]
+    [InlineData("init-from", ExitCodes.Usage, "--continue-from starts a new run")]
+    [InlineData("dropout", ExitCodes.Usage, "continues the model's own architecture")]
+    [InlineData("ar", ExitCodes.BadModel, "this is a non-autoregressive")]
+    [InlineData("untrained", ExitCodes.BadModel, "--continue-from needs the training.update and training.options")]
+    public void ContinueFromRefusesWhatItCannotContinue(string problem, int expectedExitCode, string expectedError)
+    {
+        var run = models.NewPath("continued-refused");
+        string[] args = problem switch
+        {
+            "finished" => ContinueNar(run, models.Nar),
+            "init-from" => ContinueNar(run, NarCheckpoint(16), "--init-from", models.Nar),
+            "dropout" => ContinueNar(run, NarCheckpoint(16), "--dropout", "0.3"),
+            "ar" => ["train-ar", .. ContinueNar(run, NarCheckpoint(16)).Skip(1)],
+            _ => ContinueNar(run, TinyPreparedData.SaveUntrainedModel(models.Data, ModelKind.NonAutoregressive, seed: 1, "untrained")),
+        };
+
+        var (exitCode, _, error) = TinyModels.Run(args);
+
+        Assert.True(exitCode == expectedExitCode, error);
+        Assert.Contains(expectedError, error);
+        Assert.False(new CheckpointDirectory(run).HasCheckpoints);
     }
 
     [Fact]
