@@ -21,8 +21,10 @@
 #               updates and glancing 0.3→0.2 (where the warm start's own schedule ended), validating every 500 and keeping
 #               the last 10 checkpoints for averaging. A warm start: the weights of $RUNS/long-init (a copy of the shipped
 #               EM round-1 NAR, made once) with a fresh Adam state. q1 is the fp16 milestone models/milestones/bible.en-es.em-q1.
-#               LONG_INIT=DIR warm-starts from another model instead (a lost run directory restarts from its milestone,
-#               with LONG_UPDATES lowered by the milestone's updates so that the total stays 15,000).
+#               LONG_INIT=DIR warm-starts from another model instead (a new run: its schedules start at update 0).
+#               LONG_CONTINUE=DIR continues the run from a milestone of its own (train-nar --continue-from) when the run
+#               directory is lost: its update, schedules and batch order go on, only Adam starts fresh; LONG_UPDATES and
+#               LONG_LR must then be the run's own (the milestone's model.json records them).
 #               LONG_LOSS=ctc makes it a CTC student in $RUNS/long-ctc (R = 2, glancing 0.5→0.3 as issue 27's comparison):
 #               from a length model's weights it is GLAT's warm start (blank = <unk>; the length classifier is left behind).
 # long-final    the converged student to ship: the average of the long run's last 5 checkpoints or its checkpoint_best,
@@ -125,9 +127,10 @@ raw)
   ;;
 long)
   if [[ ! -d $LONG/distill ]]; then mkdir -p "$LONG" && cp -r "$(distill_q1)" "$LONG/"; fi
-  [[ -d $LONG-init ]] || cp -r "${LONG_INIT:-models/bible.en-es/nar}" "$LONG-init"
+  if [[ -n ${LONG_CONTINUE:-} ]]; then start=(--continue-from "$LONG_CONTINUE")
+  else [[ -d $LONG-init ]] || cp -r "${LONG_INIT:-models/bible.en-es/nar}" "$LONG-init"; start=(--init-from "$LONG-init"); fi
   if [[ $LONG_LOSS == ctc ]]; then loss_flags=(--nar-loss ctc --upsample 2 --glancing "0.5:0.3@$LONG_UPDATES"); else loss_flags=(--glancing "0.3:0.2@$LONG_UPDATES"); fi
-  background "$LONG.log" train-nar --data "$DATA" --out "$LONG" --init-from "$LONG-init" --distill-from "$Q1" --distill-beam 4 \
+  background "$LONG.log" train-nar --data "$DATA" --out "$LONG" "${start[@]}" --distill-from "$Q1" --distill-beam 4 \
     --lr "$LONG_LR" --warmup 500 --lr-schedule Cosine --min-lr 1e-5 --max-updates "$LONG_UPDATES" "${loss_flags[@]}" \
     --validate-every 500 --keep-last 10 --seed 1 --threads "${LONG_THREADS:-2}" $(resume_flag "$LONG")
   echo "curve: natem curve --run $LONG"

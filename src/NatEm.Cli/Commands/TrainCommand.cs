@@ -29,7 +29,7 @@ public static class TrainCommand
         {
             Description = "Continue the run that saved this model directory (a checkpoint or its export) from its training.update, with its weights, "
                 + "schedules and batch order and only the optimizer fresh (fairseq --restore-file --reset-optimizer); options but --threads, --precision, "
-                + "--validate-every, --log-every, --keep-last, --best-metric, --patience and --max-minutes must be its recorded training.options",
+                + "--validate-every, --log-every, --keep-last, --best-metric, --patience and --max-minutes must be its recorded training.options; with --resume, a run in --out that has checkpoints resumes from them",
         };
         command.Add([data, output, trainLimit, initFrom, continueFrom, .. training.All]);
 
@@ -48,8 +48,9 @@ public static class TrainCommand
             using var interrupts = new Interrupts();
             var prepared = PreparedData.Load(p.GetValue(data)!);
             var options = nar ? training.BindNar(p, narOnly.Apply(p, new TrainingOptions())) : training.Bind(p);
-            if (p.GetValue(continueFrom) is not null && (p.GetValue(initFrom) is not null || p.GetValue(training.Resume)))
-                throw new NatEmException("--continue-from starts a new run: give it without --init-from and --resume (a continued run in --out resumes with --resume alone)", ExitCodes.Usage);
+            // With --resume and checkpoints in --out, the milestone only gives the architecture, as --init-from's model does.
+            if (p.GetValue(continueFrom) is not null && p.GetValue(initFrom) is not null)
+                throw new NatEmException("--continue-from and --init-from exclude each other: one model starts the run", ExitCodes.Usage);
             var initial = (p.GetValue(initFrom), p.GetValue(continueFrom)) switch
             {
                 ({ } initDir, _) => InitialModel.FineTune(ModelArguments.Resolve(p, initDir), kind, prepared, training.Architecture(p)),
