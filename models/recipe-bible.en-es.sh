@@ -27,6 +27,9 @@
 #               LONG_LR must then be the run's own (the milestone's model.json records them).
 #               LONG_LOSS=ctc makes it a CTC student in $RUNS/long-ctc (R = 2, glancing 0.5→0.3 as issue 27's comparison):
 #               from a length model's weights it is GLAT's warm start (blank = <unk>; the length classifier is left behind).
+# ctc-compare   issue 27's comparison: a CTC + glancing student (R = 2) trained exactly as EM round 1's final NAR was
+#               (q1's distillation, $NAR, glancing 0.5→0.3, KD_UPDATES updates), one thread beside the long run, in
+#               $RUNS/ctc-glancing. CTC_CONTINUE=DIR continues it from its milestone when the run directory is lost.
 # long-final    the converged student to ship: the average of the long run's last 5 checkpoints or its checkpoint_best,
 #               whichever is better on VALID (odd; a CTC model decodes by collapse); written to $RUNS/long.path
 #               ($RUNS/long-ctc.path with LONG_LOSS=ctc), with both figures
@@ -134,6 +137,12 @@ long)
     --lr "$LONG_LR" --warmup 500 --lr-schedule Cosine --min-lr 1e-5 --max-updates "$LONG_UPDATES" "${loss_flags[@]}" \
     --validate-every 500 --keep-last 10 --seed 1 --threads "${LONG_THREADS:-2}" $(resume_flag "$LONG")
   echo "curve: natem curve --run $LONG"
+  ;;
+ctc-compare)
+  if [[ ! -d $RUNS/ctc-glancing/distill ]]; then mkdir -p "$RUNS/ctc-glancing" && cp -r "$(distill_q1)" "$RUNS/ctc-glancing/"; fi
+  start=(); [[ -n ${CTC_CONTINUE:-} ]] && start=(--continue-from "$CTC_CONTINUE")
+  background "$RUNS/ctc-glancing.log" train-nar $NAR --out "$RUNS/ctc-glancing" "${start[@]}" --distill-from "$Q1" --nar-loss ctc --upsample 2 \
+    $GLANCING --max-updates "$KD_UPDATES" --threads 1 $(resume_flag "$RUNS/ctc-glancing")
   ;;
 long-final)
   [[ -d $LONG-avg5 ]] || natem average --run "$LONG" --last 5 --out "$LONG-avg5"
