@@ -84,14 +84,8 @@ distill_q0() {
   echo "$RUNS/distill-q0/distill"
 }
 with_distillation() { if [[ ! -d $1/distill ]]; then mkdir -p "$1" && cp -r "$(distill_q0)" "$1/"; fi; }
-# q1's beam-4 distillation, made once (2 threads) as q0's is, or copied from the committed one (19 minutes of both
-# cores on a Zen 3, and every session's runs then train on the same targets); its inputs.txt names the weights and
-# sources it was made from, which train-nar checks.
-Q1_DISTILL=models/milestones/bible.en-es.em-q1.distill
+# q1's beam-4 distillation, made once (2 threads) as q0's is.
 distill_q1() {
-  if [[ ! -d $RUNS/distill-q1/distill && -d $Q1_DISTILL && $Q1 == models/milestones/bible.en-es.em-q1 ]]; then
-    mkdir -p "$RUNS/distill-q1" && cp -r "$Q1_DISTILL" "$RUNS/distill-q1/distill"
-  fi
   [[ -d $RUNS/distill-q1/distill ]] || natem train-nar $NAR --out "$RUNS/distill-q1" --distill-from "$Q1" --max-updates 1 >&2
   echo "$RUNS/distill-q1/distill"
 }
